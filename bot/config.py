@@ -505,7 +505,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(f"配置错误 config error: 找不到配置文件 / file not found: {path}") from exc
+        raise ConfigError(
+            f"配置错误 config error: 找不到配置文件 / file not found: {path}"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"配置错误 config error: 无法读取 / cannot read {path}: {exc}") from exc
     try:

@@ -1,0 +1,84 @@
+"""The command line: ``python -m bot run | sandbox | ...``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from bot.config import ConfigError, load_config
+from bot.logging_setup import setup_logging
+
+log = logging.getLogger("bot")
+
+
+def _context(args: argparse.Namespace):
+    from bot.context import create_context
+
+    return create_context(load_config(args.config))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from telegram import Update
+
+    from bot.app import build_application
+
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        print("未设置 TELEGRAM_BOT_TOKEN / TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+        return 2
+    ctx = _context(args)
+    base_url = os.environ.get("TELEGRAM_API_BASE_URL") or None
+    app = build_application(ctx, token, base_url=base_url)
+    log.info("serving Telegram by polling%s", f" via {base_url}" if base_url else "")
+    app.run_polling(
+        allowed_updates=Update.ALL_TYPES,
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
+        close_loop=False,
+    )
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox import run_sandbox
+
+    ctx = _context(args)
+    try:
+        return asyncio.run(run_sandbox(ctx))
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(f"配置正确 config OK: {config.campaign.title}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="学法考法管理员助手")
+    parser.add_argument(
+        "--config", help="config.toml 路径（默认仓库根目录的 config.toml，或 CONFIG_PATH）"
+    )
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="连接 Telegram 服务（需要 TELEGRAM_BOT_TOKEN）").set_defaults(
+        func=cmd_run
+    )
+    sub.add_parser("sandbox", help="离线沙盒：在终端里和机器人对话").set_defaults(func=cmd_sandbox)
+    sub.add_parser("check-config", help="检查 config.toml").set_defaults(func=cmd_check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet = args.command == "sandbox"
+    setup_logging("WARNING" if quiet else args.log_level.upper())
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2

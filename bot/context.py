@@ -1,0 +1,55 @@
+"""What every handler, job and command-line action shares: config, database, clock, FAQ."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from bot.clock import Clock
+from bot.config import Config, load_config
+from bot.db import Database, database_url
+from bot.seed import seed
+
+if TYPE_CHECKING:
+    from faq.engine import FaqEngine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    config: Config
+    db: Database
+    clock: Clock
+    options: dict = field(default_factory=dict)
+
+    @cached_property
+    def faq(self) -> FaqEngine:
+        from faq.engine import FaqEngine
+
+        return FaqEngine.from_config(self.config)
+
+    def now(self):
+        return self.clock.now()
+
+
+def create_context(
+    config: Config | None = None,
+    *,
+    db_url: str | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> AppContext:
+    """Load config, open the database, apply migrations and seed: the bot's start-up."""
+    config = config or load_config()
+    db = Database(database_url(db_url or config.storage.database_url))
+    if migrate:
+        db.migrate()
+    clock = clock or Clock(config.tz)
+    with db.session() as session:
+        created = seed(session, config, clock.now())
+    if created:
+        log.info("seeded %d records from config", len(created))
+    return AppContext(config=config, db=db, clock=clock)

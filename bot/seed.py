@@ -1,0 +1,55 @@
+"""First-start seeding from config.toml: the city root, the centralized-exam units and the
+question-bank departments, and the city office's administrator account. Idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from bot.config import Config
+from bot.models import Administrator, Role, Unit, UnitKind
+from bot.services import audit
+
+ROOT_CODE = "city"
+
+
+def _ensure_unit(session: Session, *, code: str, name: str, kind: str, parent: Unit | None) -> bool:
+    if session.exec(select(Unit).where(Unit.code == code)).first() is not None:
+        return False
+    unit = Unit(code=code, name=name, kind=kind, parent_id=parent.id if parent else None)
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    return True
+
+
+def seed(session: Session, config: Config, now: dt.datetime) -> list[str]:
+    """Create what is missing; return the codes created (empty when everything exists)."""
+    created: list[str] = []
+    if _ensure_unit(
+        session, code=ROOT_CODE, name=config.campaign.city_office, kind=UnitKind.CITY, parent=None
+    ):
+        created.append(ROOT_CODE)
+    root = session.exec(select(Unit).where(Unit.code == ROOT_CODE)).one()
+    names = list(
+        dict.fromkeys(config.centralized.units + [q.department for q in config.question_bank])
+    )
+    for name in names:
+        if _ensure_unit(session, code=name, name=name, kind=UnitKind.UNIT, parent=root):
+            created.append(name)
+    has_city_admin = session.exec(
+        select(Administrator).where(
+            Administrator.unit_id == root.id, Administrator.role == Role.CITY
+        )
+    ).first()
+    if has_city_admin is None:
+        session.add(
+            Administrator(
+                unit_id=root.id, role=Role.CITY, name=config.campaign.city_office, created_at=now
+            )
+        )
+        created.append("admin:city")
+    if created:
+        audit.record(session, at=now, action="seed", actor="seed", detail={"created": created})
+    return created

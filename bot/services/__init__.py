@@ -1,0 +1,1 @@
+"""Domain services: pure logic plus a database session. They never import ``telegram``."""

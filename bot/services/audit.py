@@ -1,0 +1,50 @@
+"""The audit log: every state change writes one row, in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.models import AuditLog
+
+MAX_DETAIL = 4000
+
+
+def record(
+    session: Session,
+    *,
+    at: dt.datetime,
+    action: str,
+    actor: str,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+    actor_admin_id: int | None = None,
+    actor_telegram_id: int | None = None,
+    chat_id: int | None = None,
+) -> AuditLog:
+    """Add an audit row to ``session``; it commits or rolls back with the change it records."""
+    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
+    row = AuditLog(
+        at=at,
+        action=action,
+        actor=actor[:128],
+        target=target[:256],
+        detail=text[:MAX_DETAIL],
+        actor_admin_id=actor_admin_id,
+        actor_telegram_id=actor_telegram_id,
+        chat_id=chat_id,
+    )
+    session.add(row)
+    return row
+
+
+def recent(
+    session: Session, *, since: dt.datetime | None = None, limit: int = 50
+) -> list[AuditLog]:
+    query = select(AuditLog).order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc())
+    if since is not None:
+        query = query.where(AuditLog.at >= since)
+    return list(session.exec(query.limit(limit)))

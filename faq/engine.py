@@ -1,0 +1,373 @@
+"""The FAQ engine: Chinese retrieval over the knowledge base, a confidence score, and the
+decision to answer, suggest or stay silent.
+
+Retrieval: jieba segmentation with the campaign's own words, a synonym table mapping how people
+talk onto the knowledge base's words, BM25 (bm25s) over words and over character bigrams (for
+short or misspelt questions). Confidence: how much of the question (weighted by IDF) the best
+matching phrasing covers, and how much of that phrasing the question covers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import threading
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import jieba
+import numpy as np
+
+from bot.config import Config
+from bot.render import make_environment, strip_html
+from faq.compute import COMPUTES, base_context
+
+log = logging.getLogger(__name__)
+jieba.setLogLevel(logging.WARNING)
+
+HERE = Path(__file__).resolve().parent
+ENTRIES_PATH = HERE / "entries.toml"
+LEXICON_PATH = HERE / "lexicon.toml"
+MAX_QUESTION_CHARS = 200  # longer messages are statements or notices, not questions
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    section: str
+    question: str
+    phrasings: tuple[str, ...]
+    answer: str
+    compute: str | None = None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    group: float = 0.62  # a plain group message must be at least this sure
+    addressed: float = 0.40  # /faq, a mention or a reply: answer from here
+    private: float = 0.45  # private chat: answer from here, else suggest
+    suggest: float = 0.18  # candidates below this are not worth suggesting
+
+
+@dataclass
+class Result:
+    """What the engine decided for one message."""
+
+    question: str
+    entry: Entry | None
+    score: float
+    answer_html: str | None
+    suggestions: list[Entry] = field(default_factory=list)
+    kind: str = "silent"  # "answer" | "suggest" | "fallback" | "silent"
+
+    @property
+    def answer_text(self) -> str | None:
+        return strip_html(self.answer_html) if self.answer_html is not None else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer_text,
+            "entry": self.entry.id if self.entry and self.kind == "answer" else None,
+            "score": round(self.score, 4),
+            "suggestions": [e.question for e in self.suggestions],
+        }
+
+
+def load_entries(path: Path = ENTRIES_PATH) -> list[Entry]:
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    entries = []
+    for raw in data.get("entry", []):
+        entries.append(
+            Entry(
+                id=raw["id"],
+                section=raw["section"],
+                question=raw["question"],
+                phrasings=tuple(raw.get("phrasings", [])),
+                answer=raw["answer"].strip(),
+                compute=raw.get("compute"),
+            )
+        )
+    ids = [e.id for e in entries]
+    if len(set(ids)) != len(ids):
+        raise ValueError("duplicate FAQ entry ids")
+    unknown = {e.compute for e in entries if e.compute and e.compute not in COMPUTES}
+    if unknown:
+        raise ValueError(f"unknown compute functions: {sorted(unknown)}")
+    return entries
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    words: tuple[str, ...]
+    synonyms: dict[str, str]  # variant (normalised) -> canonical
+    stopwords: frozenset[str]
+    chatter: frozenset[str]
+    question_markers: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path = LEXICON_PATH) -> Lexicon:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        synonyms: dict[str, str] = {}
+        for canonical, variants in data.get("synonyms", {}).items():
+            for variant in variants:
+                synonyms[normalise(variant)] = normalise(canonical)
+        return cls(
+            words=tuple(data.get("words", [])),
+            synonyms=synonyms,
+            stopwords=frozenset(normalise(w) for w in data.get("stopwords", [])),
+            chatter=frozenset(_squash(w) for w in data.get("chatter", [])),
+            question_markers=tuple(data.get("question_markers", [])),
+        )
+
+
+def normalise(text: str) -> str:
+    """Full-width to half-width, lower case."""
+    return unicodedata.normalize("NFKC", text).lower().strip()
+
+
+def _squash(text: str) -> str:
+    return _PUNCT.sub("", normalise(text))
+
+
+_tokenizer_lock = threading.Lock()
+_tokenizer: jieba.Tokenizer | None = None
+_tokenizer_words: set[str] = set()
+
+
+def tokenizer(extra_words: Iterable[str] = ()) -> jieba.Tokenizer:
+    """One jieba tokenizer per process, with the domain's words added (thread-safe)."""
+    global _tokenizer
+    with _tokenizer_lock:
+        if _tokenizer is None:
+            _tokenizer = jieba.Tokenizer()
+            _tokenizer.initialize()
+        for word in extra_words:
+            if word not in _tokenizer_words:
+                _tokenizer.add_word(word, freq=200000)
+                _tokenizer_words.add(word)
+        return _tokenizer
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary (about a second) ahead of the first question."""
+    tokenizer()
+
+
+class FaqEngine:
+    def __init__(
+        self,
+        entries: list[Entry],
+        lexicon: Lexicon,
+        config: Config,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.entries = entries
+        self.lexicon = lexicon
+        self.config = config
+        self.thresholds = thresholds or Thresholds()
+        self.by_id = {e.id: e for e in entries}
+        domain_words = set(lexicon.words) | set(lexicon.synonyms) | set(lexicon.synonyms.values())
+        domain_words |= {name for name in _config_names(config) if len(name) >= 2}
+        self._jieba = tokenizer(sorted(domain_words))
+        self._env = make_environment()
+        self._templates = {e.id: self._env.from_string(e.answer) for e in entries}
+        self._build_index()
+
+    @classmethod
+    def from_config(cls, config: Config, thresholds: Thresholds | None = None) -> FaqEngine:
+        return cls(load_entries(), Lexicon.load(), config, thresholds)
+
+    # --- text processing -----------------------------------------------------------------------
+    def words(self, text: str) -> list[str]:
+        """Content words of ``text``: segmented, synonyms mapped, stopwords and punctuation out."""
+        out: list[str] = []
+        for token in self._jieba.lcut(normalise(text), HMM=True):
+            token = token.strip()
+            if not token or _PUNCT.fullmatch(token):
+                continue
+            token = self.lexicon.synonyms.get(token, token)
+            if token in self.lexicon.stopwords:
+                continue
+            out.append(token)
+        return out
+
+    @staticmethod
+    def bigrams(words: list[str]) -> list[str]:
+        text = "".join(words)
+        if len(text) < 2:
+            return [text] if text else []
+        return [text[i : i + 2] for i in range(len(text) - 1)]
+
+    # --- the index ---------------------------------------------------------------------------
+    def _build_index(self) -> None:
+        docs: list[tuple[int, str]] = []
+        for index, entry in enumerate(self.entries):
+            for text in (entry.question, *entry.phrasings):
+                docs.append((index, text))
+        self._doc_entry = np.array([i for i, _ in docs], dtype=np.int32)
+        word_docs = [self.words(text) for _, text in docs]
+        char_docs = [self.bigrams(w) for w in word_docs]
+        self._word_sets = [set(w) for w in word_docs]
+        self._char_sets = [set(c) for c in char_docs]
+        self._word_bm25 = _bm25(word_docs)
+        self._char_bm25 = _bm25(char_docs)
+        self._word_idf = _idf(word_docs)
+        self._char_idf = _idf(char_docs)
+
+    # --- retrieval -----------------------------------------------------------------------------
+    def rank(self, question: str, k: int = 3) -> list[tuple[Entry, float]]:
+        """The ``k`` best entries with their confidence, best first."""
+        words = self.words(question[:MAX_QUESTION_CHARS])
+        if not words:
+            return []
+        grams = self.bigrams(words)
+        word_scores = self._scores(self._word_bm25, words, self._word_idf)
+        char_scores = self._scores(self._char_bm25, grams, self._char_idf)
+        fused = word_scores + 0.6 * char_scores
+        best_doc: dict[int, int] = {}
+        for doc in np.argsort(-fused)[: 8 * k]:
+            if fused[doc] <= 0:
+                break
+            best_doc.setdefault(int(self._doc_entry[doc]), int(doc))
+            if len(best_doc) >= k:
+                break
+        ranked = []
+        qwords, qgrams = set(words), set(grams)
+        for entry_index, doc in best_doc.items():
+            conf = self._confidence(qwords, qgrams, doc)
+            ranked.append((self.entries[entry_index], conf, float(fused[doc])))
+        ranked.sort(key=lambda item: (-item[1], -item[2]))
+        return [(entry, conf) for entry, conf, _ in ranked]
+
+    def _scores(
+        self, index: bm25s.BM25 | None, tokens: list[str], idf: dict[str, float]
+    ) -> np.ndarray:
+        n = len(self._doc_entry)
+        known = [t for t in dict.fromkeys(tokens) if t in idf]
+        if index is None or not known:
+            return np.zeros(n, dtype=np.float32)
+        ideal = sum(idf[t] for t in known) + sum(_OOV_WEIGHT for t in set(tokens) if t not in idf)
+        return np.asarray(index.get_scores(known), dtype=np.float32) / max(ideal, 1e-6)
+
+    def _confidence(self, qwords: set[str], qgrams: set[str], doc: int) -> float:
+        word = _overlap_f1(qwords, self._word_sets[doc], self._word_idf)
+        char = _overlap_f1(qgrams, self._char_sets[doc], self._char_idf)
+        return max(word, 0.9 * char, 0.6 * word + 0.4 * char)
+
+    # --- answering -----------------------------------------------------------------------------
+    def render(self, entry: Entry, question: str, now: dt.datetime) -> str:
+        context = base_context(self.config, now)
+        if entry.compute:
+            context.update(COMPUTES[entry.compute](self.config, question, now))
+        body = self._templates[entry.id].render(**context).strip()
+        return f"{body}\n<i>（来源：{entry.section}）</i>"
+
+    def is_chatter(self, text: str) -> bool:
+        squashed = _squash(text)
+        return not squashed or squashed in self.lexicon.chatter
+
+    def looks_like_question(self, text: str) -> bool:
+        """A question marker, or a short keyword phrase ("补考报名时间"); long statements and
+        notices without a marker are not questions."""
+        text = normalise(text)
+        if any(marker in text for marker in self.lexicon.question_markers):
+            return True
+        return len(_squash(text)) <= 14
+
+    def decide(
+        self,
+        question: str,
+        *,
+        mode: str = "group",
+        addressed: bool = False,
+        now: dt.datetime | None = None,
+    ) -> Result:
+        """Answer, suggest, or stay silent, as the bot would in ``mode`` ("group"/"private")."""
+        now = now or dt.datetime.now(self.config.tz)
+        question = question.strip()
+        t = self.thresholds
+        if self.is_chatter(question) or len(question) > MAX_QUESTION_CHARS * 5:
+            return Result(question, None, 0.0, None)
+        ranked = self.rank(question)
+        top, score = ranked[0] if ranked else (None, 0.0)
+        candidates = [e for e, s in ranked if s >= t.suggest]
+        if mode == "group" and not addressed:
+            if top is not None and score >= t.group and self.looks_like_question(question):
+                return Result(question, top, score, self.render(top, question, now), kind="answer")
+            return Result(question, top, score, None)
+        threshold = t.addressed if mode == "group" else t.private
+        if top is not None and score >= threshold:
+            return Result(question, top, score, self.render(top, question, now), kind="answer")
+        if candidates:
+            html = self._env.from_string(_SUGGEST).render(
+                candidates=candidates, private=mode != "group"
+            )
+            return Result(question, top, score, html, candidates, kind="suggest")
+        html = self._env.from_string(_FALLBACK).render(c=self.config)
+        return Result(question, top, score, html, kind="fallback")
+
+    @cached_property
+    def size(self) -> int:
+        return len(self._doc_entry)
+
+
+_OOV_WEIGHT = 1.5
+
+_SUGGEST = """没能确定您问的是哪一项。{% if private %}您是想问：{% else %}您是想问：
+{% for e in candidates %}{{ loop.index }}. {{ e.question }}
+{% endfor %}可发送 /faq 加上更完整的问题。{% endif %}"""
+
+_FALLBACK = """抱歉，通知里没有找到这个问题的答案。可以换个说法再问，或联系{{ c.campaign.city_office }}：\
+政策咨询 {{ c.contacts.policy_phone }}，技术服务 {{ c.contacts.tech_phone }}。"""
+
+
+def _bm25(docs: list[list[str]]) -> bm25s.BM25 | None:
+    if not any(docs):
+        return None
+    index = bm25s.BM25(k1=1.2, b=0.75)
+    index.index([d or [""] for d in docs], show_progress=False)
+    return index
+
+
+def _idf(docs: list[list[str]]) -> dict[str, float]:
+    n = len(docs)
+    df: dict[str, int] = {}
+    for doc in docs:
+        for token in set(doc):
+            df[token] = df.get(token, 0) + 1
+    return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+
+
+def _overlap_f1(query: set[str], doc: set[str], idf: dict[str, float]) -> float:
+    if not query or not doc:
+        return 0.0
+    common = query & doc
+    if not common:
+        return 0.0
+    weight = lambda items: sum(idf.get(t, _OOV_WEIGHT) for t in items)  # noqa: E731
+    shared = weight(common)
+    recall = shared / weight(query)
+    precision = shared / weight(doc)
+    return 2 * recall * precision / (recall + precision)
+
+
+def _config_names(config: Config) -> list[str]:
+    names = list(config.centralized.units)
+    names += [q.department for q in config.question_bank]
+    names += [law for q in config.question_bank for law in q.laws]
+    names += [d.name for d in config.category_departments]
+    names += [m for d in config.category_departments for m in d.members]
+    return names

@@ -1,0 +1,49 @@
+"""The command catalogue: one list feeds /help, the command menus and the unknown-command hint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.models import Role
+
+EVERYONE = None  # no binding needed
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str  # e.g. "/faq 问题"
+    description: str  # Chinese, shown in /help and in the menu
+    roles: frozenset[Role] | None = EVERYONE
+    private: bool = True  # offered in private chat
+    group: bool = False  # offered in the group
+
+    def allowed_for(self, role: Role | None) -> bool:
+        return self.roles is EVERYONE or (role is not None and role in self.roles)
+
+
+ADMINS = frozenset({Role.CITY, Role.COUNTY, Role.UNIT})
+CITY = frozenset({Role.CITY})
+
+COMMANDS: list[Command] = [
+    Command("start", "/start", "开始使用，查看简介"),
+    Command("help", "/help", "查看可用命令", group=True),
+    Command("faq", "/faq 问题", "问答：按通知内容回答学法考法问题", group=True),
+]
+
+
+def visible(role: Role | None, *, private: bool) -> list[Command]:
+    return [c for c in COMMANDS if c.allowed_for(role) and (c.private if private else c.group)]
+
+
+def menu(*, private: bool) -> list[tuple[str, str]]:
+    """(command, description) pairs for set_my_commands in one scope, for everyone."""
+    return [
+        (c.name, c.description)
+        for c in COMMANDS
+        if c.roles is EVERYONE and (c.private if private else c.group)
+    ]
+
+
+def known(name: str) -> bool:
+    return any(c.name == name for c in COMMANDS)

@@ -1,0 +1,68 @@
+"""Helpers shared by the Telegram adapters: the app context, identity and replying."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Chat, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.context import AppContext
+from bot.render import render
+from bot.services.identity import Identity, identify
+
+
+def app_ctx(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
+    return context.application.bot_data["ctx"]
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == Chat.PRIVATE
+
+
+def sender_id(update: Update) -> int | None:
+    """The person behind the message, or None for messages sent on behalf of a chat
+    (anonymous group administrators, channels)."""
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return None
+    user = update.effective_user
+    return user.id if user is not None else None
+
+
+def who(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity | None:
+    uid = sender_id(update)
+    if uid is None:
+        return None
+    with app_ctx(context).db.session() as session:
+        return identify(session, uid)
+
+
+async def reply(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    template: str,
+    *,
+    keyboard: InlineKeyboardMarkup | None = None,
+    **variables: Any,
+) -> Message | None:
+    """Render ``template`` and answer the update's message (as a reply in groups)."""
+    ctx = app_ctx(context)
+    text = render(template, c=ctx.config, now=ctx.now(), **variables)
+    return await send_text(update, text, keyboard=keyboard)
+
+
+async def send_text(
+    update: Update, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard,
+        do_quote=not is_private(update),
+        disable_web_page_preview=True,
+    )
