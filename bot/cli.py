@@ -58,6 +58,43 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    """``units import`` / ``roster import``: 0 all written, 1 rows refused, 2 file refused."""
+    from pathlib import Path
+
+    from bot.services import imports
+
+    table = "units" if args.command == "units" else "roster"
+    service = imports.import_units if table == "units" else imports.import_roster
+    try:
+        rows = imports.read_table(args.file, table)
+    except imports.ImportFileError as exc:
+        print(f"无法导入：{exc}", file=sys.stderr)
+        return 2
+    ctx = _context(args)
+    try:
+        with ctx.db.session() as session:
+            report = service(
+                session, rows, now=ctx.now(), skip_bad=args.skip_bad, source=Path(args.file).name
+            )
+    finally:
+        ctx.db.dispose()
+    print(report.render())
+    return 0 if report.written and not report.errors else 1
+
+
+def _add_import_commands(sub) -> None:
+    for name, help_text in (("units", "单位树"), ("roster", "学员名单")):
+        group = sub.add_parser(name, help=f"{help_text}管理")
+        actions = group.add_subparsers(dest="action", required=True)
+        action = actions.add_parser("import", help=f"从 .xlsx / .csv 导入{help_text}")
+        action.add_argument("file", metavar="FILE", help=".xlsx 或 .csv 文件")
+        action.add_argument(
+            "--skip-bad", action="store_true", help="跳过有错误的行，导入其余的行（默认整份拒绝）"
+        )
+        action.set_defaults(func=_cmd_import)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="学法考法管理员助手")
     parser.add_argument(
@@ -70,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("sandbox", help="离线沙盒：在终端里和机器人对话").set_defaults(func=cmd_sandbox)
     sub.add_parser("check-config", help="检查 config.toml").set_defaults(func=cmd_check_config)
+    _add_import_commands(sub)
+    from bot import cli_admin
+
+    cli_admin.add_commands(sub)
     return parser
 
 

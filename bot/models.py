@@ -6,11 +6,36 @@ import datetime as dt
 import enum
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes on every database: stored in UTC, read back aware.
+
+    SQLite has no timezone type and would drop the offset, so values are normalised to UTC on the
+    way in and get UTC attached on the way out; PostgreSQL stores timestamptz.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a timezone-aware column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
 def _aware(**kwargs) -> Column:
-    return Column(DateTime(timezone=True), **kwargs)
+    return Column(UTCDateTime(), **kwargs)
 
 
 def _bigint(**kwargs) -> Column:
@@ -128,3 +153,21 @@ class AuditLog(SQLModel, table=True):
     target: str = Field(default="", max_length=256)
     detail: str = Field(default="", max_length=4000)
     chat_id: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+
+
+class PendingAction(SQLModel, table=True):
+    """A sensitive action awaiting the administrator's confirmation (a password reset, a
+    transfer). Confirming flips ``status`` from "pending" with a conditional UPDATE, so two
+    presses of the same button can only apply it once."""
+
+    __tablename__ = "pending_actions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    admin_id: int = Field(foreign_key="administrators.id", index=True)
+    telegram_user_id: int = Field(sa_column=_bigint(nullable=False))
+    learner_id: int = Field(foreign_key="learners.id", index=True)
+    target_unit_id: int | None = Field(default=None, foreign_key="units.id")
+    status: str = Field(default="pending", max_length=16, index=True)
+    created_at: dt.datetime = Field(sa_column=_aware(nullable=False))
+    decided_at: dt.datetime | None = Field(default=None, sa_column=_aware(nullable=True))

@@ -16,23 +16,27 @@ from typing import Any
 
 from bot.config import CategoryDepartment, Config, QuestionDepartment
 
-_PREFIXES = ("衡阳市", "湖南省", "省", "市", "县", "区")
+_PREFIXES = ("省", "市", "县", "区")
 _SUFFIX_ALIASES = {"委员会": "委", "人民法院": "院", "人民检察院": "检察院"}
 
 
-def core_name(name: str) -> str:
-    """'省卫健委' -> '卫健委', '民革衡阳市委' stays. Used to match what people type."""
+def core_name(name: str, city: str = "") -> str:
+    """'省卫健委' -> '卫健委', '衡阳市档案馆' -> '档案馆'. Used to match what people type."""
     core = name
-    for prefix in _PREFIXES:
+    for prefix in (city, *_PREFIXES) if city else _PREFIXES:
         if core.startswith(prefix) and len(core) - len(prefix) >= 2:
             core = core[len(prefix) :]
             break
     return core
 
 
-def _aliases(name: str) -> set[str]:
-    core = core_name(name)
+def _aliases(name: str, city: str = "") -> set[str]:
+    core = core_name(name, city)
     names = {name, core}
+    if city and core.endswith(city + "委") and len(core) > len(city) + 1:
+        # 民盟衡阳市委 -> 民盟, 民盟市委
+        party = core[: -len(city) - 1]
+        names.update({party, party + "市委"})
     for long, short in _SUFFIX_ALIASES.items():
         if core.endswith(long):
             names.add(core[: -len(long)] + short)
@@ -64,12 +68,12 @@ def _aliases(name: str) -> set[str]:
     return {n for n in names if len(n) >= 2}
 
 
-def find_names(question: str, names: Iterable[str]) -> list[str]:
+def find_names(question: str, names: Iterable[str], city: str = "") -> list[str]:
     """Names mentioned in ``question``, best (longest alias) first."""
     text = re.sub(r"\s+", "", question)
     hits: list[tuple[int, str]] = []
     for name in names:
-        best = max((len(a) for a in _aliases(name) if a in text), default=0)
+        best = max((len(a) for a in _aliases(name, city) if a in text), default=0)
         if best:
             hits.append((best, name))
     hits.sort(key=lambda item: -item[0])
@@ -154,30 +158,32 @@ def category_department(config: Config, question: str, now: dt.datetime) -> dict
     """``dept``: the attachment-1 department the question names (or None); ``member``: the
     customs unit named, when the question names one of 长沙海关's members."""
     members = {m: d for d in config.category_departments for m in d.members}
-    hit_member = find_names(question, members)
+    hit_member = find_names(question, members, config.campaign.city)
     if hit_member:
         return {"dept": members[hit_member[0]], "member": hit_member[0]}
-    hits = find_names(question, [d.name for d in config.category_departments])
+    hits = find_names(question, [d.name for d in config.category_departments], config.campaign.city)
     dept: CategoryDepartment | None = config.category_department(hits[0]) if hits else None
     return {"dept": dept, "member": None}
 
 
 def centralized_unit(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     """``unit``: the centralized-exam unit the question names, or None."""
-    hits = find_names(question, config.centralized.units)
+    hits = find_names(question, config.centralized.units, config.campaign.city)
     return {"unit": hits[0] if hits else None}
 
 
 def question_department(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     """``qdept``: the question-bank department named by department or by one of its laws."""
-    hits = find_names(question, [q.department for q in config.question_bank])
+    hits = find_names(question, [q.department for q in config.question_bank], config.campaign.city)
     qdept: QuestionDepartment | None = config.question_department(hits[0]) if hits else None
     law = None
     if qdept is None:
         text = re.sub(r"\s+", "", question)
         for q in config.question_bank:
             for name in q.laws:
-                short = name.removeprefix("衡阳市").removesuffix("法").removesuffix("条例")
+                short = (
+                    name.removeprefix(config.campaign.city).removesuffix("法").removesuffix("条例")
+                )
                 if name in text or (len(short) >= 2 and short in text):
                     qdept, law = q, name
                     break

@@ -53,9 +53,9 @@ class Entry:
 
 @dataclass(frozen=True)
 class Thresholds:
-    group: float = 0.62  # a plain group message must be at least this sure
-    addressed: float = 0.40  # /faq, a mention or a reply: answer from here
-    private: float = 0.45  # private chat: answer from here, else suggest
+    group: float = 0.46  # a plain group message must be at least this sure
+    addressed: float = 0.36  # /faq, a mention or a reply: answer from here
+    private: float = 0.40  # private chat: answer from here, else suggest
     suggest: float = 0.18  # candidates below this are not worth suggesting
 
 
@@ -115,6 +115,9 @@ class Lexicon:
     stopwords: frozenset[str]
     chatter: frozenset[str]
     question_markers: tuple[str, ...]
+    done_markers: tuple[str, ...] = ()
+    first_person: tuple[str, ...] = ()
+    notice_prefixes: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path = LEXICON_PATH) -> Lexicon:
@@ -130,6 +133,9 @@ class Lexicon:
             stopwords=frozenset(normalise(w) for w in data.get("stopwords", [])),
             chatter=frozenset(_squash(w) for w in data.get("chatter", [])),
             question_markers=tuple(data.get("question_markers", [])),
+            done_markers=tuple(data.get("done_markers", [])),
+            first_person=tuple(data.get("first_person", [])),
+            notice_prefixes=tuple(normalise(p) for p in data.get("notice_prefixes", [])),
         )
 
 
@@ -184,6 +190,7 @@ class FaqEngine:
         self._jieba = tokenizer(sorted(domain_words))
         self._env = make_environment()
         self._templates = {e.id: self._env.from_string(e.answer) for e in entries}
+        self._computed = [(i, e) for i, e in enumerate(entries) if e.compute]
         self._build_index()
 
     @classmethod
@@ -226,6 +233,12 @@ class FaqEngine:
         self._char_bm25 = _bm25(char_docs)
         self._word_idf = _idf(word_docs)
         self._char_idf = _idf(char_docs)
+        # The answers' own words (rendered once, at the start of the campaign) also count.
+        reference = dt.datetime.combine(self.config.study.start, dt.time(12), self.config.tz)
+        answer_docs = [self.words(strip_html(self.render(e, "", reference))) for e in self.entries]
+        self._answer_sets = [set(a) for a in answer_docs]
+        self._answer_bm25 = _bm25(answer_docs)
+        self._answer_idf = _idf(answer_docs)
 
     # --- retrieval -----------------------------------------------------------------------------
     def rank(self, question: str, k: int = 3) -> list[tuple[Entry, float]]:
@@ -237,25 +250,49 @@ class FaqEngine:
         word_scores = self._scores(self._word_bm25, words, self._word_idf)
         char_scores = self._scores(self._char_bm25, grams, self._char_idf)
         fused = word_scores + 0.6 * char_scores
-        best_doc: dict[int, int] = {}
-        for doc in np.argsort(-fused)[: 8 * k]:
-            if fused[doc] <= 0:
-                break
-            best_doc.setdefault(int(self._doc_entry[doc]), int(doc))
-            if len(best_doc) >= k:
-                break
-        ranked = []
+        # Entry score: its best phrasing, plus how well its answer's own words match.
+        n_entries = len(self.entries)
+        phrasing = np.full(n_entries, -1.0, dtype=np.float32)
+        best_doc = np.zeros(n_entries, dtype=np.int64)
+        order = np.argsort(-fused)
+        seen = np.zeros(n_entries, dtype=bool)
+        for doc in order:
+            entry_index = self._doc_entry[doc]
+            if not seen[entry_index]:
+                seen[entry_index] = True
+                phrasing[entry_index] = fused[doc]
+                best_doc[entry_index] = doc
+        answer = self._scores(self._answer_bm25, words, self._answer_idf, n_entries)
+        total = phrasing + _ANSWER_WEIGHT * answer
+        candidates = [int(i) for i in np.argsort(-total)[:k] if total[i] > 0]
+        named = self._named_entries(question)
+        candidates += [i for i in named if i not in candidates]
         qwords, qgrams = set(words), set(grams)
-        for entry_index, doc in best_doc.items():
-            conf = self._confidence(qwords, qgrams, doc)
-            ranked.append((self.entries[entry_index], conf, float(fused[doc])))
+        specificity = min(1.0, sum(self._word_idf.get(t, 0.0) for t in qwords) / _SPECIFIC_IDF)
+        ranked = []
+        for entry_index in candidates:
+            doc = int(best_doc[entry_index])
+            conf = (1 - _ANSWER_CONF) * self._confidence(qwords, qgrams, doc)
+            conf += _ANSWER_CONF * _recall(qwords, self._answer_sets[entry_index], self._word_idf)
+            conf *= 0.5 + 0.5 * specificity
+            if entry_index in named:
+                conf = min(1.0, conf + _NAMED_BOOST)
+            ranked.append((self.entries[entry_index], conf, float(total[entry_index])))
         ranked.sort(key=lambda item: (-item[1], -item[2]))
-        return [(entry, conf) for entry, conf, _ in ranked]
+        return [(entry, conf) for entry, conf, _ in ranked[:k]]
+
+    def _named_entries(self, question: str) -> list[int]:
+        found = []
+        for index, entry in self._computed:
+            values = COMPUTES[entry.compute](self.config, question, _EPOCH)
+            if any(v is not None for v in values.values()):
+                found.append(index)
+        return found
 
     def _scores(
-        self, index: bm25s.BM25 | None, tokens: list[str], idf: dict[str, float]
+        self, index: bm25s.BM25 | None, tokens: list[str], idf: dict[str, float], n: int = 0
     ) -> np.ndarray:
-        n = len(self._doc_entry)
+        n = n or len(self._doc_entry)
         known = [t for t in dict.fromkeys(tokens) if t in idf]
         if index is None or not known:
             return np.zeros(n, dtype=np.float32)
@@ -280,12 +317,31 @@ class FaqEngine:
         return not squashed or squashed in self.lexicon.chatter
 
     def looks_like_question(self, text: str) -> bool:
-        """A question marker, or a short keyword phrase ("补考报名时间"); long statements and
-        notices without a marker are not questions."""
+        """A question marker, or a short keyword phrase ("补考报名时间"). Notices, forwards,
+        reports of things done ("材料已交", "我们报完了") and long statements are not."""
         text = normalise(text)
-        if any(marker in text for marker in self.lexicon.question_markers):
+        lex = self.lexicon
+        if text.startswith(lex.notice_prefixes) and not text.startswith(lex.question_markers):
+            return False
+        if any(marker in text for marker in lex.question_markers):
             return True
+        if any(m in text for m in lex.done_markers):
+            return False
+        if "了" in text and any(p in text for p in lex.first_person):
+            return False
         return len(_squash(text)) <= 14
+
+    def _is_question_for_us(self, text: str) -> bool:
+        """In the group, a plain message must read as a question; one without a question
+        marker must also be made of words the knowledge base knows (a keyword phrase like
+        "补考报名时间", not "今天食堂的菜不错")."""
+        if not self.looks_like_question(text):
+            return False
+        if any(marker in normalise(text) for marker in self.lexicon.question_markers):
+            return True
+        words = self.words(text)
+        known = [w for w in words if w in self._word_idf or w in self._answer_idf]
+        return bool(words) and len(known) / len(words) >= _KNOWN_SHARE
 
     def decide(
         self,
@@ -305,7 +361,7 @@ class FaqEngine:
         top, score = ranked[0] if ranked else (None, 0.0)
         candidates = [e for e, s in ranked if s >= t.suggest]
         if mode == "group" and not addressed:
-            if top is not None and score >= t.group and self.looks_like_question(question):
+            if top is not None and score >= t.group and self._is_question_for_us(question):
                 return Result(question, top, score, self.render(top, question, now), kind="answer")
             return Result(question, top, score, None)
         threshold = t.addressed if mode == "group" else t.private
@@ -325,6 +381,12 @@ class FaqEngine:
 
 
 _OOV_WEIGHT = 1.5
+_ANSWER_WEIGHT = 0.3  # how much an answer's own words add to an entry's rank
+_ANSWER_CONF = 0.15  # and to its confidence
+_SPECIFIC_IDF = 4.0  # a question whose known words weigh less than this is vague ("考试")
+_NAMED_BOOST = 0.3
+_KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 _SUGGEST = """没能确定您问的是哪一项。{% if private %}您是想问：{% else %}您是想问：
 {% for e in candidates %}{{ loop.index }}. {{ e.question }}
@@ -349,6 +411,13 @@ def _idf(docs: list[list[str]]) -> dict[str, float]:
         for token in set(doc):
             df[token] = df.get(token, 0) + 1
     return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+
+
+def _recall(query: set[str], doc: set[str], idf: dict[str, float]) -> float:
+    if not query:
+        return 0.0
+    total = sum(idf.get(t, _OOV_WEIGHT) for t in query)
+    return sum(idf.get(t, _OOV_WEIGHT) for t in query & doc) / total
 
 
 def _overlap_f1(query: set[str], doc: set[str], idf: dict[str, float]) -> float:

@@ -1,0 +1,65 @@
+"""Small builders for test data, through the real services where one exists."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import select
+
+from bot.context import AppContext
+from bot.models import Learner, Unit
+from bot.seed import ROOT_CODE
+from bot.services import admins
+
+
+def unit(
+    ctx: AppContext, code: str, name: str, kind: str = "unit", parent: str = ROOT_CODE
+) -> Unit:
+    with ctx.db.session() as s:
+        up = s.exec(select(Unit).where(Unit.code == parent)).one()
+        u = Unit(code=code, name=name, kind=kind, parent_id=up.id)
+        s.add(u)
+        s.flush()
+        u.path = f"{up.path}{u.id}/"
+        s.add(u)
+        return u
+
+
+def learner(ctx: AppContext, account: str, name: str, unit_code: str, **fields) -> Learner:
+    with ctx.db.session() as s:
+        u = s.exec(select(Unit).where(Unit.code == unit_code)).one()
+        row = Learner(account=account, name=name, unit_id=u.id, updated_at=ctx.now(), **fields)
+        s.add(row)
+        return row
+
+
+def bind(ctx: AppContext, unit_code: str, role: str, telegram_user_id: int) -> None:
+    """Issue an invite and bind it, as the city office and the administrator would."""
+    with ctx.db.session() as s:
+        invite = admins.issue_invite(s, ctx.config, unit_code=unit_code, role=role, now=ctx.now())
+    with ctx.db.session() as s:
+        admins.bind(
+            s,
+            ctx.config,
+            code=invite.code,
+            telegram_user_id=telegram_user_id,
+            telegram_name="t",
+            chat_id=telegram_user_id,
+            now=ctx.now(),
+        )
+
+
+def tree(ctx: AppContext) -> None:
+    """city → 耒阳市 (county) → 耒阳市教育局 (unit) → 耒阳一中 (sub); plus 市司法局 (seeded)."""
+    unit(ctx, "LY", "耒阳市", kind="county")
+    unit(ctx, "LY-JY", "耒阳市教育局", parent="LY")
+    unit(ctx, "LY-JY-1", "耒阳一中", kind="sub", parent="LY-JY")
+    unit(ctx, "HD", "衡东县", kind="county")
+    learner(ctx, "ly1zhang", "张小明", "LY-JY-1")
+    learner(ctx, "lyjyli", "李四", "LY-JY")
+    learner(ctx, "sfjwang", "王五", "市司法局")
+    learner(ctx, "hdzhao", "赵六", "HD")
+
+
+def at(ctx: AppContext, hours: float = 0, minutes: float = 0) -> dt.datetime:
+    return ctx.now() + dt.timedelta(hours=hours, minutes=minutes)

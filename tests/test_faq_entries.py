@@ -1,0 +1,294 @@
+"""faq/entries.toml: every entry well formed, every answer renders, no fact written outside config."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, load_config
+from bot.render import make_environment, strip_html
+from faq.compute import COMPUTES, base_context
+
+ENTRIES_PATH = Path(__file__).resolve().parent.parent / "faq" / "entries.toml"
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+JINJA_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+
+NOWS = [
+    (2022, 5, 1, 9, 0),  # before everything
+    (2022, 6, 10, 12, 0),  # question submission open
+    (2022, 9, 14, 10, 0),  # zone round 1 + centralized pre-registration open
+    (2022, 9, 24, 8, 0),  # zone round 2 open
+    (2022, 10, 25, 9, 0),  # makeup registration open
+    (2022, 10, 28, 9, 0),  # everything closed, makeup exam running
+    (2022, 12, 1, 9, 0),  # after the campaign
+]
+
+COMPUTE_QUESTIONS = {
+    "category_department": [
+        "省科技厅的分类组考包括县里吗",
+        "省卫健委系统参加分类考试吗",
+        "衡阳海关参加哪个考试",
+        "长沙海关的考试范围",
+        "某某局参加分类组考吗",
+        "",
+    ],
+    "centralized_unit": [
+        "市医疗保障局要集中考试吗",
+        "民盟参加集中考试吗",
+        "市财政局参加集中考试吗",
+        "",
+    ],
+    "question_department": [
+        "市公安局报什么题",
+        "禁毒法的题谁出",
+        "食品安全法由哪个单位出题",
+        "市财政局报什么题",
+        "",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config()
+
+
+@pytest.fixture(scope="module")
+def entries() -> list[dict]:
+    with ENTRIES_PATH.open("rb") as fh:
+        data = tomllib.load(fh)
+    assert set(data) == {"entry"}, f"unexpected top-level keys: {set(data)}"
+    return data["entry"]
+
+
+@pytest.fixture(scope="module")
+def env():
+    return make_environment()
+
+
+def by_id(entries: list[dict], entry_id: str) -> dict:
+    matches = [e for e in entries if e["id"] == entry_id]
+    assert len(matches) == 1, entry_id
+    return matches[0]
+
+
+def render(env, config: Config, entry: dict, question: str = "", now: dt.datetime | None = None):
+    now = now or dt.datetime(2022, 9, 14, 10, 0, tzinfo=config.tz)
+    extra = COMPUTES[entry["compute"]](config, question, now) if entry.get("compute") else {}
+    text = env.from_string(entry["answer"]).render(**base_context(config, now), **extra)
+    return strip_html(text).strip()
+
+
+def fact_strings(config: Config) -> list[str]:
+    """Strings that must only reach an answer through config, never as literal template text."""
+    c = config
+    facts = [
+        c.contacts.tech_phone,
+        c.contacts.tech_qq_group,
+        c.contacts.policy_phone,
+        c.contacts.email,
+        *c.contacts.people,
+        c.centralized.address,
+        *c.centralized.units,
+        *(q.department for q in c.question_bank),
+        *(d.name for d in c.category_departments),
+        *(m for d in c.category_departments for m in d.members),
+        *c.books.titles,
+        c.books.compiler,
+        c.books.publisher,
+        c.platform.name,
+        c.platform.short_name,
+        c.platform.site,
+        c.platform.default_password,
+        c.campaign.notice_number,
+        c.campaign.provincial_notice,
+        c.campaign.issuer,
+        c.campaign.city_office,
+        c.campaign.city,
+        c.question_submission.compiler,
+        c.question_submission.receiver,
+        c.admin_duties.liaison_group,
+    ]
+    return sorted({f for f in facts if f}, key=len, reverse=True)
+
+
+# --- structure ------------------------------------------------------------------------------
+
+
+def test_entry_count(entries):
+    assert 75 <= len(entries) <= 90, len(entries)
+
+
+def test_ids_unique_and_well_formed(entries):
+    ids = [e.get("id") for e in entries]
+    assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
+    for entry_id in ids:
+        assert isinstance(entry_id, str) and ID_RE.match(entry_id), entry_id
+
+
+def test_required_fields(entries):
+    allowed = {"id", "section", "question", "phrasings", "answer", "compute"}
+    for e in entries:
+        assert set(e) <= allowed, (e.get("id"), set(e) - allowed)
+        for key in ("id", "section", "question", "answer"):
+            assert isinstance(e.get(key), str) and e[key].strip(), (e.get("id"), key)
+        phrasings = e.get("phrasings")
+        assert isinstance(phrasings, list) and len(phrasings) >= 4, e["id"]
+        assert all(isinstance(p, str) and p.strip() for p in phrasings), e["id"]
+        assert len(set(phrasings)) == len(phrasings), e["id"]
+        if "compute" in e:
+            assert e["compute"] in COMPUTES, (e["id"], e["compute"])
+
+
+def test_every_compute_is_used(entries):
+    used = {e["compute"] for e in entries if "compute" in e}
+    assert used == set(COMPUTES)
+
+
+def test_questions_not_duplicated_across_entries(entries):
+    seen: dict[str, str] = {}
+    for e in entries:
+        for text in [e["question"], *e["phrasings"]]:
+            key = re.sub(r"[\s？?！!。，,]", "", text)
+            assert key not in seen or seen[key] == e["id"], (text, seen.get(key), e["id"])
+            seen[key] = e["id"]
+
+
+# --- no literal facts -----------------------------------------------------------------------
+
+
+def test_answers_have_no_literal_digits_or_facts(entries, config):
+    facts = fact_strings(config)
+    for e in entries:
+        literal = JINJA_BLOCK.sub("", e["answer"])
+        assert not re.search(r"[0-9]", literal), (
+            e["id"],
+            re.findall(r".{0,8}[0-9].{0,8}", literal),
+        )
+        for fact in facts:
+            assert fact not in literal, (e["id"], fact)
+
+
+def test_answers_have_no_markdown(entries):
+    for e in entries:
+        literal = JINJA_BLOCK.sub("", e["answer"])
+        assert "**" not in literal and "`" not in literal and "](" not in literal, e["id"]
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "moment", NOWS, ids=lambda m: "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}".format(*m)
+)
+def test_every_answer_renders(entries, config, env, moment):
+    now = dt.datetime(*moment, tzinfo=config.tz)
+    for e in entries:
+        questions = COMPUTE_QUESTIONS[e["compute"]] if e.get("compute") else [e["question"]]
+        for question in questions:
+            text = render(env, config, e, question, now)
+            assert text, (e["id"], question)
+            assert "None" not in text, (e["id"], question, text)
+            assert len(text.splitlines()) <= 30, e["id"]
+
+
+# --- content spot checks --------------------------------------------------------------------
+
+
+def test_makeup_registration(entries, config, env):
+    text = render(env, config, by_id(entries, "makeup-registration"))
+    assert "10月25日" in text and "26日" in text
+    assert "单位管理员" in text
+    during = dt.datetime(2022, 10, 25, 9, 0, tzinfo=config.tz)
+    assert "还剩2天" in render(env, config, by_id(entries, "makeup-registration"), now=during)
+
+
+def test_password_entries_show_default_password(entries, config, env):
+    for entry_id in ("password-reset-default", "password-forgot", "password-who-resets"):
+        assert config.platform.default_password in render(env, config, by_id(entries, entry_id))
+
+
+def test_category_department_customs_member(entries, config, env):
+    text = render(env, config, by_id(entries, "category-department-scope"), "衡阳海关参加哪个考试")
+    assert "长沙海关" in text and "衡阳海关" in text
+
+
+def test_category_department_not_county(entries, config, env):
+    entry = by_id(entries, "category-department-scope")
+    text = render(env, config, entry, "省科技厅的分类组考包括县里吗")
+    assert "省科技厅" in text and "不覆盖县市区" in text
+    full = render(env, config, entry, "省卫健委系统参加分类考试吗")
+    assert "县市区" in full and "不覆盖" not in full
+
+
+def test_category_department_unknown_lists_all(entries, config, env):
+    text = render(env, config, by_id(entries, "category-department-scope"), "某某局参加分类组考吗")
+    for d in config.category_departments:
+        assert d.name in text
+    assert "衡阳海关" in text
+
+
+def test_centralized_unit(entries, config, env):
+    entry = by_id(entries, "centralized-units")
+    named = render(env, config, entry, "市医疗保障局要集中考试吗")
+    assert "市医疗保障局" in named and config.centralized.address in named
+    unknown = render(env, config, entry, "市财政局参加集中考试吗")
+    for unit in config.centralized.units:
+        assert unit in unknown
+    assert str(len(config.centralized.units)) in unknown
+
+
+def test_question_department(entries, config, env):
+    entry = by_id(entries, "question-department-laws")
+    police = render(env, config, entry, "市公安局报什么题")
+    assert "禁毒法" in police and "道路交通安全法" in police and "30道" in police
+    by_law = render(env, config, entry, "食品安全法由哪个单位出题")
+    assert "市市场监督管理局" in by_law
+    unknown = render(env, config, entry, "市财政局报什么题")
+    for q in config.question_bank:
+        assert q.department in unknown
+
+
+def test_registration_status(entries, config, env):
+    entry = by_id(entries, "registration-status")
+
+    def at(*moment):
+        return render(env, config, entry, now=dt.datetime(*moment, tzinfo=config.tz))
+
+    during = at(2022, 9, 14, 10, 0)
+    assert "分众组考第一次考试报名" in during and "还剩3天" in during and "9月16日" in during
+    assert "集中考试预报名" in during
+    between = at(2022, 10, 1, 9, 0)
+    assert "补考报名" in between and "10月25日" in between and "24天" in between
+    after = at(2022, 12, 1, 9, 0)
+    assert config.makeup.after in after
+
+
+def test_zone_rounds_and_sessions(entries, config, env):
+    assert "9月13日至16日" in render(env, config, by_id(entries, "zone1-registration"))
+    assert "9月19日至22日" in render(env, config, by_id(entries, "zone1-exam"))
+    assert "9月23日至26日" in render(env, config, by_id(entries, "zone2-registration"))
+    assert "9月27日至30日" in render(env, config, by_id(entries, "zone2-exam"))
+    sessions = render(env, config, by_id(entries, "session-times"))
+    for s in config.online_sessions:
+        assert f"{s.time.hour}:{s.time.minute:02d}" in sessions
+    assert "10场" in sessions and "上午5场" in sessions and "晚上2场" in sessions
+
+
+def test_contacts_split(entries, config, env):
+    tech = render(env, config, by_id(entries, "contact-tech"))
+    assert config.contacts.tech_phone in tech and config.contacts.tech_qq_group in tech
+    assert config.contacts.policy_phone not in tech
+    policy = render(env, config, by_id(entries, "contact-policy"))
+    assert config.contacts.policy_phone in policy and config.contacts.tech_phone not in policy
+
+
+def test_study_and_exam_rules(entries, config, env):
+    assert "考试的前一天21:00前" in render(env, config, by_id(entries, "study-deadline"))
+    eligibility = render(env, config, by_id(entries, "exam-eligibility"))
+    assert "60分必修学分" in eligibility and "100分以上" in eligibility
+    assert "90分钟" in render(env, config, by_id(entries, "exam-duration"))

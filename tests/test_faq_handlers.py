@@ -1,0 +1,83 @@
+"""FAQ through the real Application: group silence rules, mention, reply, /faq, repeats, and
+private suggestions with buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.offline import BOT_USERNAME
+
+
+async def test_plain_group_question_is_answered_as_a_reply(bot, config):
+    out = await bot.send("补考什么时候报名？", group=True)
+    assert len(out) == 1 and "10月25日" in out[0] and "来源" in out[0]
+    call = bot.request.of("sendMessage")[-1]
+    assert call.params["chat_id"] == bot.group_id
+    assert "reply_parameters" in call.params  # a reply to the asker's message
+
+
+async def test_group_chatter_gets_silence(bot):
+    for text in [
+        "收到",
+        "谢谢老师！",
+        "大家好",
+        "好的👍",
+        "今天食堂的菜不错",
+        "请各单位于本周五前完成本单位学员信息核对工作，逾期未完成的将通报。",
+    ]:
+        assert await bot.send(text, group=True) == [], text
+
+
+async def test_mention_and_reply_address_the_bot(bot):
+    out = await bot.send(f"@{BOT_USERNAME} 重置后密码是多少", group=True)
+    assert len(out) == 1 and "000000" in out[0]
+    out = await bot.send("/faq 集中考试在哪", group=True)
+    assert len(out) == 1 and "广播电视大学" in out[0]
+    bot.in_group = True
+    out = await bot.handle_line("/reply 那考试时长多久")
+    assert len(out) == 1 and "90" in out[0]
+
+
+async def test_faq_without_question_explains_usage(bot):
+    out = await bot.send("/faq", group=True)
+    assert len(out) == 1 and "/faq 补考什么时候报名" in out[0]
+
+
+async def test_same_question_within_ten_minutes_points_back(bot, clock):
+    first = await bot.send("集中考试地点在哪里", group=True)
+    assert "广播电视大学" in first[0]
+    answer_id = bot.request.of("sendMessage")[-1]
+    clock.advance(dt.timedelta(minutes=3))
+    again = await bot.send("集中考试在哪", group=True, user="李四")
+    assert len(again) == 1 and "刚回答过" in again[0] and "广播电视大学" not in again[0]
+    pointer = bot.request.of("sendMessage")[-1].params
+    assert pointer["reply_parameters"]["message_id"] != answer_id.params.get("message_id", -1)
+    clock.advance(dt.timedelta(minutes=11))
+    later = await bot.send("集中考试在哪", group=True, user="王五")
+    assert "广播电视大学" in later[0]
+
+
+VAGUE = "考试的事"
+
+
+async def test_private_low_confidence_offers_buttons(bot, ctx):
+    assert ctx.faq.decide(VAGUE, mode="private").kind == "suggest"
+    out = await bot.send(VAGUE)
+    markup = bot.request.of("sendMessage")[-1].params.get("reply_markup")
+    assert markup and 1 <= len(markup["inline_keyboard"]) <= 3, out
+    out = await bot.press(1)
+    assert out and "来源" in out[-1]
+
+
+async def test_forged_suggestion_is_refused(bot):
+    await bot.send(VAGUE)
+    message, _ = bot.last_buttons
+    bot.last_buttons = (message, [("x", "faq:no-such-entry")])
+    out = await bot.press(1)
+    assert out == ["[提示] 这个选项已失效，请重新提问。"]
+
+
+async def test_private_answer_without_quote(bot):
+    out = await bot.send("补考报名时间")
+    assert "10月25日" in out[0]
+    assert "reply_parameters" not in bot.request.of("sendMessage")[-1].params
