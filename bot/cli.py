@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import signal
@@ -95,6 +96,10 @@ def _add_import_commands(sub) -> None:
         action.set_defaults(func=_cmd_import)
 
 
+# Feature modules that add sub-commands: each has ``add_commands(sub)``.
+FEATURE_CLIS = ("bot.cli_admin",)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="学法考法管理员助手")
     parser.add_argument(
@@ -108,9 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("sandbox", help="离线沙盒：在终端里和机器人对话").set_defaults(func=cmd_sandbox)
     sub.add_parser("check-config", help="检查 config.toml").set_defaults(func=cmd_check_config)
     _add_import_commands(sub)
-    from bot import cli_admin
-
-    cli_admin.add_commands(sub)
+    for module in FEATURE_CLIS:
+        importlib.import_module(module).add_commands(sub)
     return parser
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -10,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, basic, faq
+from handlers import basic, commands, faq
 
 
 def register(app: Application) -> None:
@@ -18,16 +20,8 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("help", basic.help_command))
     app.add_handler(CommandHandler("faq", faq.faq_command))
     app.add_handler(CallbackQueryHandler(faq.on_suggestion, pattern=f"^{faq.CALLBACK_PREFIX}"))
-    for name, callback in (
-        ("bind", admin.bind),
-        ("whoami", admin.whoami),
-        ("revoke", admin.revoke),
-        ("resetpw", admin.resetpw),
-        ("transfer", admin.transfer),
-        ("audit", admin.audit_log),
-    ):
-        app.add_handler(CommandHandler(name, callback))
-    app.add_handler(CallbackQueryHandler(admin.on_action_button, pattern=f"^{admin.ACTION_PREFIX}"))
+    for module in commands.FEATURES:
+        importlib.import_module(module).register(app)
     # Anything else that looks like a command: a short hint. Added last to the same group, so it
     # runs only when no handler above took the update.
     app.add_handler(MessageHandler(filters.COMMAND, basic.unknown_command))

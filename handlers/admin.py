@@ -11,15 +11,38 @@ from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.render import render
 from bot.services import admins, audit, learners
 from bot.services.errors import Refused
 from bot.services.identity import Identity
+from handlers.commands import ADMINS, CITY, Command
 from handlers.common import app_ctx, is_private, reply, send_text, sender_id
 
 ACTION_PREFIX = "act:"
+
+COMMANDS = [
+    Command("bind", "/bind 邀请码", "绑定管理员身份（邀请码由市委依法治市办发放）"),
+    Command("whoami", "/whoami", "查看我绑定的管理员身份", roles=ADMINS),
+    Command("resetpw", "/resetpw 登录账号", "把本单位学员的密码重置为默认密码", roles=ADMINS),
+    Command("transfer", "/transfer 登录账号", "把调入本单位的学员转到本单位", roles=ADMINS),
+    Command("revoke", "/revoke 用户ID或单位编码", "解除管理员绑定", roles=CITY),
+    Command("audit", "/audit", "查看最近的操作记录", roles=CITY),
+]
+
+
+def register(app: Application) -> None:
+    for name, callback in (
+        ("bind", bind),
+        ("whoami", whoami),
+        ("revoke", revoke),
+        ("resetpw", resetpw),
+        ("transfer", transfer),
+        ("audit", audit_log),
+    ):
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(CallbackQueryHandler(on_action_button, pattern=f"^{ACTION_PREFIX}"))
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 from bot.models import Role
@@ -25,17 +26,24 @@ class Command:
 ADMINS = frozenset({Role.CITY, Role.COUNTY, Role.UNIT})
 CITY = frozenset({Role.CITY})
 
-COMMANDS: list[Command] = [
+CORE: list[Command] = [
     Command("start", "/start", "开始使用，查看简介"),
     Command("help", "/help", "查看可用命令", group=True),
     Command("faq", "/faq 问题", "问答：按通知内容回答学法考法问题", group=True),
-    Command("bind", "/bind 邀请码", "绑定管理员身份（邀请码由市委依法治市办发放）"),
-    Command("whoami", "/whoami", "查看我绑定的管理员身份", roles=ADMINS),
-    Command("resetpw", "/resetpw 登录账号", "把本单位学员的密码重置为默认密码", roles=ADMINS),
-    Command("transfer", "/transfer 登录账号", "把调入本单位的学员转到本单位", roles=ADMINS),
-    Command("revoke", "/revoke 用户ID或单位编码", "解除管理员绑定", roles=CITY),
-    Command("audit", "/audit", "查看最近的操作记录", roles=CITY),
 ]
+
+# Feature handler modules; each has COMMANDS (its catalogue entries) and register(app).
+FEATURES = ("handlers.admin",)
+
+
+def _collect() -> list[Command]:
+    commands = list(CORE)
+    for module in FEATURES:
+        commands.extend(importlib.import_module(module).COMMANDS)
+    return commands
+
+
+COMMANDS: list[Command] = _collect()
 
 
 def visible(role: Role | None, *, private: bool) -> list[Command]:
