@@ -53,10 +53,12 @@ class Entry:
 
 @dataclass(frozen=True)
 class Thresholds:
-    group: float = 0.46  # a plain group message must be at least this sure
+    group: float = 0.38  # a plain group message must be at least this sure
     addressed: float = 0.36  # /faq, a mention or a reply: answer from here
     private: float = 0.40  # private chat: answer from here, else suggest
     suggest: float = 0.18  # candidates below this are not worth suggesting
+    margin: float = 0.08  # when asked directly, a runner-up this close means "did you mean"
+    sure: float = 0.75  # ... unless the best is this sure
 
 
 @dataclass
@@ -191,6 +193,9 @@ class FaqEngine:
         self._env = make_environment()
         self._templates = {e.id: self._env.from_string(e.answer) for e in entries}
         self._computed = [(i, e) for i, e in enumerate(entries) if e.compute]
+        self._marker_words = {normalise(m) for m in lexicon.question_markers} | {
+            lexicon.synonyms.get(normalise(m), normalise(m)) for m in lexicon.question_markers
+        }
         self._build_index()
 
     @classmethod
@@ -225,6 +230,7 @@ class FaqEngine:
             for text in (entry.question, *entry.phrasings):
                 docs.append((index, text))
         self._doc_entry = np.array([i for i, _ in docs], dtype=np.int32)
+        self._entry_docs = [np.flatnonzero(self._doc_entry == i) for i in range(len(self.entries))]
         word_docs = [self.words(text) for _, text in docs]
         char_docs = [self.bigrams(w) for w in word_docs]
         self._word_sets = [set(w) for w in word_docs]
@@ -268,11 +274,16 @@ class FaqEngine:
         named = self._named_entries(question)
         candidates += [i for i in named if i not in candidates]
         qwords, qgrams = set(words), set(grams)
-        specificity = min(1.0, sum(self._word_idf.get(t, 0.0) for t in qwords) / _SPECIFIC_IDF)
+        # Topic words only: "怎么", "几" say what kind of answer is wanted, not about what.
+        topic = qwords - self._marker_words
+        specificity = min(1.0, sum(self._word_idf.get(t, 0.0) for t in topic) / _SPECIFIC_IDF)
         ranked = []
         for entry_index in candidates:
-            doc = int(best_doc[entry_index])
-            conf = (1 - _ANSWER_CONF) * self._confidence(qwords, qgrams, doc)
+            # The entry's two best-matching phrasings: one lucky phrasing is weaker evidence.
+            docs = self._entry_docs[entry_index]
+            confs = sorted((self._confidence(qwords, qgrams, int(d)) for d in docs), reverse=True)
+            doc_conf = confs[0] if len(confs) < 2 else (1 - _SECOND) * confs[0] + _SECOND * confs[1]
+            conf = (1 - _ANSWER_CONF) * doc_conf
             conf += _ANSWER_CONF * _recall(qwords, self._answer_sets[entry_index], self._word_idf)
             conf *= 0.5 + 0.5 * specificity
             if entry_index in named:
@@ -313,23 +324,33 @@ class FaqEngine:
         return f"{body}\n<i>（来源：{entry.section}）</i>"
 
     def is_chatter(self, text: str) -> bool:
+        """Greetings and acknowledgements, or nothing but digits, symbols and emoji ("+1")."""
         squashed = _squash(text)
-        return not squashed or squashed in self.lexicon.chatter
+        if not squashed or squashed in self.lexicon.chatter:
+            return True
+        return not any(ch.isalpha() for ch in squashed)
 
     def looks_like_question(self, text: str) -> bool:
-        """A question marker, or a short keyword phrase ("补考报名时间"). Notices, forwards,
-        reports of things done ("材料已交", "我们报完了") and long statements are not."""
+        """A question marker ("吗", "怎么", "？", a trailing "…不" / "…没"), or a short keyword
+        phrase ("补考报名时间"). Notices, forwards, reports of things done ("材料已交",
+        "我们报完了") and long statements are not."""
         text = normalise(text)
         lex = self.lexicon
-        if text.startswith(lex.notice_prefixes) and not text.startswith(lex.question_markers):
+        if self.has_question_marker(text):
+            return not text.startswith(_FORWARD_PREFIXES)
+        if text.startswith(lex.notice_prefixes):
             return False
-        if any(marker in text for marker in lex.question_markers):
-            return True
         if any(m in text for m in lex.done_markers):
             return False
         if "了" in text and any(p in text for p in lex.first_person):
             return False
         return len(_squash(text)) <= 14
+
+    def has_question_marker(self, text: str) -> bool:
+        text = normalise(text)
+        if any(marker in text for marker in self.lexicon.question_markers):
+            return True
+        return any(c.endswith(_TAIL_MARKERS) for c in _PUNCT.split(text) if c)
 
     def _is_question_for_us(self, text: str) -> bool:
         """In the group, a plain message must read as a question; one without a question
@@ -337,7 +358,7 @@ class FaqEngine:
         "补考报名时间", not "今天食堂的菜不错")."""
         if not self.looks_like_question(text):
             return False
-        if any(marker in normalise(text) for marker in self.lexicon.question_markers):
+        if self.has_question_marker(text):
             return True
         words = self.words(text)
         known = [w for w in words if w in self._word_idf or w in self._answer_idf]
@@ -365,7 +386,9 @@ class FaqEngine:
                 return Result(question, top, score, self.render(top, question, now), kind="answer")
             return Result(question, top, score, None)
         threshold = t.addressed if mode == "group" else t.private
-        if top is not None and score >= threshold:
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        clear = score - runner_up >= t.margin or score >= t.sure
+        if top is not None and score >= threshold and clear:
             return Result(question, top, score, self.render(top, question, now), kind="answer")
         if candidates:
             html = self._env.from_string(_SUGGEST).render(
@@ -380,12 +403,21 @@ class FaqEngine:
         return len(self._doc_entry)
 
 
-_OOV_WEIGHT = 1.5
+_OOV_WEIGHT = 3.5
 _ANSWER_WEIGHT = 0.3  # how much an answer's own words add to an entry's rank
 _ANSWER_CONF = 0.15  # and to its confidence
+_SECOND = 0.2  # weight of an entry's second-best phrasing in its confidence
 _SPECIFIC_IDF = 4.0  # a question whose known words weigh less than this is vague ("考试")
 _NAMED_BOOST = 0.3
-_KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
+_KNOWN_SHARE = 0.75
+_TAIL_MARKERS = ("不", "没", "没有", "没得", "不了")  # 能考不 / 有app没: colloquial questions
+_FORWARD_PREFIXES = (
+    "转发",
+    "转：",
+    "转:",
+    "【转",
+    "[转",
+)  # share of known words a marker-less group message needs
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 _SUGGEST = """没能确定您问的是哪一项。{% if private %}您是想问：{% else %}您是想问：
