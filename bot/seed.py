@@ -50,6 +50,11 @@ def seed(session: Session, config: Config, now: dt.datetime) -> list[str]:
             )
         )
         created.append("admin:city")
+    from bot.services.seats import ensure_slots
+
+    slots = ensure_slots(session, config)
+    if slots:
+        created.append(f"seat_slots:{slots}")
     if created:
         audit.record(session, at=now, action="seed", actor="seed", detail={"created": created})
     return created

@@ -56,14 +56,15 @@ def private_only(command: str) -> Callable[[Handler], Handler]:
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
-        async def inner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        async def inner(update: Update, context: ContextTypes.DEFAULT_TYPE):
             if not is_private(update):
                 await refuse(update, context, Refused("private_only", command=f"/{command}"))
-                return
+                return None
             try:
-                await handler(update, context)
+                return await handler(update, context)
             except Refused as refusal:
                 await refuse(update, context, refusal)
+                return None
 
         return inner
 

@@ -33,7 +33,7 @@ CORE: list[Command] = [
 ]
 
 # Feature handler modules; each has COMMANDS (its catalogue entries) and register(app).
-FEATURES = ("handlers.admin",)
+FEATURES = ("handlers.admin", "handlers.registration")
 
 
 def _collect() -> list[Command]:

@@ -1,0 +1,275 @@
+"""Exam registration: zone rounds and makeup through the /register conversation, /myreg,
+the centralized seats with their capacity under concurrency, and the windows by the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlmodel import func, select
+
+from bot.models import AuditLog, Registration, RegistrationLearner, SeatBooking, SeatSlot, Unit
+from bot.services import admins, seats
+from bot.services.errors import Refused
+from tests import factories
+
+
+@pytest.fixture
+def world(ctx):
+    factories.tree(ctx)
+    return ctx
+
+
+def count(ctx, model, *where) -> int:
+    with ctx.db.session() as s:
+        q = select(func.count()).select_from(model)
+        for w in where:
+            q = q.where(w)
+        return s.exec(q).one()
+
+
+def said(out: list[str]) -> str:
+    return "\n".join(out)
+
+
+def buttons(bot) -> list[str]:
+    return [text for text, _ in bot.last_buttons[1]] if bot.last_buttons else []
+
+
+async def walk_to_learners(bot, round_label="第一次", day_index=1, session="9:00"):
+    out = await bot.send("/register")
+    labels = buttons(bot)
+    await_round = next(i for i, t in enumerate(labels, 1) if round_label in t)
+    out = await bot.press(await_round)
+    assert "请选择考试日期" in said(out), out
+    out = await bot.press(day_index)
+    assert "请选择场次" in said(out), out
+    out = await bot.press(buttons(bot).index(session) + 1)
+    assert "参考人数" in said(out), out
+    return out
+
+
+async def test_full_zone_registration(bot, world):
+    factories.bind(world, "LY-JY", "unit", bot.user_id("李老师"))
+    bot.user = "李老师"
+    out = await bot.send("/register")
+    assert "耒阳市教育局" in said(out) and buttons(bot) == ["分众组考第一次考试"]
+    await walk_to_learners(bot)
+    out = await bot.send("35")
+    assert "9月19日" in said(out) and "09:00" in said(out) and "35" in said(out)
+    assert "9月18日 21:00" in said(out)  # the study deadline, the evening before
+    out = await bot.press(1)
+    assert "已报名" in said(out)
+    with world.db.session() as s:
+        row = s.exec(select(Registration)).one()
+        assert (row.round_key, row.exam_date, row.session_time, row.learner_count) == (
+            "zone1",
+            dt.date(2022, 9, 19),
+            "09:00",
+            35,
+        )
+    assert count(world, AuditLog, AuditLog.action == "registration.create") == 1
+
+
+async def test_named_learners_and_no_double_booking(bot, world):
+    factories.learner(world, "lyjyqian", "钱七", "LY-JY", required_credits=30, total_credits=50)
+    factories.bind(world, "LY-JY", "unit", bot.user_id("李老师"))
+    bot.user = "李老师"
+    await walk_to_learners(bot)
+    out = await bot.send("ly1zhang, lyjyqian")
+    assert "2" in said(out) and "钱*" in said(out)  # at risk of missing the study deadline
+    await bot.press(1)
+    assert count(world, RegistrationLearner) == 2
+    await walk_to_learners(bot, day_index=2, session="15:30")
+    out = await bot.send("ly1zhang")
+    assert "不能重复报名" in said(out)
+    out = await bot.send("nobody99 ly1zhang")
+    assert "花名册里没有" in said(out)
+    assert count(world, Registration) == 1
+
+
+async def test_ineligible_learners_are_refused(bot, world):
+    factories.learner(world, "lyjyexempt", "免考者", "LY-JY", exempt=True)
+    factories.learner(world, "lyjyleft", "离职者", "LY-JY", in_service=False)
+    factories.bind(world, "LY-JY", "unit", bot.user_id("李老师"))
+    bot.user = "李老师"
+    await walk_to_learners(bot)
+    for accounts, why in [("lyjyexempt", "已免考"), ("lyjyleft", "不在职"), ("hdzhao", "不属于")]:
+        out = await bot.send(accounts)
+        assert why in said(out), out
+    for bad in ["0", "99999999", "坏 账号!!"]:
+        out = await bot.send(bad)
+        assert "人数应在" in said(out) or "格式不对" in said(out), out
+    assert count(world, Registration) == 0
+
+
+async def test_windows_by_the_clock(bot, world, clock):
+    factories.bind(world, "LY-JY", "unit", bot.user_id("李老师"))
+    bot.user = "李老师"
+    clock.freeze(dt.datetime(2022, 9, 1, 10))
+    out = await bot.send("/register")
+    assert "不在任何网上考试的报名时间内" in said(out) and "9月13日至16日" in said(out)
+    clock.freeze(dt.datetime(2022, 11, 2, 10))
+    out = await bot.send("/register")
+    assert world.config.makeup.after in said(out)
+    clock.freeze(dt.datetime(2022, 9, 16, 23, 50))
+    await walk_to_learners(bot)
+    await bot.send("12")
+    clock.freeze(dt.datetime(2022, 9, 17, 0, 5))  # the window closes before the confirm
+    out = await bot.press(1)
+    assert "截止" in said(out)
+    assert count(world, Registration) == 0
+
+
+async def test_makeup_round(bot, world, clock):
+    clock.freeze(dt.datetime(2022, 10, 25, 9))
+    factories.bind(world, "LY-JY", "unit", bot.user_id("李老师"))
+    bot.user = "李老师"
+    await bot.send("/register")
+    assert buttons(bot) == ["补考"]
+    await walk_to_learners(bot, round_label="补考", day_index=3, session="19:30")
+    await bot.send("4")
+    out = await bot.press(1)
+    assert "补考" in said(out) and "10月29日" in said(out)
+
+
+async def test_category_exam_takes_precedence(bot, world):
+    with world.db.session() as s:
+        unit = s.exec(select(Unit).where(Unit.code == "市司法局")).one()
+        unit.category_department = "省税务局"
+        s.add(unit)
+    factories.bind(world, "市司法局", "unit", bot.user_id("司法局"))
+    bot.user = "司法局"
+    await walk_to_learners(bot)
+    out = await bot.send("10")
+    assert "分类组考" in said(out) and "省税务局" in said(out)
+    with world.db.session() as s:
+        unit = s.exec(select(Unit).where(Unit.code == "市司法局")).one()
+        unit.category_consent = True
+        s.add(unit)
+    await walk_to_learners(bot)
+    await bot.send("10")
+    out = await bot.press(1)
+    assert "已报名" in said(out)
+
+
+async def test_myreg_change_and_cancel(bot, world, clock):
+    factories.bind(world, "LY-JY", "unit", bot.user_id("李老师"))
+    bot.user = "李老师"
+    await walk_to_learners(bot)
+    await bot.send("20")
+    await bot.press(1)
+    out = await bot.send("/myreg")
+    assert "9月19日 09:00" in said(out) and buttons(bot)[0].startswith("改")
+    await bot.press(1)  # change
+    await bot.press(4)  # 9/22
+    out = await bot.press(buttons(bot).index("20:00") + 1)
+    assert "9月22日 20:00" in said(out)
+    await bot.send("/myreg")
+    out = await bot.press(2)  # cancel
+    assert "已取消报名" in said(out)
+    assert count(world, Registration, Registration.status == "active") == 0
+    assert (
+        count(world, AuditLog, AuditLog.action.in_(["registration.change", "registration.cancel"]))
+        == 2
+    )
+    # After the window: listed but not editable.
+    await walk_to_learners(bot)
+    await bot.send("5")
+    await bot.press(1)
+    clock.freeze(dt.datetime(2022, 9, 20, 9))
+    out = await bot.send("/myreg")
+    assert (
+        "不能修改" in said(out)
+        and bot.request.of("sendMessage")[-1].params.get("reply_markup") is None
+    )
+
+
+async def test_group_and_unbound_are_refused(bot, world):
+    out = await bot.send("/register", group=True)
+    assert "私聊" in said(out)
+    out = await bot.send("/register", user="路人")
+    assert "还没有绑定" in said(out)
+
+
+# --- centralized seats -------------------------------------------------------------------------
+
+
+async def test_seat_booking_with_a_split(bot, world):
+    factories.bind(world, "市档案馆", "unit", bot.user_id("档案馆"))
+    bot.user = "档案馆"
+    out = await bot.send("/seats_book 100")
+    assert len(buttons(bot)) == 12 and "余80" in buttons(bot)[0]
+    out = await bot.press(1)
+    assert "分批" in said(out) and "80人" in said(out) and "20人" in said(out)
+    out = await bot.press(1)
+    assert "已预约" in said(out)
+    with world.db.session() as s:
+        assert sorted(b.seats for b in s.exec(select(SeatBooking))) == [20, 80]
+        assert sum(slot.used for slot in s.exec(select(SeatSlot))) == 100
+    out = await bot.send("/seats")
+    assert "80/80" in said(out) and "20/80" in said(out)
+
+
+async def test_seats_refusals_and_confirmation(bot, world, clock):
+    factories.bind(world, "LY-JY", "unit", bot.user_id("李老师"))
+    out = await bot.send("/seats_book 10", user="李老师")
+    assert "不在市本级集中考试单位名单" in said(out)
+    factories.bind(world, "市档案馆", "unit", bot.user_id("档案馆"))
+    factories.bind(world, "city", "city", bot.user_id("市里"))
+    bot.user = "档案馆"
+    await bot.send("/seats_book 30")
+    await bot.press(2)
+    await bot.press(1)
+    out = await bot.send("/seats_confirm")
+    assert "只有" in said(out)
+    out = await bot.send("/seats_confirm", user="市里")
+    assert "已确认 1 条" in said(out)
+    out = await bot.send("/myreg")
+    assert "已确认" in said(out)
+    clock.freeze(dt.datetime(2022, 9, 17, 9))
+    out = await bot.send("/seats_book 10")
+    assert "截止" in said(out)
+    assert count(world, SeatBooking) == 1
+
+
+def test_seat_capacity_holds_under_concurrency(any_ctx):
+    """Many units book the same slot at once: the database never lets it pass its capacity."""
+    config = any_ctx.config
+    identities = []
+    for i, name in enumerate(config.centralized.units[:8]):
+        factories.bind(any_ctx, name, "unit", 5000 + i)
+        with any_ctx.db.session() as s:
+            identities.append(
+                (admins.authorize(s, 5000 + i), s.exec(select(Unit).where(Unit.name == name)).one())
+            )
+    with any_ctx.db.session() as s:
+        slot_id = seats.slots(s, config)[0].id
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(identities) * 2)
+
+    def attempt(identity, unit):
+        barrier.wait()
+        try:
+            with any_ctx.db.session() as s:
+                seats.book(s, config, identity, unit, [(slot_id, 30)], any_ctx.now())
+            outcomes.append("ok")
+        except Refused as refusal:
+            outcomes.append(refusal.key)
+        except Exception as exc:  # SQLite may report a busy database; that books nothing
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=attempt, args=pair) for pair in identities * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with any_ctx.db.session() as s:
+        slot = s.get(SeatSlot, slot_id)
+        booked = sum(
+            b.seats for b in s.exec(select(SeatBooking).where(SeatBooking.slot_id == slot_id))
+        )
+    assert slot.used <= slot.capacity == config.centralized.capacity_per_slot
+    assert booked == slot.used == 30 * outcomes.count("ok")
+    assert outcomes.count("ok") == 2, outcomes
