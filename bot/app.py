@@ -3,6 +3,7 @@ the offline sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
@@ -13,6 +14,7 @@ from telegram.request import BaseRequest
 import handlers
 from bot.context import AppContext
 from handlers import commands
+from reminders import scheduler as reminder_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,10 @@ async def _set_command_menus(app: Application) -> None:
 
 
 async def _post_init(app: Application) -> None:
+    ctx: AppContext = app.bot_data["ctx"]
+    # Build the FAQ index (jieba's dictionary takes about a second) off the event loop, before
+    # the first update arrives.
+    await asyncio.to_thread(lambda: ctx.faq)
     await _set_command_menus(app)
 
 
@@ -67,4 +73,5 @@ def build_application(
     app.bot_data["ctx"] = ctx
     handlers.register(app)
     app.add_error_handler(_log_errors)
+    reminder_scheduler.attach(app)  # starts in post_init, stops in post_shutdown
     return app

@@ -17,9 +17,19 @@ log = logging.getLogger("bot")
 
 
 def _context(args: argparse.Namespace):
+    import datetime as dt
+
+    from bot.clock import Clock
     from bot.context import create_context
 
-    return create_context(load_config(args.config))
+    config = load_config(args.config)
+    clock = Clock(config.tz)
+    if getattr(args, "now", None):
+        try:
+            clock.set(dt.datetime.fromisoformat(args.now))
+        except ValueError:
+            raise ConfigError(f"--now 格式不对 / bad --now: {args.now!r} (ISO 8601)") from None
+    return create_context(config, clock=clock)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -97,7 +107,7 @@ def _add_import_commands(sub) -> None:
 
 
 # Feature modules that add sub-commands: each has ``add_commands(sub)``.
-FEATURE_CLIS = ("bot.cli_admin",)
+FEATURE_CLIS = ("bot.cli_admin", "bot.cli_bank", "bot.cli_reports")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="config.toml 路径（默认仓库根目录的 config.toml，或 CONFIG_PATH）"
     )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
+    parser.add_argument(
+        "--now", help="从这个时间开始计时（ISO 8601，用于演示和测试），例如 2022-09-14T10:00"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="连接 Telegram 服务（需要 TELEGRAM_BOT_TOKEN）").set_defaults(
         func=cmd_run

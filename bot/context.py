@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import bot.models_bank  # noqa: F401
+import reminders.models  # noqa: F401  (the reminders' tables join the metadata)
 from bot.clock import Clock
 from bot.config import Config, load_config
 from bot.db import Database, database_url
@@ -27,12 +29,24 @@ class AppContext:
 
     @cached_property
     def faq(self) -> FaqEngine:
-        from faq.engine import FaqEngine
-
-        return FaqEngine.from_config(self.config)
+        return faq_engine_for(self.config)
 
     def now(self):
         return self.clock.now()
+
+
+_ENGINES: dict[int, tuple[Config, FaqEngine]] = {}
+
+
+def faq_engine_for(config: Config) -> FaqEngine:
+    """One FAQ engine per configuration in a process (building one takes a few hundred ms)."""
+    from faq.engine import FaqEngine
+
+    cached = _ENGINES.get(id(config))
+    if cached is None or cached[0] is not config:
+        cached = (config, FaqEngine.from_config(config))
+        _ENGINES[id(config)] = cached
+    return cached[1]
 
 
 def create_context(

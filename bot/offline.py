@@ -35,6 +35,11 @@ class OfflineRequest(BaseRequest):
         self.calls: list[ApiCall] = []
         self._ids = itertools.count(1)
         self.listeners: list[Callable[[ApiCall], None]] = []
+        self.files: dict[str, bytes] = {}  # file_id -> content, served by getFile + download
+
+    def add_file(self, file_id: str, content: bytes) -> None:
+        """Make a file "uploaded by a user" available to getFile and its download."""
+        self.files[file_id] = content
 
     @property
     def read_timeout(self) -> float | None:
@@ -109,6 +114,14 @@ class OfflineRequest(BaseRequest):
             }
         if method == "getMyCommands":
             return []
+        if method == "getFile":
+            file_id = str(params["file_id"])
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}",
+            }
         return True
 
     async def do_request(
@@ -122,7 +135,16 @@ class OfflineRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
+        if method == "GET":  # a file download: serve what add_file registered
+            self.calls.append(ApiCall("download", {"file_id": api_method}))
+            if api_method in self.files:
+                return 200, self.files[api_method]
+            return 404, b'{"ok": false, "error_code": 404, "description": "Not Found"}'
         params = dict(request_data.parameters) if request_data else {}
+        if api_method == "getFile" and str(params.get("file_id")) not in self.files:
+            self.calls.append(ApiCall(api_method, params))
+            body = {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            return 400, json.dumps(body).encode()
         files = {}
         if request_data is not None and request_data.contains_files:
             files = {k: v for k, v in request_data.multipart_data.items()}

@@ -24,6 +24,7 @@ from bot.app import build_application
 from bot.context import AppContext
 from bot.offline import BOT_ID, BOT_USERNAME, ApiCall, OfflineRequest
 from bot.render import strip_html
+from reminders.scheduler import on_clock_moved
 
 SANDBOX_TOKEN = f"{BOT_ID}:sandbox-offline-token"
 DEFAULT_GROUP_ID = -1001000000001
@@ -84,6 +85,8 @@ class Sandbox:
     async def __aexit__(self, *exc: object) -> None:
         await self.app.stop()
         await self.app.shutdown()
+        if self.app.post_shutdown is not None:  # as run_polling would (stops the reminders)
+            await self.app.post_shutdown(self.app)
 
     # --- who and where -----------------------------------------------------------------------
     def user_id(self, name: str | None = None) -> int:
@@ -221,7 +224,7 @@ class Sandbox:
             self.user = rest[:32]
             return [f"（现在由 {self.user} 发言，id {self.user_id()}）"]
         if head == "/now":
-            return self.set_clock(rest)
+            return await self.set_clock(rest)
         if head == "/press":
             try:
                 return await self.press(int(rest))
@@ -234,7 +237,8 @@ class Sandbox:
             return await self.send(rest, reply_to=target)
         return await self.send(line)
 
-    def set_clock(self, text: str) -> list[str]:
+    async def set_clock(self, text: str) -> list[str]:
+        """Move the clock; reminders that fall due by the new time are sent and shown."""
         if text in ("real", "现在"):
             self.ctx.clock.real()
         else:
@@ -244,7 +248,9 @@ class Sandbox:
                 return ["（时间格式：/now 2022-09-14 10:00）"]
             self.ctx.clock.set(moment)
         now = self.ctx.clock.now()
-        return [f"（时间：{now:%Y-%m-%d %H:%M} {self.ctx.config.campaign.timezone}）"]
+        lines = [f"（时间：{now:%Y-%m-%d %H:%M} {self.ctx.config.campaign.timezone}）"]
+        await on_clock_moved(self.app, group_ids=[self.group_id])
+        return lines + self.drain()
 
 
 async def run_sandbox(ctx: AppContext, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.config import CategoryDepartment, Config, QuestionDepartment
@@ -30,7 +31,8 @@ def core_name(name: str, city: str = "") -> str:
     return core
 
 
-def _aliases(name: str, city: str = "") -> set[str]:
+@lru_cache(maxsize=4096)
+def _aliases(name: str, city: str = "") -> frozenset[str]:
     core = core_name(name, city)
     names = {name, core}
     if city and core.endswith(city + "委") and len(core) > len(city) + 1:
@@ -65,7 +67,7 @@ def _aliases(name: str, city: str = "") -> set[str]:
     for key, values in extra.items():
         if core.endswith(key):
             names.update(values)
-    return {n for n in names if len(n) >= 2}
+    return frozenset(n for n in names if len(n) >= 2)
 
 
 def find_names(question: str, names: Iterable[str], city: str = "") -> list[str]:

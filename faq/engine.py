@@ -239,6 +239,8 @@ class FaqEngine:
         self._char_bm25 = _bm25(char_docs)
         self._word_idf = _idf(word_docs)
         self._char_idf = _idf(char_docs)
+        self._word_doc_weight = [_weight(w, self._word_idf) for w in self._word_sets]
+        self._char_doc_weight = [_weight(c, self._char_idf) for c in self._char_sets]
         # The answers' own words (rendered once, at the start of the campaign) also count.
         reference = dt.datetime.combine(self.config.study.start, dt.time(12), self.config.tz)
         answer_docs = [self.words(strip_html(self.render(e, "", reference))) for e in self.entries]
@@ -274,6 +276,7 @@ class FaqEngine:
         named = self._named_entries(question)
         candidates += [i for i in named if i not in candidates]
         qwords, qgrams = set(words), set(grams)
+        query = _Query(qwords, _weight(qwords, self._word_idf), qgrams, _weight(qgrams, self._char_idf))
         # Topic words only: "怎么", "几" say what kind of answer is wanted, not about what.
         topic = qwords - self._marker_words
         specificity = min(1.0, sum(self._word_idf.get(t, 0.0) for t in topic) / _SPECIFIC_IDF)
@@ -281,7 +284,7 @@ class FaqEngine:
         for entry_index in candidates:
             # The entry's two best-matching phrasings: one lucky phrasing is weaker evidence.
             docs = self._entry_docs[entry_index]
-            confs = sorted((self._confidence(qwords, qgrams, int(d)) for d in docs), reverse=True)
+            confs = sorted((self._confidence(query, int(d)) for d in docs), reverse=True)
             doc_conf = confs[0] if len(confs) < 2 else (1 - _SECOND) * confs[0] + _SECOND * confs[1]
             conf = (1 - _ANSWER_CONF) * doc_conf
             conf += _ANSWER_CONF * _recall(qwords, self._answer_sets[entry_index], self._word_idf)
@@ -310,9 +313,11 @@ class FaqEngine:
         ideal = sum(idf[t] for t in known) + sum(_OOV_WEIGHT for t in set(tokens) if t not in idf)
         return np.asarray(index.get_scores(known), dtype=np.float32) / max(ideal, 1e-6)
 
-    def _confidence(self, qwords: set[str], qgrams: set[str], doc: int) -> float:
-        word = _overlap_f1(qwords, self._word_sets[doc], self._word_idf)
-        char = _overlap_f1(qgrams, self._char_sets[doc], self._char_idf)
+    def _confidence(self, query: _Query, doc: int) -> float:
+        word = _overlap_f1(query.words, query.word_weight, self._word_sets[doc],
+                           self._word_doc_weight[doc], self._word_idf)
+        char = _overlap_f1(query.grams, query.gram_weight, self._char_sets[doc],
+                           self._char_doc_weight[doc], self._char_idf)
         return max(word, 0.9 * char, 0.6 * word + 0.4 * char)
 
     # --- answering -----------------------------------------------------------------------------
@@ -452,16 +457,31 @@ def _recall(query: set[str], doc: set[str], idf: dict[str, float]) -> float:
     return sum(idf.get(t, _OOV_WEIGHT) for t in query & doc) / total
 
 
-def _overlap_f1(query: set[str], doc: set[str], idf: dict[str, float]) -> float:
+@dataclass(frozen=True)
+class _Query:
+    words: set[str]
+    word_weight: float
+    grams: set[str]
+    gram_weight: float
+
+
+def _weight(items: set[str], idf: dict[str, float]) -> float:
+    return sum(idf.get(t, _OOV_WEIGHT) for t in items)
+
+
+def _overlap_f1(
+    query: set[str], query_weight: float, doc: set[str], doc_weight: float, idf: dict[str, float]
+) -> float:
+    """IDF-weighted overlap: how much of the question the phrasing covers (recall) and how much
+    of the phrasing the question covers (precision), as their harmonic mean."""
     if not query or not doc:
         return 0.0
     common = query & doc
     if not common:
         return 0.0
-    weight = lambda items: sum(idf.get(t, _OOV_WEIGHT) for t in items)  # noqa: E731
-    shared = weight(common)
-    recall = shared / weight(query)
-    precision = shared / weight(doc)
+    shared = _weight(common, idf)
+    recall = shared / query_weight
+    precision = shared / doc_weight
     return 2 * recall * precision / (recall + precision)
 
 

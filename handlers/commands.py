@@ -33,7 +33,13 @@ CORE: list[Command] = [
 ]
 
 # Feature handler modules; each has COMMANDS (its catalogue entries) and register(app).
-FEATURES = ("handlers.admin", "handlers.registration")
+FEATURES = (
+    "handlers.admin",
+    "handlers.registration",
+    "handlers.bank",
+    "handlers.reports",
+    "handlers.reminders",
+)
 
 
 def _collect() -> list[Command]:

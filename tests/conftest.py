@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import bot.models_bank  # registers the question-bank tables
+import reminders.models  # noqa: F401  (the reminders' tables join the metadata)
 from bot.clock import Clock
 from bot.config import load_config
 from bot.context import AppContext, create_context

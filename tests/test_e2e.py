@@ -72,3 +72,67 @@ def test_start_is_answered_and_sigterm_stops_cleanly(api, bot_process):
     bot_process.send_signal(signal.SIGTERM)
     assert bot_process.wait(20) == 0
     assert time.monotonic() - started < 10
+
+
+def test_register_a_session_through_the_bot_api(api, tmp_path):
+    """Bind with an invite, then book a zone-round session with the buttons, all over HTTP."""
+    from bot.config import load_config
+    from bot.context import create_context
+    from bot.services import admins
+    from tests import factories
+
+    db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    ctx = create_context(load_config(), db_url=db_url)
+    factories.tree(ctx)
+    with ctx.db.session() as s:
+        code = admins.issue_invite(s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now()).code
+    ctx.db.dispose()
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "DATABASE_URL": db_url,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--now", "2022-09-14T10:00", "run"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        api.wait_for_call("getUpdates", timeout=60)
+        uid = 5151
+
+        def say(text: str) -> dict:
+            mark = api.mark()
+            api.send_text(text, user_id=uid, first_name="李老师")
+            return api.wait_for_call(
+                None, lambda c: c.method in ("sendMessage", "editMessageText"), after=mark, timeout=20
+            )
+
+        def press(call, index: int):
+            mark = api.mark()
+            markup = call.params["reply_markup"]["inline_keyboard"]
+            data = [b["callback_data"] for row in markup for b in row][index]
+            api.press_button(call.result, data, user_id=uid, first_name="李老师")
+            return api.wait_for_call("editMessageText", after=mark, timeout=20)
+
+        assert "绑定成功" in say(f"/bind {code}").params["text"]
+        step = say("/register")
+        step = press(step, 0)  # round 1
+        step = press(step, 2)  # the third exam day
+        step = press(step, 5)  # 15:30
+        summary = say("28")
+        assert "9月21日" in summary.params["text"] and "15:30" in summary.params["text"]
+        done = press(summary, 0)
+        assert "已报名" in done.params["text"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    check = create_context(load_config(), db_url=db_url)
+    from sqlmodel import select
+
+    from bot.models import Registration
+
+    with check.db.session() as s:
+        row = s.exec(select(Registration)).one()
+        assert (row.round_key, row.session_time, row.learner_count) == ("zone1", "15:30", 28)
+    check.db.dispose()

@@ -3,7 +3,9 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401  (registers the tables)
+import bot.models  # registers the tables (with the next line)
+import bot.models_bank  # noqa: F401
+import reminders.models  # noqa: F401  (the reminders' own tables)
 
 target_metadata = SQLModel.metadata
 

@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from sqlmodel import Session, col, select
 
@@ -177,18 +177,8 @@ def read_table(path: str | Path, kind: TableKind | None = None) -> list[dict[str
     path = Path(path)
     if not path.is_file():
         raise ImportFileError(f"文件不存在：{path}")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsm", ".xltm", ".xlam"):
-        raise ImportFileError("不接受含宏的 Excel 文件（.xlsm），请另存为 .xlsx 后再导入")
-    if suffix not in (".csv", ".xlsx"):
-        raise ImportFileError(
-            f"不支持的文件类型“{path.suffix or '无扩展名'}”，请使用 .xlsx 或 .csv"
-        )
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ImportFileError(
-            f"文件过大（{size / 1024 / 1024:.1f} MB），上限为 {MAX_FILE_BYTES // 1024 // 1024} MB"
-        )
+    suffix = check_file_name(path.name)
+    check_file_size(path.stat().st_size)
     records = _csv_records(path) if suffix == ".csv" else _xlsx_records(path)
     try:
         return _map_rows(records, kind)
@@ -196,8 +186,33 @@ def read_table(path: str | Path, kind: TableKind | None = None) -> list[dict[str
         records.close()  # closes the workbook even when reading stopped early
 
 
-def _csv_records(path: Path) -> Generator[list[str], None, None]:
-    data = path.read_bytes()
+# --- file-safety checks (shared with other uploads, e.g. the question bank) -------------------
+
+MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam")
+
+
+def check_file_name(name: str) -> str:
+    """The lower-case suffix of an acceptable table file (.csv or .xlsx); macro workbooks and
+    anything else raise ``ImportFileError``."""
+    suffix = Path(name).suffix.lower()
+    if suffix in MACRO_SUFFIXES:
+        raise ImportFileError("不接受含宏的 Excel 文件（.xlsm），请另存为 .xlsx 后再导入")
+    if suffix not in (".csv", ".xlsx"):
+        raise ImportFileError(
+            f"不支持的文件类型“{Path(name).suffix or '无扩展名'}”，请使用 .xlsx 或 .csv"
+        )
+    return suffix
+
+
+def check_file_size(size: int, limit: int = MAX_FILE_BYTES) -> None:
+    if size > limit:
+        raise ImportFileError(
+            f"文件过大（{size / 1024 / 1024:.1f} MB），上限为 {limit / 1024 / 1024:g} MB"
+        )
+
+
+def decode_csv(data: bytes) -> str:
+    """CSV bytes as text: UTF-8 (with or without BOM) or GB18030, never binary."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -209,20 +224,28 @@ def _csv_records(path: Path) -> Generator[list[str], None, None]:
             ) from None
     if "\x00" in text:
         raise ImportFileError("CSV 文件包含二进制内容，可能不是文本文件")
+    return text
+
+
+def _csv_records(path: Path) -> Generator[list[str], None, None]:
+    text = decode_csv(path.read_bytes())
     try:
         yield from csv.reader(io.StringIO(text, newline=""))
     except csv.Error as exc:
         raise ImportFileError(f"CSV 格式错误：{exc}") from None
 
 
-def _check_xlsx_container(path: Path) -> None:
+def check_xlsx_container(
+    source: str | Path | IO[bytes], max_uncompressed: int = MAX_UNCOMPRESSED_BYTES
+) -> None:
     """Refuse macros, zip bombs and XML entity tricks before openpyxl parses anything.
 
+    ``source`` is a path or a binary file object (an upload held in memory).
     ``zipfile`` never inflates a member past the size its directory entry declares (it stops
     and reports a CRC error), so the declared sizes checked here bound what openpyxl reads.
     """
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             members = archive.infolist()
             if len(members) > MAX_ZIP_MEMBERS:
                 raise ImportFileError("XLSX 文件结构异常（内部文件过多），拒绝导入")
@@ -232,10 +255,10 @@ def _check_xlsx_container(path: Path) -> None:
                     "文件包含宏（vbaProject.bin），拒绝导入，请另存为不含宏的 .xlsx"
                 )
             total = sum(m.file_size for m in members)
-            if total > MAX_UNCOMPRESSED_BYTES:
+            if total > max_uncompressed:
                 raise ImportFileError(
                     f"XLSX 文件解压后过大（{total / 1024 / 1024:.0f} MB），"
-                    f"上限为 {MAX_UNCOMPRESSED_BYTES // 1024 // 1024} MB，拒绝导入"
+                    f"上限为 {max_uncompressed // 1024 // 1024} MB，拒绝导入"
                 )
             if "[content_types].xml" not in names:
                 raise ImportFileError("不是有效的 XLSX 文件（缺少 [Content_Types].xml）")
@@ -260,7 +283,7 @@ def _declares_entities(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> boo
 
 
 def _xlsx_records(path: Path) -> Generator[list[str], None, None]:
-    _check_xlsx_container(path)
+    check_xlsx_container(path)
     from openpyxl import load_workbook
 
     try:

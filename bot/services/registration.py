@@ -17,10 +17,10 @@ from bot.config import Config, Window
 from bot.models import Learner, Registration, RegistrationLearner, Unit
 from bot.services import audit
 from bot.services.admins import require_scope
-from bot.services.assignment import category_precedence
 from bot.services.errors import Refused
 from bot.services.identity import Identity
 from bot.services.learners import ACCOUNT_RE
+from bot.services.reports import category_precedence
 
 MAX_COUNT = 5000  # learners in one session booking: far above any unit, below nonsense
 MAX_ACCOUNTS = 300  # named learners in one message

@@ -1,0 +1,146 @@
+"""``make bench``: the figures the issues ask for, printed.
+
+- FAQ: jieba dictionary load, index build, answer latency (p50 / p99) and accuracy on the
+  held-out evaluation set.
+- Update throughput: the full Application processing a realistic mix through ``process_update``
+  on an offline Bot, against a minimal echo bot measured in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gc
+import tempfile
+import time
+from pathlib import Path
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+from bot.config import load_config
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def bench_faq() -> None:
+    from faq import engine as faq_engine
+    from faq.evaluate import evaluate, load_eval
+
+    config = load_config()
+    started = time.perf_counter()
+    faq_engine.warm_up()
+    jieba_load = time.perf_counter() - started
+    started = time.perf_counter()
+    engine = faq_engine.FaqEngine.from_config(config)
+    build = time.perf_counter() - started
+    data = load_eval()
+    questions = [i["q"] for i in data["answerable"]] + [i["q"] for i in data["silent"]]
+    now = dt.datetime(2022, 9, 14, 10, tzinfo=config.tz)
+    for q in questions[:50]:  # warm caches
+        engine.decide(q, now=now)
+    timings = []
+    for _ in range(5):
+        for q in questions:
+            t0 = time.perf_counter()
+            engine.decide(q, mode="group", now=now)
+            timings.append(time.perf_counter() - t0)
+    timings.sort()
+    p50 = timings[len(timings) // 2]
+    p99 = timings[int(len(timings) * 0.99)]
+    figures = evaluate(engine, now, data)
+    print("FAQ")
+    print(f"  knowledge base: {len(engine.entries)} entries, {engine.size} phrasings")
+    print(f"  jieba dictionary load (once per process, warmed in the background at start): {_ms(jieba_load)}")
+    print(f"  index build (tokenise phrasings and answers, BM25 word + bigram): {_ms(build)}  target < 500 ms")
+    print(f"  answer time over {len(timings)} questions: p50 {_ms(p50)}, p99 {_ms(p99)}  target p99 < 5 ms")
+    print(
+        f"  group mode, {figures.answerable} answerable questions: right entry answered "
+        f"{figures.answer_rate:.1%} (wrong answers {figures.answered_wrong})  target >= 95%"
+    )
+    print(f"  group mode, {figures.silent_total} chatter messages: silent {figures.silence_rate:.1%}  target >= 95%")
+    print(f"  private mode: right answer or among the suggestions {figures.private_rate:.1%}")
+
+
+def _updates(bot, n: int) -> list[Update]:
+    """A realistic mix: group chatter, FAQ questions, commands, callback presses."""
+    mix = [
+        ("group", "收到"), ("group", "补考什么时候报名"), ("group", "好的谢谢"),
+        ("group", "今天下午开会"), ("private", "/help"), ("private", "重置后密码是多少"),
+        ("group", "集中考试在哪"), ("private", "/start"), ("private", "callback"),
+        ("group", "大家辛苦了"),
+    ]
+    updates = []
+    for i in range(n):
+        where, text = mix[i % len(mix)]
+        user = {"id": 1000 + i % 50, "is_bot": False, "first_name": "u"}
+        chat = (
+            {"id": -100123, "type": "supergroup", "title": "g"}
+            if where == "group"
+            else {"id": user["id"], "type": "private", "first_name": "u"}
+        )
+        if text == "callback":
+            message = {"message_id": i, "date": 0, "chat": chat, "text": "x",
+                       "from": {"id": 1, "is_bot": True, "first_name": "b"}}
+            data = {"update_id": i, "callback_query": {
+                "id": str(i), "from": user, "chat_instance": "c", "message": message,
+                "data": "faq:password-reset-default"}}
+        else:
+            message = {"message_id": i, "date": 0, "chat": chat, "from": user, "text": text}
+            if text.startswith("/"):
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
+            data = {"update_id": i, "message": message}
+        updates.append(Update.de_json(data, bot))
+    return updates
+
+
+async def _throughput(app, n: int) -> float:
+    await app.initialize()
+    updates = _updates(app.bot, n)
+    for update in updates[:20]:
+        await app.process_update(update)
+    gc.collect()
+    started = time.perf_counter()
+    for update in updates:
+        await app.process_update(update)
+    elapsed = time.perf_counter() - started
+    await app.shutdown()
+    return n / elapsed
+
+
+async def bench_throughput(n: int = 2000) -> None:
+    from bot.app import build_application
+    from bot.context import create_context
+    from bot.offline import OfflineRequest
+
+    config = load_config()
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = create_context(config, db_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
+        ctx.faq  # noqa: B018  (build the index outside the measurement, as start-up does)
+        app = build_application(ctx, "1:bench", request=OfflineRequest(), rate_limit=False, set_menus=False)
+        ours = await _throughput(app, n)
+
+        async def echo(update, context):
+            await update.effective_message.reply_text(update.effective_message.text or "")
+
+        echo_app = ApplicationBuilder().token("1:echo").request(OfflineRequest()).get_updates_request(
+            OfflineRequest()
+        ).build()
+        echo_app.add_handler(MessageHandler(filters.ALL, echo))
+        theirs = await _throughput(echo_app, n)
+        ctx.db.dispose()
+    print("Update throughput (process_update, offline Bot)")
+    print(f"  this bot: {ours:,.0f} updates/s; minimal echo bot: {theirs:,.0f} updates/s; "
+          f"ratio {ours / theirs:.2f}  target >= 0.50")
+
+
+def main() -> None:
+    bench_faq()
+    asyncio.run(bench_throughput())
+    print(f"(measured {dt.datetime.now():%Y-%m-%d %H:%M}; 2-core machine; figures vary a few %)")
+
+
+if __name__ == "__main__":
+    main()

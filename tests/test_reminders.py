@@ -1,0 +1,608 @@
+"""Reminders: the calendar from config, sent on time by the moved clock, exactly once (restarts,
+two instances, retries), with who still owes what; the commands, the sandbox and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from bot.app import build_application
+from bot.context import create_context
+from bot.models import Administrator, AuditLog, CountyPlan, Registration, SeatBooking, SeatSlot
+from bot.offline import OfflineRequest
+from bot.render import strip_html
+from bot.sandbox import SANDBOX_TOKEN
+from bot.services import admins
+from reminders import scheduler, service
+from reminders.calendar import build_calendar
+from reminders.models import ReminderSend, SendStatus, StoredReminder
+from tests import factories
+from tests.fakeapi import FakeBotAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUP = -1001555000001
+MINUTE = dt.timedelta(minutes=1)
+
+
+def with_changes(config, **sections):
+    """A copy of the config with some fields of some tables replaced."""
+    return config.model_copy(
+        update={
+            name: getattr(config, name).model_copy(update=fields)
+            for name, fields in sections.items()
+        }
+    )
+
+
+@pytest.fixture
+def rctx(config, sqlite_url, clock):
+    """The context with one liaison group configured."""
+    context = create_context(
+        with_changes(config, telegram={"group_chat_ids": [GROUP]}),
+        db_url=sqlite_url,
+        clock=clock,
+        migrate=False,
+    )
+    with context.db.session() as s:
+        service.sync_calendar(s, context.config, clock.now())
+    yield context
+    context.db.dispose()
+
+
+def offline_app(ctx):
+    request = OfflineRequest()
+    app = build_application(ctx, SANDBOX_TOKEN, request=request, rate_limit=False, set_menus=False)
+    return app, request
+
+
+def sent(request: OfflineRequest, since: int = 0) -> list[tuple[int, str]]:
+    return [
+        (int(c.params["chat_id"]), strip_html(str(c.params["text"])))
+        for c in request.calls[since:]
+        if c.method == "sendMessage"
+    ]
+
+
+def rows(ctx, reminder_id: str | None = None) -> list[ReminderSend]:
+    with ctx.db.session() as s:
+        query = select(ReminderSend)
+        if reminder_id:
+            query = query.where(ReminderSend.reminder_id == reminder_id)
+        return list(s.exec(query))
+
+
+def count(ctx, model) -> int:
+    with ctx.db.session() as s:
+        return s.exec(select(func.count()).select_from(model)).one()
+
+
+def at(ctx, text: str) -> dt.datetime:
+    return ctx.clock.localize(dt.datetime.fromisoformat(text))
+
+
+def admin_of(ctx, code: str, role: str) -> int:
+    with ctx.db.session() as s:
+        unit = admins.find_unit(s, code)
+        admin = Administrator(unit_id=unit.id, role=role, name=unit.name, created_at=ctx.now())
+        s.add(admin)
+        s.flush()
+        return admin.id
+
+
+def world(ctx) -> None:
+    """Counties, units and what some of them have already done."""
+    factories.tree(ctx)  # 耒阳市 (county) → 耒阳市教育局 → 耒阳一中; 衡东县 (county)
+    factories.unit(ctx, "SW", "市税务局")  # takes the provincial category exam
+    with ctx.db.session() as s:
+        unit = admins.find_unit(s, "SW")
+        unit.category_department = "省税务局"
+        s.add(unit)
+    now = ctx.now()
+    with ctx.db.session() as s:
+        find = admins.find_unit
+        ly, sub, sfj, archive = (find(s, c) for c in ("LY", "LY-JY-1", "市司法局", "市档案馆"))
+    ly_admin = admin_of(ctx, "LY", "county")
+    sub_admin = admin_of(ctx, "LY-JY-1", "unit")
+    sfj_admin = admin_of(ctx, "市司法局", "unit")
+    archive_admin = admin_of(ctx, "市档案馆", "unit")
+    with ctx.db.session() as s:
+        s.add(
+            CountyPlan(
+                unit_id=ly.id, unit_count=5, dates="9月20日", admin_id=ly_admin, submitted_at=now
+            )
+        )
+        for unit, admin in (
+            (sub, sub_admin),
+            (sfj, sfj_admin),
+        ):  # a sub-unit registers for its unit
+            s.add(
+                Registration(
+                    unit_id=unit.id,
+                    round_key="zone1",
+                    exam_date=dt.date(2022, 9, 20),
+                    session_time="09:00",
+                    learner_count=10,
+                    admin_id=admin,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        slot = s.exec(select(SeatSlot)).first()
+        if slot is None:
+            slot = SeatSlot(exam_date=dt.date(2022, 9, 19), slot_index=0, capacity=80)
+            s.add(slot)
+            s.flush()
+        s.add(
+            SeatBooking(
+                slot_id=slot.id,
+                unit_id=archive.id,
+                seats=20,
+                admin_id=archive_admin,
+                created_at=now,
+            )
+        )
+    try:
+        from bot.models_bank import QuestionSubmission
+    except ImportError:
+        return
+    with ctx.db.session() as s:
+        s.add(
+            QuestionSubmission(
+                unit_id=sfj.id,
+                department="市司法局",
+                file_name="q.xlsx",
+                sha256="0" * 64,
+                single_count=20,
+                multiple_count=10,
+                content="[]",
+                admin_id=sfj_admin,
+                submitted_at=now,
+            )
+        )
+
+
+def owing_line(text: str) -> str:
+    return next((line for line in text.splitlines() if line.startswith("尚未")), "")
+
+
+# --- the calendar ----------------------------------------------------------------------------------
+
+
+def test_calendar_comes_from_config_with_stable_ids(config):
+    items = {r.id: r for r in build_calendar(config)}
+    tz = config.tz
+    expect = {
+        "study-start": dt.datetime(2022, 6, 1, 9, 0, tzinfo=tz),
+        "question-bank-d7": dt.datetime(2022, 6, 8, 9, 0, tzinfo=tz),
+        "question-bank-d2": dt.datetime(2022, 6, 13, 9, 0, tzinfo=tz),
+        "question-bank-d0": dt.datetime(2022, 6, 15, 9, 0, tzinfo=tz),
+        "county-plan-d0": dt.datetime(2022, 9, 1, 9, 0, tzinfo=tz),
+        "category-exam-start": dt.datetime(2022, 7, 1, 9, 0, tzinfo=tz),
+        "zone1-registration-open": dt.datetime(2022, 9, 13, 9, 0, tzinfo=tz),
+        "zone1-registration-last": dt.datetime(2022, 9, 16, 9, 0, tzinfo=tz),
+        "zone1-registration-closing": dt.datetime(2022, 9, 16, 17, 0, tzinfo=tz),
+        "zone1-exam-eve-2022-09-19": dt.datetime(2022, 9, 18, 18, 0, tzinfo=tz),
+        "zone2-registration-open": dt.datetime(2022, 9, 23, 9, 0, tzinfo=tz),
+        "centralized-preregistration-open": dt.datetime(2022, 9, 13, 9, 0, tzinfo=tz),
+        "centralized-exam-eve": dt.datetime(2022, 9, 18, 18, 0, tzinfo=tz),
+        "makeup-registration-open": dt.datetime(2022, 10, 25, 9, 0, tzinfo=tz),
+        "makeup-registration-closing": dt.datetime(2022, 10, 26, 17, 0, tzinfo=tz),
+        "makeup-exam-eve-2022-10-27": dt.datetime(2022, 10, 26, 18, 0, tzinfo=tz),
+        "makeup-exam-last": dt.datetime(2022, 10, 31, 9, 0, tzinfo=tz),
+    }
+    for rid, when in expect.items():
+        assert items[rid].fire_at == when, rid
+    # The exam-eve reminders are worth sending until the study-credit deadline, 21:00 that day.
+    assert items["zone1-exam-eve-2022-09-19"].deadline == dt.datetime(2022, 9, 18, 21, 0, tzinfo=tz)
+    assert len([r for r in items.values() if r.kind == "exam_eve"]) == 8
+    assert all(r.fire_at < r.deadline for r in items.values())
+    assert [r.id for r in build_calendar(config)] == list(items)  # the same ids, every time
+    # Lead times and quiet hours are config: a deadline at 08:00 puts the "an hour before close"
+    # reminder out of the night, at the end of the quiet hours.
+    early = with_changes(config, reminders={"day_deadline": dt.time(8, 0)})
+    moved = {r.id: r for r in build_calendar(early)}
+    assert moved["zone1-registration-closing"].fire_at == dt.datetime(2022, 9, 16, 7, 30, tzinfo=tz)
+    lead = with_changes(config, reminders={"deadline_lead_days": [3, 0]})
+    ids = [r.id for r in build_calendar(lead) if r.kind == "question_bank"]
+    assert ids == ["question-bank-d3", "question-bank-d0"]
+
+
+def test_sync_moves_changed_reminders_and_keeps_custom_and_paused(rctx, clock):
+    factories.bind(rctx, "city", "city", 9001)
+    with rctx.db.session() as s:
+        identity = admins.authorize(s, 9001)
+        request = service.CustomRequest(at(rctx, "2022-09-20 10:00"), "自定义")
+        service.add_custom(s, rctx.config, identity, request, clock.now())
+        service.set_paused(s, identity, "zone1-registration-last", True, clock.now())
+    later = with_changes(rctx.config, reminders={"morning": dt.time(8, 30)})
+    with rctx.db.session() as s:
+        report = service.sync_calendar(s, later, clock.now())
+    assert "zone1-registration-open" in report.moved and not report.added
+    with rctx.db.session() as s:
+        row = service.load(s, "zone1-registration-open")
+        assert row.fire_at == at(rctx, "2022-09-13 08:30")
+        assert service.load(s, "zone1-registration-last").paused
+        assert service.load(s, "custom-1").text == "自定义"
+    with rctx.db.session() as s:  # nothing changed: nothing written
+        assert not service.sync_calendar(s, later, clock.now()).changed
+
+
+# --- firing at the right time with the right names -----------------------------------------------
+
+
+async def test_each_kind_fires_at_its_time_with_the_right_text_and_names(rctx, clock):
+    world(rctx)
+    factories.bind(rctx, "city", "city", 9001)
+    with rctx.db.session() as s:
+        identity = admins.authorize(s, 9001)
+        request = service.CustomRequest(at(rctx, "2022-09-20 10:00"), "请核对<b>名单</b>")
+        service.add_custom(s, rctx.config, identity, request, clock.now())
+    with rctx.db.session() as s:
+        calendar = [
+            (r.id, r.fire_at, r.kind) for r in service.upcoming(s, at(rctx, "2022-01-01 00:00"))
+        ]
+    app, request = offline_app(rctx)
+    texts: dict[str, str] = {}
+    kind_of = {rid: kind for rid, _, kind in calendar}
+    kinds = set()
+    async with app:
+        for rid, fire_at, _kind in calendar:
+            clock.freeze(fire_at - MINUTE)
+            outcomes = await scheduler.run_due(app)
+            assert rid not in {o.reminder_id for o in outcomes}, f"{rid} fired early"
+            clock.freeze(fire_at)
+            outcomes = await scheduler.run_due(app)
+            mine = [o for o in outcomes if o.reminder_id == rid]
+            if rid in texts:  # fired with an earlier one at the same moment
+                assert not mine
+                continue
+            assert [(o.chat_id, o.status) for o in mine] == [(GROUP, "sent")], rid
+            for other in outcomes:
+                texts.setdefault(other.reminder_id, strip_html(other.text))
+                kinds.add(kind_of[other.reminder_id])
+    assert kinds == {
+        "study_start", "question_bank", "county_plan", "category_exam", "registration",
+        "exam_eve", "centralized_preregistration", "centralized_exam", "makeup_registration",
+        "makeup_exam", "custom",
+    }  # fmt: skip
+    # Every reminder went out exactly once, to the group.
+    messages = sent(request)
+    assert len(messages) == len(calendar) == len(set(messages))
+    assert all(chat == GROUP for chat, _ in messages)
+
+    assert "在线学法今天开始" in texts["study-start"] and "21:00" in texts["study-start"]
+    qb = texts["question-bank-d7"]
+    assert "还有7天" in qb and "30道（20道单选、10道多选）" in qb
+    assert "市委宣传部" in owing_line(qb) and "市司法局" not in owing_line(qb)
+    assert "今天（6月15日）是试题报送截止日" in texts["question-bank-d0"]
+    assert "7月1日至8月31日" in texts["category-exam-start"]
+    county = owing_line(texts["county-plan-d2"])
+    assert "衡东县" in county and "耒阳市" not in county and "（1家）" in county
+    opening = texts["zone1-registration-open"]
+    assert "9月13日至16日" in opening and "9月19日至22日" in opening and "尚未" not in opening
+    for rid in ("zone1-registration-last", "zone1-registration-closing"):
+        names = owing_line(texts[rid])
+        assert "市委宣传部" in names
+        # registered (itself, or through its sub-unit), centralized, category: not named
+        for absent in ("市司法局", "耒阳市教育局", "市档案馆", "市税务局"):
+            assert absent not in names, (rid, absent)
+    assert "今天（9月16日）截止" in texts["zone1-registration-closing"]
+    assert "市司法局" in owing_line(texts["zone2-registration-last"])  # zone1 is not zone2
+    eve = texts["zone1-exam-eve-2022-09-19"]
+    assert "明天（9月19日）开始" in eve and "今天（9月18日）21:00前修满学分" in eve
+    assert "明天（9月21日）" in texts["zone1-exam-eve-2022-09-21"]
+    cen = owing_line(texts["centralized-preregistration-last"])
+    assert "市委统战部" in cen and "市档案馆" not in cen
+    assert rctx.config.centralized.address in texts["centralized-exam-eve"]
+    mk = texts["makeup-registration-open"]
+    assert "10月25日至26日" in mk and "10月27日至31日" in mk
+    assert "补考工作结束后不再进行在线考试" in texts["makeup-exam-last"]
+    assert "请核对<b>名单</b>" in texts["custom-1"]  # the tags were escaped, shown as typed
+    html = next(c for c in request.calls if "名单" in str(c.params.get("text")))
+    assert "&lt;b&gt;" in html.params["text"]
+
+
+async def test_private_targets_reach_bound_administrators_of_units_that_owe(rctx, clock):
+    ctx = create_context(
+        with_changes(rctx.config, reminders={"private_targets": True}),
+        db_url=rctx.db.url,
+        clock=clock,
+        migrate=False,
+    )
+    factories.bind(ctx, "市委宣传部", "unit", 5001)
+    factories.bind(ctx, "市档案馆", "unit", 5002)  # centralized: not in the zone round's list
+    app, request = offline_app(ctx)
+    clock.freeze(at(ctx, "2022-09-16 09:00"))
+    async with app:
+        await scheduler.run_due(app)
+    by_chat = Counter(chat for chat, _ in sent(request))
+    private = [text for chat, text in sent(request) if chat == 5001]
+    assert any("市委宣传部" in t and "第一次分众组考报名最后一天" in t for t in private)
+    assert by_chat[5002] == 1  # the centralized reminder names 市档案馆, the zone one does not
+    assert by_chat[GROUP] == 4  # both "open" ones, missed but still useful, and both "last" ones
+    ctx.db.dispose()
+
+
+# --- exactly once --------------------------------------------------------------------------------
+
+
+async def test_restart_between_schedule_and_fire_time_sends_once(rctx, clock):
+    clock.freeze(at(rctx, "2022-09-12 08:00"))
+    app1, request1 = offline_app(rctx)
+    ctx2 = create_context(rctx.config, db_url=rctx.db.url, clock=clock, migrate=False)
+    app2, request2 = offline_app(ctx2)
+    async with app1, app2:
+        await scheduler.start(app1)
+        sched = scheduler.scheduler_of(app1)
+        jobs = [j.id for j in sched.get_jobs()]
+        assert jobs.count("reminder:zone1-registration-open") == 1
+        job = sched.get_job("reminder:zone1-registration-open")
+        assert job.misfire_grace_time == rctx.config.reminders.misfire_grace_seconds
+        assert job.coalesce is True
+        await scheduler.start(app1)  # a second start duplicates nothing
+        assert len(sched.get_jobs()) == len(jobs)
+        await scheduler.stop(app1)
+        assert not sent(request1)
+        # Down over the fire time; a new process over the same database starts after it.
+        clock.freeze(at(rctx, "2022-09-13 09:30"))
+        await scheduler.start(app2)  # its first sweep catches up at once
+        await scheduler.run_due(app2)
+        await scheduler.run_due(app1)  # the old instance, had it still been running
+        await scheduler.stop(app2)
+    texts = [t for _, t in sent(request1) + sent(request2)]
+    assert sum("第一次分众组考报名今天开始" in t for t in texts) == 1
+    assert sum("集中考试预报名】今天开始" in t for t in texts) == 1
+    assert [r.status for r in rows(rctx, "zone1-registration-open")] == ["sent"]
+    ctx2.db.dispose()
+
+
+def test_two_schedulers_on_one_database_send_once(any_ctx, clock, config):
+    groups = [-1001000000101, -1001000000102, -1001000000103]
+    clock.freeze(at(any_ctx, "2022-09-16 17:30"))  # five reminders due, deadlines not passed
+    with any_ctx.db.session() as s:
+        service.sync_calendar(s, config, clock.now())
+    other = create_context(config, db_url=any_ctx.db.url, clock=clock, migrate=False)
+    apps = [offline_app(any_ctx), offline_app(other)]
+    barrier = threading.Barrier(len(apps))
+    errors: list[BaseException] = []
+
+    def instance(app) -> None:
+        async def go() -> None:
+            async with app:
+                barrier.wait()
+                await scheduler.run_due(app, group_ids=groups)
+
+        try:
+            asyncio.run(go())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=instance, args=(app,)) for app, _ in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    messages = [m for _, request in apps for m in sent(request)]
+    assert len(messages) == 5 * len(groups) == len(set(messages))
+    done = Counter(r.status for r in rows(any_ctx))  # the earlier ones: skipped, also once
+    assert done["sent"] == 5 * len(groups) and set(done) == {"sent", "skipped"}
+    other.db.dispose()
+
+
+async def test_deadline_passed_during_downtime_is_skipped_and_logged(rctx, clock, caplog):
+    app, request = offline_app(rctx)
+    clock.freeze(at(rctx, "2022-09-17 08:00"))
+    with caplog.at_level(logging.INFO, logger="reminders"):
+        async with app:
+            assert await scheduler.run_due(app) == []
+            assert await scheduler.run_due(app) == []
+    assert not sent(request)
+    skipped = rows(rctx, "zone1-registration-closing")
+    assert [(r.status, r.chat_id) for r in skipped] == [("skipped", GROUP)]
+    logged = [r for r in caplog.records if "zone1-registration-closing skipped" in r.getMessage()]
+    assert len(logged) == 1
+
+
+async def test_missed_during_downtime_is_sent_once_after_restart_if_still_useful(rctx, clock):
+    app, request = offline_app(rctx)
+    clock.freeze(at(rctx, "2022-09-16 17:59"))
+    async with app:
+        outcomes = await scheduler.run_due(app)
+        again = await scheduler.run_due(app)
+    ids = sorted(o.reminder_id for o in outcomes)
+    assert "zone1-registration-closing" in ids and "zone1-registration-open" in ids
+    assert again == [] and len(sent(request)) == len(ids)
+
+
+async def test_quiet_hours_hold_sends_until_morning(rctx, clock):
+    app, _ = offline_app(rctx)
+    async with app:
+        clock.freeze(at(rctx, "2022-09-12 23:00"))
+        custom = StoredReminder(
+            id="custom-9",
+            kind="custom",
+            source="custom",
+            fire_at=at(rctx, "2022-09-12 22:30"),
+            deadline=at(rctx, "2022-09-13 12:00"),
+            template="reminder_custom",
+            text="夜里到期",
+            created_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        with rctx.db.session() as s:
+            s.add(custom)
+        assert await scheduler.run_due(app) == []
+        clock.freeze(at(rctx, "2022-09-13 07:30"))
+        assert [o.reminder_id for o in await scheduler.run_due(app)] == ["custom-9"]
+
+
+async def test_paused_reminder_is_held_and_resumed(rctx, clock):
+    factories.bind(rctx, "city", "city", 9001)
+    app, request = offline_app(rctx)
+    with rctx.db.session() as s:
+        identity = admins.authorize(s, 9001)
+        service.set_paused(s, identity, "zone1-registration-open", True, clock.now())
+    async with app:
+        clock.freeze(at(rctx, "2022-09-13 09:00"))
+        assert [o.reminder_id for o in await scheduler.run_due(app)] == [
+            "centralized-preregistration-open"
+        ]
+        with rctx.db.session() as s:
+            service.set_paused(s, identity, "zone1-registration-open", False, clock.now())
+        assert [o.reminder_id for o in await scheduler.run_due(app)] == ["zone1-registration-open"]
+    assert len(sent(request)) == 2
+
+
+async def test_interrupted_claims_are_reported_not_resent(rctx, clock, caplog):
+    clock.freeze(at(rctx, "2022-09-13 10:00"))
+    with rctx.db.session() as s:
+        row = service.load(s, "zone1-registration-open")
+        service.claim(s, row, GROUP, row.fire_at, at(rctx, "2022-09-13 09:00"))
+    app, request = offline_app(rctx)
+    with caplog.at_level(logging.ERROR, logger="reminders"):
+        async with app:
+            await scheduler.start(app)
+            await scheduler.run_due(app)
+            await scheduler.stop(app)
+    assert [r.status for r in rows(rctx, "zone1-registration-open")] == ["failed"]
+    assert any("never finished" in r.getMessage() for r in caplog.records)
+    assert not any("第一次分众组考报名今天开始" in t for _, t in sent(request))
+
+
+# --- Telegram's limits and failures (a real HTTP fake Bot API) ----------------------------------
+
+
+async def test_flood_wait_and_network_errors_are_retried_and_failures_recorded(rctx, clock, caplog):
+    ctx = create_context(
+        with_changes(rctx.config, reminders={"retry_backoff_seconds": 0.05}),
+        db_url=rctx.db.url,
+        clock=clock,
+        migrate=False,
+    )
+    blocked = 777001
+    with FakeBotAPI() as api:
+        app = build_application(ctx, api.token, base_url=api.base_url, set_menus=False)
+        async with app:
+            # 429 with retry_after=1: AIORateLimiter (max_retries on) waits and sends again.
+            api.fail_next("sendMessage", status=429, retry_after=1)
+            clock.freeze(at(ctx, "2022-09-13 09:01"))
+            first = await scheduler.run_due(app)
+            # a 502 (NetworkError) is retried with backoff
+            api.fail_next("sendMessage", status=502)
+            clock.freeze(at(ctx, "2022-09-16 09:01"))
+            second = await scheduler.run_due(app)
+            # a chat that blocked the bot: final failures, recorded and logged, not retried
+            api.fail_next("sendMessage", status=403, times=5)
+            clock.freeze(at(ctx, "2022-09-16 17:01"))
+            with caplog.at_level(logging.ERROR, logger="reminders"):
+                third = await scheduler.run_due(app, group_ids=[blocked])
+    assert [o.status for o in first + second] == ["sent"] * 4
+    failed = [c for c in api.calls_of("sendMessage") if c.failed]
+    assert sorted(c.status for c in failed) == [403] * 5 + [429, 502]
+    texts = api.sent_texts(chat_id=GROUP)
+    assert len(texts) == 4 == len(set(texts))
+    assert sum("第一次分众组考报名今天开始" in t for t in texts) == 1
+    by_id = {r.reminder_id: r for r in rows(ctx) if r.chat_id == GROUP}
+    assert by_id["zone1-registration-open"].status == SendStatus.SENT
+    assert max(r.attempts for r in by_id.values()) == 2  # the 502 one
+    assert [o.status for o in third] == ["failed"] * 5  # each tried once: 403 is final
+    (row,) = rows(ctx, "zone1-registration-closing")
+    assert row.chat_id == blocked and row.status == "failed" and "Forbidden" in row.error
+    assert any("FAILED" in r.getMessage() for r in caplog.records)
+    ctx.db.dispose()
+
+
+# --- the sandbox, the commands, the CLI -----------------------------------------------------------
+
+
+async def test_sandbox_shows_a_reminder_when_now_moves_past_it(bot):
+    lines = await bot.handle_line("/now 2022-09-13 09:01")
+    assert lines[0].startswith("（时间：2022-09-13 09:01")
+    shown = [line for line in lines if line.startswith("bot（群）>")]
+    assert any("第一次分众组考报名今天开始" in line for line in shown)
+    assert len(shown) == 2  # and the centralized pre-registration
+    assert [
+        line for line in await bot.handle_line("/now 2022-09-13 09:10") if "bot（" in line
+    ] == []
+
+
+async def test_reminders_command_lists_the_next_ones(bot, clock):
+    out = await bot.send("/reminders", group=True)
+    assert "接下来的提醒" in out[0]
+    assert "9月16日 9:00" in out[0] and "第一次分众组考报名最后一天" in out[0]
+    assert "zone1-registration-last" not in out[0]  # ids only in private chat
+    out = await bot.send("/reminders")
+    assert "zone1-registration-last" in out[0]
+
+
+async def test_remind_add_refusals_change_nothing(bot, ctx):
+    factories.tree(ctx)
+    factories.bind(ctx, "city", "city", bot.user_id("市办"))
+    factories.bind(ctx, "LY-JY", "unit", bot.user_id("单位管理员"))
+
+    def state() -> tuple[int, int]:
+        return count(ctx, StoredReminder), count(ctx, AuditLog)
+
+    before = state()
+    cases = [
+        ("单位管理员", "/remind_add 2022-09-15 09:00 请报名", False, "只有市委依法治市办"),
+        ("市办", "/remind_add 2022-09-15 09:00 请报名", True, "私聊"),
+        ("市办", "/remind_add 2022-02-30 09:00 请报名", False, "日期或时间不对"),
+        ("市办", "/remind_add 2022-09-15 25:00 请报名", False, "日期或时间不对"),
+        ("市办", "/remind_add 2022-09-13 09:00 请报名", False, "已经过去"),
+        ("市办", "/remind_add 2022-09-15 23:00 请报名", False, "免打扰"),
+        ("市办", "/remind_add 2022-09-15 09:00 " + "长" * 501, False, "最多 500 字"),
+        ("市办", "/remind_add 2022-09-15", False, "用法"),
+        ("没绑定的人", "/remind_pause zone1-registration-last", False, "还没有绑定"),
+        ("市办", "/remind_pause no-such-reminder", False, "没有编号"),
+        ("市办", "/remind_resume zone1-registration-last", False, "没有暂停"),
+    ]
+    for user, text, group, expected in cases:
+        out = await bot.send(text, user=user, group=group)
+        assert expected in out[0], (text, out)
+        assert state() == before, text
+
+    out = await bot.send("/remind_add 2022-09-15 09:00 请<b>核对</b>名单", user="市办")
+    assert "已添加提醒 custom-1" in out[0] and "请<b>核对</b>名单" in out[0]
+    out = await bot.send("/remind_pause zone1-registration-last", user="市办")
+    assert "已暂停" in out[0]
+    out = await bot.send("/remind_resume zone1-registration-last", user="市办")
+    assert "已恢复" in out[0]
+    with ctx.db.session() as s:
+        query = select(AuditLog).where(AuditLog.action.like("reminder.%")).order_by(AuditLog.id)
+        actions = [a.action for a in s.exec(query)]
+    assert actions == ["reminder.add", "reminder.pause", "reminder.resume"]
+    lines = await bot.handle_line("/now 2022-09-15 09:00")
+    assert any("请<b>核对</b>名单" in line for line in lines if line.startswith("bot（群）>"))
+
+
+def test_cli_lists_upcoming_reminders_as_json_lines(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "reminders", "list", "--json", "--now", "2022-09-12T08:00"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    items = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(set(item) == {"id", "fire_at", "kind", "text"} for item in items)
+    first = {item["id"]: item for item in items}["zone1-registration-open"]
+    assert first["fire_at"] == "2022-09-13T09:00:00+08:00" and first["kind"] == "registration"
+    assert first["text"].startswith("【报名提醒】第一次分众组考报名今天开始")
+    assert all(item["fire_at"] > "2022-09-12T08:00" for item in items)
+    assert "<b>" not in result.stdout
