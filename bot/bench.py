@@ -53,23 +53,37 @@ def bench_faq() -> None:
     figures = evaluate(engine, now, data)
     print("FAQ")
     print(f"  knowledge base: {len(engine.entries)} entries, {engine.size} phrasings")
-    print(f"  jieba dictionary load (once per process, warmed in the background at start): {_ms(jieba_load)}")
-    print(f"  index build (tokenise phrasings and answers, BM25 word + bigram): {_ms(build)}  target < 500 ms")
-    print(f"  answer time over {len(timings)} questions: p50 {_ms(p50)}, p99 {_ms(p99)}  target p99 < 5 ms")
+    print(
+        f"  jieba dictionary load (once per process, warmed in the background at start): {_ms(jieba_load)}"
+    )
+    print(
+        f"  index build (tokenise phrasings and answers, BM25 word + bigram): {_ms(build)}  target < 500 ms"
+    )
+    print(
+        f"  answer time over {len(timings)} questions: p50 {_ms(p50)}, p99 {_ms(p99)}  target p99 < 5 ms"
+    )
     print(
         f"  group mode, {figures.answerable} answerable questions: right entry answered "
         f"{figures.answer_rate:.1%} (wrong answers {figures.answered_wrong})  target >= 95%"
     )
-    print(f"  group mode, {figures.silent_total} chatter messages: silent {figures.silence_rate:.1%}  target >= 95%")
+    print(
+        f"  group mode, {figures.silent_total} chatter messages: silent {figures.silence_rate:.1%}  target >= 95%"
+    )
     print(f"  private mode: right answer or among the suggestions {figures.private_rate:.1%}")
 
 
 def _updates(bot, n: int) -> list[Update]:
     """A realistic mix: group chatter, FAQ questions, commands, callback presses."""
     mix = [
-        ("group", "收到"), ("group", "补考什么时候报名"), ("group", "好的谢谢"),
-        ("group", "今天下午开会"), ("private", "/help"), ("private", "重置后密码是多少"),
-        ("group", "集中考试在哪"), ("private", "/start"), ("private", "callback"),
+        ("group", "收到"),
+        ("group", "补考什么时候报名"),
+        ("group", "好的谢谢"),
+        ("group", "今天下午开会"),
+        ("private", "/help"),
+        ("private", "重置后密码是多少"),
+        ("group", "集中考试在哪"),
+        ("private", "/start"),
+        ("private", "callback"),
         ("group", "大家辛苦了"),
     ]
     updates = []
@@ -82,11 +96,23 @@ def _updates(bot, n: int) -> list[Update]:
             else {"id": user["id"], "type": "private", "first_name": "u"}
         )
         if text == "callback":
-            message = {"message_id": i, "date": 0, "chat": chat, "text": "x",
-                       "from": {"id": 1, "is_bot": True, "first_name": "b"}}
-            data = {"update_id": i, "callback_query": {
-                "id": str(i), "from": user, "chat_instance": "c", "message": message,
-                "data": "faq:password-reset-default"}}
+            message = {
+                "message_id": i,
+                "date": 0,
+                "chat": chat,
+                "text": "x",
+                "from": {"id": 1, "is_bot": True, "first_name": "b"},
+            }
+            data = {
+                "update_id": i,
+                "callback_query": {
+                    "id": str(i),
+                    "from": user,
+                    "chat_instance": "c",
+                    "message": message,
+                    "data": "faq:password-reset-default",
+                },
+            }
         else:
             message = {"message_id": i, "date": 0, "chat": chat, "from": user, "text": text}
             if text.startswith("/"):
@@ -119,21 +145,29 @@ async def bench_throughput(n: int = 2000) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ctx = create_context(config, db_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
         ctx.faq  # noqa: B018  (build the index outside the measurement, as start-up does)
-        app = build_application(ctx, "1:bench", request=OfflineRequest(), rate_limit=False, set_menus=False)
+        app = build_application(
+            ctx, "1:bench", request=OfflineRequest(), rate_limit=False, set_menus=False
+        )
         ours = await _throughput(app, n)
 
         async def echo(update, context):
             await update.effective_message.reply_text(update.effective_message.text or "")
 
-        echo_app = ApplicationBuilder().token("1:echo").request(OfflineRequest()).get_updates_request(
-            OfflineRequest()
-        ).build()
+        echo_app = (
+            ApplicationBuilder()
+            .token("1:echo")
+            .request(OfflineRequest())
+            .get_updates_request(OfflineRequest())
+            .build()
+        )
         echo_app.add_handler(MessageHandler(filters.ALL, echo))
         theirs = await _throughput(echo_app, n)
         ctx.db.dispose()
     print("Update throughput (process_update, offline Bot)")
-    print(f"  this bot: {ours:,.0f} updates/s; minimal echo bot: {theirs:,.0f} updates/s; "
-          f"ratio {ours / theirs:.2f}  target >= 0.50")
+    print(
+        f"  this bot: {ours:,.0f} updates/s; minimal echo bot: {theirs:,.0f} updates/s; "
+        f"ratio {ours / theirs:.2f}  target >= 0.50"
+    )
 
 
 def main() -> None:

@@ -261,22 +261,18 @@ class FaqEngine:
         # Entry score: its best phrasing, plus how well its answer's own words match.
         n_entries = len(self.entries)
         phrasing = np.full(n_entries, -1.0, dtype=np.float32)
-        best_doc = np.zeros(n_entries, dtype=np.int64)
-        order = np.argsort(-fused)
-        seen = np.zeros(n_entries, dtype=bool)
-        for doc in order:
-            entry_index = self._doc_entry[doc]
-            if not seen[entry_index]:
-                seen[entry_index] = True
-                phrasing[entry_index] = fused[doc]
-                best_doc[entry_index] = doc
+        np.maximum.at(phrasing, self._doc_entry, fused)
         answer = self._scores(self._answer_bm25, words, self._answer_idf, n_entries)
         total = phrasing + _ANSWER_WEIGHT * answer
         candidates = [int(i) for i in np.argsort(-total)[:k] if total[i] > 0]
         named = self._named_entries(question)
         candidates += [i for i in named if i not in candidates]
+        if not candidates:
+            return []
         qwords, qgrams = set(words), set(grams)
-        query = _Query(qwords, _weight(qwords, self._word_idf), qgrams, _weight(qgrams, self._char_idf))
+        query = _Query(
+            qwords, _weight(qwords, self._word_idf), qgrams, _weight(qgrams, self._char_idf)
+        )
         # Topic words only: "怎么", "几" say what kind of answer is wanted, not about what.
         topic = qwords - self._marker_words
         specificity = min(1.0, sum(self._word_idf.get(t, 0.0) for t in topic) / _SPECIFIC_IDF)
@@ -284,6 +280,8 @@ class FaqEngine:
         for entry_index in candidates:
             # The entry's two best-matching phrasings: one lucky phrasing is weaker evidence.
             docs = self._entry_docs[entry_index]
+            if len(docs) > _CONF_DOCS:  # only the phrasings BM25 ranks highest are worth scoring
+                docs = docs[np.argpartition(-fused[docs], _CONF_DOCS)[:_CONF_DOCS]]
             confs = sorted((self._confidence(query, int(d)) for d in docs), reverse=True)
             doc_conf = confs[0] if len(confs) < 2 else (1 - _SECOND) * confs[0] + _SECOND * confs[1]
             conf = (1 - _ANSWER_CONF) * doc_conf
@@ -314,10 +312,20 @@ class FaqEngine:
         return np.asarray(index.get_scores(known), dtype=np.float32) / max(ideal, 1e-6)
 
     def _confidence(self, query: _Query, doc: int) -> float:
-        word = _overlap_f1(query.words, query.word_weight, self._word_sets[doc],
-                           self._word_doc_weight[doc], self._word_idf)
-        char = _overlap_f1(query.grams, query.gram_weight, self._char_sets[doc],
-                           self._char_doc_weight[doc], self._char_idf)
+        word = _overlap_f1(
+            query.words,
+            query.word_weight,
+            self._word_sets[doc],
+            self._word_doc_weight[doc],
+            self._word_idf,
+        )
+        char = _overlap_f1(
+            query.grams,
+            query.gram_weight,
+            self._char_sets[doc],
+            self._char_doc_weight[doc],
+            self._char_idf,
+        )
         return max(word, 0.9 * char, 0.6 * word + 0.4 * char)
 
     # --- answering -----------------------------------------------------------------------------
@@ -383,11 +391,13 @@ class FaqEngine:
         t = self.thresholds
         if self.is_chatter(question) or len(question) > MAX_QUESTION_CHARS * 5:
             return Result(question, None, 0.0, None)
+        if mode == "group" and not addressed and not self._is_question_for_us(question):
+            return Result(question, None, 0.0, None)  # chatter, notices, reports: not for us
         ranked = self.rank(question)
         top, score = ranked[0] if ranked else (None, 0.0)
         candidates = [e for e, s in ranked if s >= t.suggest]
         if mode == "group" and not addressed:
-            if top is not None and score >= t.group and self._is_question_for_us(question):
+            if top is not None and score >= t.group:
                 return Result(question, top, score, self.render(top, question, now), kind="answer")
             return Result(question, top, score, None)
         threshold = t.addressed if mode == "group" else t.private
@@ -411,6 +421,7 @@ class FaqEngine:
 _OOV_WEIGHT = 3.5
 _ANSWER_WEIGHT = 0.3  # how much an answer's own words add to an entry's rank
 _ANSWER_CONF = 0.15  # and to its confidence
+_CONF_DOCS = 6  # phrasings per candidate entry scored for confidence
 _SECOND = 0.2  # weight of an entry's second-best phrasing in its confidence
 _SPECIFIC_IDF = 4.0  # a question whose known words weigh less than this is vague ("考试")
 _NAMED_BOOST = 0.3
