@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip >&2
-	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test]' >&2
+	@echo "正在准备 .venv（首次约需一分钟） / preparing .venv ..." >&2
+	@$(PY) -m pip install --disable-pip-version-check --upgrade pip > $(VENV)/install.log 2>&1 \
+		&& $(PY) -m pip install --disable-pip-version-check -e '.[test]' >> $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log >&2; echo "依赖安装失败 / installing dependencies failed" >&2; exit 1; }
 	@touch $(STAMP)
 
 # With TELEGRAM_BOT_TOKEN set: serve Telegram. Without it: the offline sandbox.
