@@ -53,7 +53,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Thresholds:
-    group: float = 0.38  # a plain group message must be at least this sure
+    group: float = 0.38  # a plain group question must be at least this sure
+    group_phrase: float = 0.42  # ... and a bare phrase without a question marker
     addressed: float = 0.36  # /faq, a mention or a reply: answer from here
     private: float = 0.40  # private chat: answer from here, else suggest
     suggest: float = 0.18  # candidates below this are not worth suggesting
@@ -397,7 +398,10 @@ class FaqEngine:
         top, score = ranked[0] if ranked else (None, 0.0)
         candidates = [e for e, s in ranked if s >= t.suggest]
         if mode == "group" and not addressed:
-            if top is not None and score >= t.group:
+            # A message that says it is a question ("吗", "怎么", "？") needs less certainty about
+            # the topic than a bare phrase does.
+            needed = t.group if self.has_question_marker(question) else t.group_phrase
+            if top is not None and score >= needed:
                 return Result(question, top, score, self.render(top, question, now), kind="answer")
             return Result(question, top, score, None)
         threshold = t.addressed if mode == "group" else t.private
