@@ -16,7 +16,7 @@ from bot.logging_setup import setup_logging
 log = logging.getLogger("bot")
 
 
-def _context(args: argparse.Namespace):
+def _context(args: argparse.Namespace, db_url: str | None = None):
     import datetime as dt
 
     from bot.clock import Clock
@@ -29,7 +29,7 @@ def _context(args: argparse.Namespace):
             clock.set(dt.datetime.fromisoformat(args.now))
         except ValueError:
             raise ConfigError(f"--now 格式不对 / bad --now: {args.now!r} (ISO 8601)") from None
-    return create_context(config, clock=clock)
+    return create_context(config, clock=clock, db_url=db_url)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -54,9 +54,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox import run_sandbox
+    from bot.sandbox import SANDBOX_DATABASE, run_sandbox
 
-    ctx = _context(args)
+    # The sandbox keeps its own database, so trying things out never touches real data.
+    ctx = _context(args, db_url=os.environ.get("SANDBOX_DATABASE_URL") or SANDBOX_DATABASE)
     try:
         return asyncio.run(run_sandbox(ctx))
     except KeyboardInterrupt:

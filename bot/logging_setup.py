@@ -33,5 +33,5 @@ def setup_logging(level: str | int = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every request URL, and Bot API URLs contain the token.
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "jieba"):
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "jieba", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -6,6 +6,8 @@ Lines are messages from the current user in the current chat. Lines for the sand
   /now 2022-09-14 10:00       move the clock (/now real: back to the real time)
   /reply TEXT                 send TEXT as a reply to the bot's last message in this chat
   /press N                    press button N of the bot's last message with buttons
+  /invite UNIT ROLE           issue an invite code, as `python -m bot invite` does on the server
+  /demo                       load a small demo unit tree and roster to try admin features
   /quit                       leave (end of input does the same)
 """
 
@@ -27,11 +29,13 @@ from bot.render import strip_html
 from reminders.scheduler import on_clock_moved
 
 SANDBOX_TOKEN = f"{BOT_ID}:sandbox-offline-token"
+SANDBOX_DATABASE = "sqlite:///data/sandbox.db"
 DEFAULT_GROUP_ID = -1001000000001
 BANNER = (
     "学法考法管理员助手 · 离线沙盒（不连接 Telegram）\n"
     "直接输入问题或命令；/as group|private 切换群聊/私聊，/user 名字 切换用户，"
-    "/now 2022-09-14 10:00 调整时间，/press N 点按钮，/reply 文本 回复机器人，/quit 退出。"
+    "/now 2022-09-14 10:00 调整时间，/press N 点按钮，/reply 文本 回复机器人，\n"
+    "/demo 载入演示单位和学员，/invite 单位编码 角色 生成邀请码（相当于服务器上的 python -m bot invite），/quit 退出。"
 )
 
 
@@ -230,12 +234,46 @@ class Sandbox:
                 return await self.press(int(rest))
             except ValueError:
                 return ["（用法：/press 按钮编号）"]
+        if head == "/invite":
+            return self.invite(rest)
+        if head == "/demo":
+            return self.demo()
         if head == "/reply":
             target = self.last_bot_message.get(self.chat_id)
             if target is None:
                 return ["（这里还没有机器人的消息可回复）"]
             return await self.send(rest, reply_to=target)
         return await self.send(line)
+
+    def invite(self, text: str) -> list[str]:
+        from bot.services import admins
+        from bot.services.errors import Refused
+
+        parts = text.split()
+        if len(parts) != 2:
+            return [
+                "（用法：/invite 单位编码 角色，角色为 city / county / unit，例如 /invite 市司法局 unit）"
+            ]
+        try:
+            with self.ctx.db.session() as session:
+                issued = admins.issue_invite(
+                    session, self.ctx.config, unit_code=parts[0], role=parts[1], now=self.ctx.now()
+                )
+        except Refused as refusal:
+            return [f"（{strip_html(refusal.render(c=self.ctx.config))}）"]
+        return [
+            f"（邀请码：{issued.code}，单位：{issued.unit_name}。私聊发送 /bind {issued.code} 绑定）"
+        ]
+
+    def demo(self) -> list[str]:
+        from bot.demo import load_demo
+
+        created = load_demo(self.ctx)
+        if not created:
+            return ["（演示数据已存在）"]
+        return [
+            f"（已载入演示数据：{created}。试试 /invite LY-JY unit，然后 /bind 邀请码、/resetpw ly1zhang）"
+        ]
 
     async def set_clock(self, text: str) -> list[str]:
         """Move the clock; reminders that fall due by the new time are sent and shown."""

@@ -32,6 +32,7 @@ from faq.compute import COMPUTES, base_context
 
 log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
 
 HERE = Path(__file__).resolve().parent
 ENTRIES_PATH = HERE / "entries.toml"

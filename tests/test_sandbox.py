@@ -1,0 +1,60 @@
+"""The offline sandbox: piped input, meta lines, and an administrator's first steps."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(lines: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.db'}"}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *extra, "sandbox"],
+        cwd=ROOT,
+        env=env,
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def test_piped_start_and_help_print_both_and_exit_0(tmp_path):
+    proc = run("/start\n/help\n", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "学法考法管理员助手" in proc.stdout and "可用命令" in proc.stdout
+    assert proc.stderr.strip() == ""
+
+
+def test_piped_question_is_answered(tmp_path):
+    proc = run("补考什么时候报名\n", tmp_path)
+    assert "10月25日" in proc.stdout and proc.returncode == 0
+
+
+def test_an_administrators_first_steps(tmp_path):
+    proc = run("/demo\n/invite LY-JY unit\n", tmp_path)
+    code = re.search(r"/bind (\w{5}-\w{5})", proc.stdout).group(1)
+    script = (
+        f"/bind {code}\n/resetpw ly1zhang\n/press 1\n/as group\n/user 张三\n大家好\n集中考试在哪\n"
+    )
+    proc = run(script, tmp_path, "--now", "2022-09-14T10:00")
+    out = proc.stdout
+    assert "绑定成功" in out and "耒阳市教育局" in out
+    assert "张*明" in out and "000000" in out
+    assert "（现在由 张三 发言" in out and "广播电视大学" in out
+    assert out.count("bot（群）") == 1  # "大家好" got silence
+
+
+async def test_sandbox_meta_lines(bot):
+    assert "群聊" in (await bot.handle_line("/as group"))[0]
+    assert "用法" in (await bot.handle_line("/as somewhere"))[0]
+    assert "时间格式" in (await bot.handle_line("/now tomorrow"))[0]
+    assert "没有可以点的按钮" in (await bot.handle_line("/press 1"))[0]
+    assert "用法" in (await bot.handle_line("/invite x"))[0]
+    assert await bot.handle_line("/quit") is None
