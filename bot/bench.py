@@ -43,10 +43,16 @@ def bench_faq() -> None:
         engine.decide(q, now=now)
     timings = []
     for _ in range(5):
+        engine._rank_cached.cache_clear()  # first-time questions: no ranking cache
         for q in questions:
             t0 = time.perf_counter()
             engine.decide(q, mode="group", now=now)
             timings.append(time.perf_counter() - t0)
+    repeat = []
+    for q in questions:  # the same questions again: ranked once, answered from the cache
+        t0 = time.perf_counter()
+        engine.decide(q, mode="group", now=now)
+        repeat.append(time.perf_counter() - t0)
     timings.sort()
     p50 = timings[len(timings) // 2]
     p99 = timings[int(len(timings) * 0.99)]
@@ -60,8 +66,10 @@ def bench_faq() -> None:
         f"  index build (tokenise phrasings and answers, BM25 word + bigram): {_ms(build)}  target < 500 ms"
     )
     print(
-        f"  answer time over {len(timings)} questions: p50 {_ms(p50)}, p99 {_ms(p99)}  target p99 < 5 ms"
+        f"  answer time, first-time questions ({len(timings)}): p50 {_ms(p50)}, p99 {_ms(p99)}"
+        "  target p99 < 5 ms"
     )
+    print(f"  answer time, repeated questions: p50 {_ms(sorted(repeat)[len(repeat) // 2])}")
     print(
         f"  group mode, {figures.answerable} answerable questions: right entry answered "
         f"{figures.answer_rate:.1%} (wrong answers {figures.answered_wrong})  target >= 95%"

@@ -18,7 +18,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,7 @@ class FaqEngine:
         self._env = make_environment()
         self._templates = {e.id: self._env.from_string(e.answer) for e in entries}
         self._computed = [(i, e) for i, e in enumerate(entries) if e.compute]
+        self._rank_cached = lru_cache(maxsize=_RANK_CACHE)(self._rank)
         self._marker_words = {normalise(m) for m in lexicon.question_markers} | {
             lexicon.synonyms.get(normalise(m), normalise(m)) for m in lexicon.question_markers
         }
@@ -252,10 +253,14 @@ class FaqEngine:
 
     # --- retrieval -----------------------------------------------------------------------------
     def rank(self, question: str, k: int = 3) -> list[tuple[Entry, float]]:
-        """The ``k`` best entries with their confidence, best first."""
+        """The ``k`` best entries with their confidence, best first. Ranking does not depend on
+        the clock, so the same question (asked dozens of times a day) is ranked once."""
+        return list(self._rank_cached(question[:MAX_QUESTION_CHARS], k))
+
+    def _rank(self, question: str, k: int) -> tuple[tuple[Entry, float], ...]:
         words = self.words(question[:MAX_QUESTION_CHARS])
         if not words:
-            return []
+            return ()
         grams = self.bigrams(words)
         word_scores = self._scores(self._word_bm25, words, self._word_idf)
         char_scores = self._scores(self._char_bm25, grams, self._char_idf)
@@ -270,7 +275,7 @@ class FaqEngine:
         named = self._named_entries(question)
         candidates += [i for i in named if i not in candidates]
         if not candidates:
-            return []
+            return ()
         qwords, qgrams = set(words), set(grams)
         query = _Query(
             qwords, _weight(qwords, self._word_idf), qgrams, _weight(qgrams, self._char_idf)
@@ -293,7 +298,7 @@ class FaqEngine:
                 conf = min(1.0, conf + _NAMED_BOOST)
             ranked.append((self.entries[entry_index], conf, float(total[entry_index])))
         ranked.sort(key=lambda item: (-item[1], -item[2]))
-        return [(entry, conf) for entry, conf, _ in ranked[:k]]
+        return tuple((entry, conf) for entry, conf, _ in ranked[:k])
 
     def _named_entries(self, question: str) -> list[int]:
         found = []
@@ -426,6 +431,7 @@ class FaqEngine:
 _OOV_WEIGHT = 3.5
 _ANSWER_WEIGHT = 0.3  # how much an answer's own words add to an entry's rank
 _ANSWER_CONF = 0.15  # and to its confidence
+_RANK_CACHE = 2048  # distinct recent questions whose ranking is kept
 _CONF_DOCS = 6  # phrasings per candidate entry scored for confidence
 _SECOND = 0.2  # weight of an entry's second-best phrasing in its confidence
 _SPECIFIC_IDF = 4.0  # a question whose known words weigh less than this is vague ("考试")

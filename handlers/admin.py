@@ -18,7 +18,7 @@ from bot.services import admins, audit, learners
 from bot.services.errors import Refused
 from bot.services.identity import Identity
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import app_ctx, is_private, reply, send_text, sender_id
+from handlers.common import app_ctx, forget_who, is_private, reply, send_text, sender_id
 
 ACTION_PREFIX = "act:"
 
@@ -43,6 +43,7 @@ def register(app: Application) -> None:
     ):
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(CallbackQueryHandler(on_action_button, pattern=f"^{ACTION_PREFIX}"))
+
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
@@ -116,6 +117,7 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     now=now,
                 )
         raise
+    forget_who(context)  # this binding may have ended others' (the account changed hands)
     await reply(
         update, context, "bound", identity=result.identity, replaced=result.replaced_other_person
     )
@@ -142,6 +144,7 @@ async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ended = admins.revoke(
             session, now=ctx.now(), actor=identity, chat_id=_chat_id(update), **kwargs
         )
+    forget_who(context, *(b.telegram_user_id for b in ended))
     await reply(update, context, "revoked", count=len(ended), target=target)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
@@ -31,12 +32,36 @@ def sender_id(update: Update) -> int | None:
     return user.id if user is not None else None
 
 
+WHO_TTL = 60.0  # seconds a looked-up identity is reused for /start and /help
+
+
+def forget_who(context: ContextTypes.DEFAULT_TYPE, *user_ids: int) -> None:
+    """Drop cached identities after a binding changes in this process."""
+    cache = context.application.bot_data.get("who_cache", {})
+    if not user_ids:
+        cache.clear()
+    for uid in user_ids:
+        cache.pop(uid, None)
+
+
 def who(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity | None:
+    """Who is speaking, for display only (/start, /help): cached for a minute. Every
+    administrator action goes through ``bot.services.admins.authorize`` instead, uncached."""
     uid = sender_id(update)
     if uid is None:
         return None
+    cache: dict[int, tuple[float, Identity | None]] = context.application.bot_data.setdefault(
+        "who_cache", {}
+    )
+    hit = cache.get(uid)
+    if hit is not None and time.monotonic() - hit[0] < WHO_TTL:
+        return hit[1]
     with app_ctx(context).db.session() as session:
-        return identify(session, uid)
+        identity = identify(session, uid)
+    if len(cache) > 10000:
+        cache.clear()
+    cache[uid] = (time.monotonic(), identity)
+    return identity
 
 
 async def reply(

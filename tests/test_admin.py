@@ -313,3 +313,11 @@ def test_cli_invite_and_audit_json(tmp_path):
     assert code not in log.stdout  # only the hash is ever stored
     nothing = run("admin", "revoke", "--telegram-id", "42")
     assert nothing.returncode == 1
+
+
+async def test_help_reflects_a_new_binding_at_once(bot, world):
+    out = await bot.send("/help", user="新人")
+    assert "/resetpw" not in out[0]
+    await bot.send(f"/bind {issue(world, 'LY-JY', 'unit')}", user="新人")
+    out = await bot.send("/help", user="新人")
+    assert "/resetpw" in out[0]
