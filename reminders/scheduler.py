@@ -64,6 +64,8 @@ class _State:
     scheduler: AsyncIOScheduler | None = None
     lock: asyncio.Lock | None = None
     logged: set = field(default_factory=set)
+    running: set[asyncio.Task] = field(default_factory=set)  # job runs in progress
+    stopping: bool = False
 
     def get_lock(self) -> asyncio.Lock:
         if self.lock is None:
@@ -134,6 +136,7 @@ async def start(app: Application) -> None:
             row.claimed_at.isoformat(),
         )
     state = _state(app)
+    state.stopping = False
     if state.scheduler is not None and state.scheduler.running:
         return
     scheduler = AsyncIOScheduler(
@@ -161,16 +164,19 @@ async def start(app: Application) -> None:
 
 
 async def stop(app: Application) -> None:
+    """Stop dispatching, let a run in progress finish recording its sends (up to
+    STOP_WAIT_SECONDS), then shut the scheduler down: a send is not cut off mid-way."""
     state = _state(app)
+    state.stopping = True
     scheduler, state.scheduler = state.scheduler, None
-    if scheduler is not None and scheduler.running:
-        scheduler.shutdown(wait=False)
-        await asyncio.sleep(0)  # shutdown is delivered through the loop
-    if state.lock is not None:  # let a send in progress record its outcome
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(STOP_WAIT_SECONDS):
-                async with state.lock:
-                    pass
+    if scheduler is None or not scheduler.running:
+        return
+    scheduler.pause()
+    await asyncio.sleep(0)  # job runs already dispatched start, see ``stopping`` and return
+    if state.running:
+        await asyncio.wait(set(state.running), timeout=STOP_WAIT_SECONDS)
+    scheduler.shutdown(wait=False)
+    await asyncio.sleep(0)  # the shutdown is delivered through the loop
 
 
 def _real_time(ctx: AppContext, moment: dt.datetime) -> dt.datetime:
@@ -238,17 +244,28 @@ async def _fire(app: Application, reminder_id: str) -> None:
 
 
 async def _sweep(app: Application) -> None:
+    state = _state(app)
+    task = asyncio.current_task()
+    if state.stopping or task is None:
+        return
+    state.running.add(task)
     try:
         await run_due(app)
     except Exception:
         log.exception("sending due reminders failed; the next sweep tries again")
+    finally:
+        state.running.discard(task)
 
 
 # --- sending -------------------------------------------------------------------------------------
 
 
 async def run_due(
-    app: Application, now: dt.datetime | None = None, *, group_ids: list[int] | None = None
+    app: Application,
+    now: dt.datetime | None = None,
+    *,
+    group_ids: list[int] | None = None,
+    record_skips: bool = True,
 ) -> list[Outcome]:
     """Send every due reminder not yet claimed for its chats; the one function behind the jobs,
     the sandbox's /now and the tests. ``group_ids`` overrides config's group chats."""
@@ -257,7 +274,9 @@ async def run_due(
     groups = list(ctx.config.telegram.group_chat_ids) if group_ids is None else list(group_ids)
     async with state.get_lock():
         moment = now or ctx.clock.now()
-        deliveries = service.prepare(ctx.db, ctx.config, moment, groups, logged=state.logged)
+        deliveries = service.prepare(
+            ctx.db, ctx.config, moment, groups, logged=state.logged, record_skips=record_skips
+        )
         if not deliveries:
             return []
         by_chat: dict[int, list[service.Delivery]] = {}
@@ -344,7 +363,8 @@ async def deliver(app: Application, item: service.Delivery) -> Outcome:
 
 
 async def on_clock_moved(app: Application, group_ids: list[int] | None = None) -> list[Outcome]:
-    """The injected clock jumped (the sandbox's /now): send what is now due, re-time the jobs."""
-    outcomes = await run_due(app, group_ids=group_ids)
+    """The injected clock jumped (the sandbox's /now): send what is now due, re-time the jobs.
+    Skips are not recorded: a clock that jumps may jump back."""
+    outcomes = await run_due(app, group_ids=group_ids, record_skips=False)
     rebuild_jobs(app)
     return outcomes

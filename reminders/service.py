@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,7 +28,6 @@ from bot.db import Database
 from bot.models import (
     Administrator,
     CountyPlan,
-    Registration,
     SeatBooking,
     TelegramBinding,
     Unit,
@@ -282,41 +282,17 @@ def _path_ids(unit: Unit) -> list[int]:
     return [int(i) for i in unit.path.strip("/").split("/") if i]
 
 
-def _takes_category_exam(config: Config, units: dict[int, Unit], unit: Unit) -> bool:
-    """The notice's rule 二: a unit whose own or nearest ancestor's recorded provincial
-    department runs a category exam at the unit's level takes that exam instead, unless that
-    department's consent is recorded on the same node."""
-    chain = [units[i] for i in reversed(_path_ids(unit)) if i in units]  # nearest first
-    level = "county" if any(u.kind in (UnitKind.COUNTY, UnitKind.PARK) for u in chain) else "city"
-    for node in chain:
-        if node.category_department:
-            department = config.category_department(node.category_department)
-            return department is not None and department.covers(level) and not node.category_consent
-    return False
-
-
 def _zone_round_owing(session: Session, config: Config, round_key: str) -> Owing:
     """First-level units expected in the online zone exam (not taking a category exam, not on
-    the centralized list) with no active registration for the round, on themselves or below."""
-    units = {u.id: u for u in session.exec(select(Unit).order_by(col(Unit.path), col(Unit.id)))}
-    registered: set[int] = set()
-    for unit_id in session.exec(
-        select(Registration.unit_id).where(
-            Registration.round_key == round_key, Registration.status == "active"
-        )
-    ):
-        unit = units.get(unit_id)
-        if unit is not None:
-            registered.update(_path_ids(unit))
-    centralized = set(config.centralized.units)
-    expected = [
-        u
-        for u in units.values()
-        if u.kind == UnitKind.UNIT
-        and u.name not in centralized
-        and not _takes_category_exam(config, units, u)
-    ]
-    return Owing([u for u in expected if u.id not in registered], len(expected))
+    the centralized list) with no active registration for the round, on themselves or below —
+    the same list the city office's /status shows."""
+    from bot.services.reports import status
+
+    report = status(session, config, dt.datetime.now(config.tz))
+    for item in report.rounds:
+        if item.key == round_key and item.missing is not None:
+            return Owing(list(item.missing), item.expected or 0)
+    return Owing([], 0)
 
 
 def _county_plan_owing(session: Session) -> Owing:
@@ -345,11 +321,12 @@ def _question_bank_owing(session: Session, config: Config) -> Owing:
     units = _named_units(session, [q.department for q in config.question_bank])
     try:
         from bot.models_bank import QuestionSubmission
-    except ImportError:  # no submissions table: name everyone who must submit
+
+        current = select(QuestionSubmission.unit_id).where(
+            col(QuestionSubmission.superseded_at).is_(None)
+        )
+    except (ImportError, AttributeError):  # no submissions table: name everyone who must
         return Owing(units, len(units), known=False)
-    current = select(QuestionSubmission.unit_id).where(
-        col(QuestionSubmission.superseded_at).is_(None)
-    )
     done = set(session.exec(current))
     return Owing([u for u in units if u.id not in done], len(units))
 
@@ -418,9 +395,9 @@ def render_text(
     return text, owing
 
 
-def title(config: Config, row: StoredReminder) -> str:
-    """A one-line name for listings (/reminders, the CLI)."""
-    return render("reminder_title", **template_context(config, row, row.fire_at))
+def title(config: Config, row: StoredReminder) -> Markup:
+    """A one-line name for listings (/reminders), already escaped for HTML."""
+    return Markup(render("reminder_title", **template_context(config, row, row.fire_at)))
 
 
 # --- private targets -----------------------------------------------------------------------------
@@ -473,11 +450,13 @@ def prepare(
     group_ids: list[int],
     *,
     logged: set[tuple[str, dt.datetime]] | None = None,
+    record_skips: bool = True,
 ) -> list[Delivery]:
     """Claim every due, unsent (reminder, chat) and return what to send.
 
     A reminder whose deadline has passed (it fell due while the bot was down or paused) is
-    claimed as ``skipped`` and logged instead. Nothing is claimed during the quiet hours.
+    claimed as ``skipped`` and logged instead (``record_skips=False``: only logged, for a clock
+    that may travel back, as in the sandbox). Nothing is claimed during the quiet hours.
     """
     rcfg = config.reminders
     if rcfg.quiet(now.astimezone(config.tz).time()):
@@ -494,7 +473,7 @@ def prepare(
             g for g in group_ids if not _covered(history.get((row.id, g), []), row.fire_at)
         ]
         if row.deadline <= now:
-            for chat_id in open_groups:
+            for chat_id in open_groups if record_skips else []:
                 if claim_in(
                     db, row, chat_id, now, status=SendStatus.SKIPPED, error="deadline passed"
                 ):
@@ -506,9 +485,9 @@ def prepare(
                         row.fire_at.astimezone(config.tz).isoformat(),
                         row.deadline.astimezone(config.tz).isoformat(),
                     )
-            if not group_ids and (row.id, row.fire_at) not in logged:
+            if not (group_ids and record_skips) and (row.id, row.fire_at) not in logged:
                 logged.add((row.id, row.fire_at))
-                log.info("reminder %s not sent: its deadline passed (no chat was due it)", row.id)
+                log.info("reminder %s not sent: its deadline passed before it could be", row.id)
             continue
         if not open_groups and not rcfg.private_targets:
             continue
