@@ -85,7 +85,9 @@ def test_register_a_session_through_the_bot_api(api, tmp_path):
     ctx = create_context(load_config(), db_url=db_url)
     factories.tree(ctx)
     with ctx.db.session() as s:
-        code = admins.issue_invite(s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now()).code
+        code = admins.issue_invite(
+            s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now()
+        ).code
     ctx.db.dispose()
     env = {
         **os.environ,
@@ -95,7 +97,10 @@ def test_register_a_session_through_the_bot_api(api, tmp_path):
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "--now", "2022-09-14T10:00", "run"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         api.wait_for_call("getUpdates", timeout=60)
@@ -105,7 +110,10 @@ def test_register_a_session_through_the_bot_api(api, tmp_path):
             mark = api.mark()
             api.send_text(text, user_id=uid, first_name="李老师")
             return api.wait_for_call(
-                None, lambda c: c.method in ("sendMessage", "editMessageText"), after=mark, timeout=20
+                None,
+                lambda c: c.method in ("sendMessage", "editMessageText"),
+                after=mark,
+                timeout=20,
             )
 
         def press(call, index: int):
@@ -135,4 +143,79 @@ def test_register_a_session_through_the_bot_api(api, tmp_path):
     with check.db.session() as s:
         row = s.exec(select(Registration)).one()
         assert (row.round_key, row.session_time, row.learner_count) == ("zone1", "15:30", 28)
+    check.db.dispose()
+
+
+def test_password_reset_through_the_bot_api(api, tmp_path):
+    """An unbound user is refused; a bound unit administrator resets a learner in scope; two
+    presses of the confirm button, back to back, reset once."""
+    from sqlmodel import func, select
+
+    from bot.config import load_config
+    from bot.context import create_context
+    from bot.models import AuditLog, Learner
+    from bot.services import admins
+    from tests import factories
+
+    db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    ctx = create_context(load_config(), db_url=db_url)
+    factories.tree(ctx)
+    with ctx.db.session() as s:
+        code = admins.issue_invite(
+            s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now()
+        ).code
+    ctx.db.dispose()
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "DATABASE_URL": db_url,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        api.wait_for_call("getUpdates", timeout=60)
+
+        def say(text: str, uid: int):
+            mark = api.mark()
+            api.send_text(text, user_id=uid)
+            return api.wait_for_call(
+                "sendMessage", lambda c: c.params["chat_id"] == uid, after=mark, timeout=20
+            )
+
+        assert "还没有绑定" in say("/resetpw ly1zhang", 6001).params["text"]
+        group = api.mark()
+        api.send_text("/resetpw ly1zhang", user_id=6002, chat_id=-100555)
+        reply = api.wait_for_call(
+            "sendMessage", lambda c: c.params["chat_id"] == -100555, after=group
+        )
+        assert "私聊" in reply.params["text"] and "张" not in reply.params["text"]
+        assert "绑定成功" in say(f"/bind {code}", 6002).params["text"]
+        preview = say("/resetpw ly1zhang", 6002)
+        assert "张*明" in preview.params["text"]
+        data = preview.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        mark = api.mark()
+        api.press_button(preview.result, data, user_id=6002)
+        api.press_button(preview.result, data, user_id=6002)
+        done = api.wait_for_call(
+            "editMessageText", lambda c: "000000" in c.params["text"], after=mark
+        )
+        assert "修改" in done.params["text"]
+        time.sleep(1.0)  # let the second press be handled
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    check = create_context(load_config(), db_url=db_url)
+    with check.db.session() as s:
+        learner = s.exec(select(Learner).where(Learner.account == "ly1zhang")).one()
+        assert learner.must_change_password and learner.password_hash
+        resets = s.exec(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "password.reset")
+        ).one()
+        assert resets == 1
     check.db.dispose()
