@@ -177,15 +177,16 @@ class CountyPlans(_Model):
     receiver: NonEmpty
 
 
-class ZoneRound(_Model):
-    number: Positive
+class _RegistrationThenExam(_Model):
+    """A registration window followed by an exam window (a zone round, the makeup)."""
+
     registration_start: dt.date
     registration_end: dt.date
     exam_start: dt.date
     exam_end: dt.date
 
     @model_validator(mode="after")
-    def _order(self) -> ZoneRound:
+    def _order(self) -> _RegistrationThenExam:
         _check_order(
             self,
             ("registration_start", "registration_end"),
@@ -201,6 +202,10 @@ class ZoneRound(_Model):
     @property
     def exam(self) -> Window:
         return Window(start=self.exam_start, end=self.exam_end)
+
+
+class ZoneRound(_RegistrationThenExam):
+    number: Positive
 
 
 class OnlineSession(_Model):
@@ -208,33 +213,11 @@ class OnlineSession(_Model):
     period: NonEmpty
 
 
-class Makeup(_Model):
-    registration_start: dt.date
-    registration_end: dt.date
-    exam_start: dt.date
-    exam_end: dt.date
+class Makeup(_RegistrationThenExam):
     scope: NonEmpty
     who: NonEmpty
     registered_by: NonEmpty
     after: NonEmpty
-
-    @model_validator(mode="after")
-    def _order(self) -> Makeup:
-        _check_order(
-            self,
-            ("registration_start", "registration_end"),
-            ("registration_end", "exam_start"),
-            ("exam_start", "exam_end"),
-        )
-        return self
-
-    @property
-    def registration(self) -> Window:
-        return Window(start=self.registration_start, end=self.registration_end)
-
-    @property
-    def exam(self) -> Window:
-        return Window(start=self.exam_start, end=self.exam_end)
 
 
 class Slot(_Model):

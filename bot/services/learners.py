@@ -209,15 +209,13 @@ def confirm(
         learner.must_change_password = True
         learner.updated_at = now
         session.add(learner)
-        audit.record(
+        audit.record_by(
             session,
+            identity,
             at=now,
             action="password.reset",
-            actor=identity.unit_name,
             target=learner.account,
             detail={"unit": unit.code},
-            actor_admin_id=identity.admin_id,
-            actor_telegram_id=identity.telegram_user_id,
             chat_id=chat_id,
         )
         return Done(
@@ -232,15 +230,13 @@ def confirm(
     learner.unit_id = target.id
     learner.updated_at = now
     session.add(learner)
-    audit.record(
+    audit.record_by(
         session,
+        identity,
         at=now,
         action="learner.transfer",
-        actor=identity.unit_name,
         target=learner.account,
         detail={"from": unit.code, "to": target.code},
-        actor_admin_id=identity.admin_id,
-        actor_telegram_id=identity.telegram_user_id,
         chat_id=chat_id,
     )
     return Done(TRANSFER, mask_name(learner.name), learner.account, target.name)

@@ -172,15 +172,13 @@ def book(
         session.add(booking)
         bookings.append(booking)
     session.flush()
-    audit.record(
+    audit.record_by(
         session,
+        identity,
         at=now,
         action="seats.book",
-        actor=identity.unit_name,
         target=unit.name,
         detail={"parts": parts},
-        actor_admin_id=identity.admin_id,
-        actor_telegram_id=identity.telegram_user_id,
         chat_id=chat_id,
     )
     return bookings
@@ -209,15 +207,13 @@ def cancel_unit(
         session.add(booking)
         freed += booking.seats
     if freed:
-        audit.record(
+        audit.record_by(
             session,
+            identity,
             at=now,
             action="seats.cancel",
-            actor=identity.unit_name,
             target=unit.name,
             detail={"seats": freed},
-            actor_admin_id=identity.admin_id,
-            actor_telegram_id=identity.telegram_user_id,
             chat_id=chat_id,
         )
     return freed
@@ -233,15 +229,13 @@ def confirm_all(
     result = session.execute(
         update(SeatBooking).where(col(SeatBooking.status) == "pre").values(status="confirmed")
     )
-    audit.record(
+    audit.record_by(
         session,
+        identity,
         at=now,
         action="seats.confirm",
-        actor=identity.unit_name,
         target="all",
         detail={"bookings": result.rowcount},
-        actor_admin_id=identity.admin_id,
-        actor_telegram_id=identity.telegram_user_id,
         chat_id=chat_id,
     )
     return result.rowcount
