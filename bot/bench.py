@@ -4,6 +4,11 @@
   held-out evaluation set.
 - Update throughput: the full Application processing a realistic mix through ``process_update``
   on an offline Bot, against a minimal echo bot measured in the same run.
+- Broadcast: one reminder to 200 private chats through the fake Bot API server (tests/fakeapi.py)
+  with the real Application and its rate limiter, against Telegram's 30 messages/s; on loopback
+  and with a simulated Bot API round trip.
+- Start-up: ``python -m bot run`` to its first ``getUpdates`` (fresh and existing database), and
+  its peak memory (VmHWM) by then.
 """
 
 from __future__ import annotations
@@ -178,9 +183,121 @@ async def bench_throughput(n: int = 2000) -> None:
     )
 
 
+TELEGRAM_CEILING = 30  # messages per second, overall
+
+
+async def _broadcast(chats: int, latency: float) -> tuple[float, float, int]:
+    """Seconds to deliver one reminder to ``chats`` private chats; messages per second between
+    the first and the last; the most messages in any one second."""
+    from bot.app import build_application
+    from bot.context import create_context
+    from reminders import scheduler
+    from reminders.models import StoredReminder
+    from tests.fakeapi import FakeBotAPI
+
+    config = load_config()
+    fire = dt.datetime(2022, 9, 14, 10, 0, tzinfo=config.tz)
+    with tempfile.TemporaryDirectory() as tmp, FakeBotAPI() as api:
+        ctx = create_context(config, db_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
+        with ctx.db.session() as session:  # one reminder, due now (the calendar is not synced)
+            session.add(
+                StoredReminder(
+                    id="custom-1",
+                    kind="custom",
+                    source="custom",
+                    fire_at=fire,
+                    deadline=fire + dt.timedelta(hours=6),
+                    template="reminder_custom",
+                    text="请各单位于今天18:00前完成报名。",
+                    created_at=fire,
+                    updated_at=fire,
+                )
+            )
+        ctx.clock.freeze(fire)
+        if latency:
+            api.delay_next("sendMessage", latency, times=chats)
+        app = build_application(ctx, api.token, base_url=api.base_url, set_menus=False)
+        targets = list(range(10_001, 10_001 + chats))  # private chats: only the overall limit
+        async with app:
+            started = time.perf_counter()
+            outcomes = await scheduler.run_due(app, group_ids=targets)
+            elapsed = time.perf_counter() - started
+        ctx.db.dispose()
+    sent = sorted(c.at for c in api.calls_of("sendMessage") if c.ok)
+    assert len(sent) == chats == sum(o.status == "sent" for o in outcomes), "not all delivered"
+    steady = (len(sent) - 1) / (sent[-1] - sent[0])
+    peak = max(sum(1 for t in sent if start <= t < start + 1) for start in sent)
+    return elapsed, steady, peak
+
+
+async def bench_broadcast(chats: int = 200) -> None:
+    print(f"Broadcast (one reminder to {chats} private chats, fake Bot API, AIORateLimiter on)")
+    for latency in (0.0, 0.3):
+        elapsed, steady, peak = await _broadcast(chats, latency)
+        where = "loopback" if not latency else f"{latency * 1000:.0f} ms per Bot API call"
+        rate = chats / elapsed
+        print(
+            f"  {where}: {elapsed:.2f} s, {rate:.1f} messages/s ({rate / TELEGRAM_CEILING:.0%} of "
+            f"Telegram's {TELEGRAM_CEILING}/s; target >= 90%), steady {steady:.1f}/s, "
+            f"at most {peak} in any second"
+        )
+
+
+def _startup(db_url: str) -> tuple[float, int]:
+    """Seconds from exec to the first getUpdates waiting in the fake server; VmHWM in KiB."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fakeapi import FakeBotAPI
+
+    root = Path(__file__).resolve().parent.parent
+    with FakeBotAPI() as api:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "DATABASE_URL": db_url,
+            "LOG_LEVEL": "WARNING",
+        }
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            while api.pending_polls == 0:
+                if proc.poll() is not None or time.perf_counter() - started > 120:
+                    raise RuntimeError("the bot did not start")
+                time.sleep(0.005)
+            elapsed = time.perf_counter() - started
+            peak = 0
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = int(line.split()[1])
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    return elapsed, peak
+
+
+def bench_startup() -> None:
+    print("Start-up (python -m bot run to its first getUpdates)")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'start.db'}"
+        for label in ("new database (migrations, seeding)", "existing database"):
+            elapsed, peak = _startup(url)
+            print(f"  {label}: {elapsed:.2f} s, peak memory (RSS) {peak / 1024:.0f} MiB")
+
+
 def main() -> None:
     bench_faq()
     asyncio.run(bench_throughput())
+    asyncio.run(bench_broadcast())
+    bench_startup()
     print(f"(measured {dt.datetime.now():%Y-%m-%d %H:%M}; 2-core machine; figures vary a few %)")
 
 

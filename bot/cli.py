@@ -7,7 +7,6 @@ import asyncio
 import importlib
 import logging
 import os
-import signal
 import sys
 
 from bot.config import ConfigError, load_config
@@ -33,24 +32,12 @@ def _context(args: argparse.Namespace, db_url: str | None = None):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from telegram import Update
+    from bot.serve import run, serving_from
 
-    from bot.app import build_application
-
-    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
-    if not token:
-        print("未设置 TELEGRAM_BOT_TOKEN / TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
-        return 2
-    ctx = _context(args)
-    base_url = os.environ.get("TELEGRAM_API_BASE_URL") or None
-    app = build_application(ctx, token, base_url=base_url)
-    log.info("serving Telegram by polling%s", f" via {base_url}" if base_url else "")
-    app.run_polling(
-        allowed_updates=Update.ALL_TYPES,
-        stop_signals=(signal.SIGINT, signal.SIGTERM),
-        close_loop=False,
-    )
-    return 0
+    # The settings are checked before the database is touched: a missing token or webhook
+    # secret is a one-line error and exit code 2.
+    serving = serving_from(load_config(args.config))
+    return run(_context(args), serving)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -108,7 +95,7 @@ def _add_import_commands(sub) -> None:
 
 
 # Feature modules that add sub-commands: each has ``add_commands(sub)``.
-FEATURE_CLIS = ("bot.cli_admin", "bot.cli_bank", "bot.cli_reports")
+FEATURE_CLIS = ("bot.cli_admin", "bot.cli_bank", "bot.cli_reports", "bot.cli_results")
 
 
 def build_parser() -> argparse.ArgumentParser:

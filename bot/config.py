@@ -341,6 +341,9 @@ class Telegram(_Model):
     webhook_url: str = ""
     webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8443
     bot_username: str = ""
+    listen: NonEmpty = "127.0.0.1"  # the address the webhook and /health servers bind
+    health_port: Annotated[int, Field(ge=0, le=65535)] = 0  # 0: no /health endpoint
+    read_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5.0
 
 
 class Storage(_Model):

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import bot.models_bank  # noqa: F401
+import bot.models_bank
+import bot.models_results  # noqa: F401  (exam results)
 import reminders.models  # noqa: F401  (the reminders' tables join the metadata)
 from bot.clock import Clock
 from bot.config import Config, load_config
@@ -59,11 +60,12 @@ def create_context(
     """Load config, open the database, apply migrations and seed: the bot's start-up."""
     config = config or load_config()
     db = Database(database_url(db_url or config.storage.database_url))
-    if migrate:
-        db.migrate()
     clock = clock or Clock(config.tz)
-    with db.session() as session:
-        created = seed(session, config, clock.now())
+    with db.startup_lock():  # another instance starting at the same time waits here
+        if migrate:
+            db.migrate()
+        with db.session() as session:
+            created = seed(session, config, clock.now())
     if created:
         log.info("seeded %d records from config", len(created))
     return AppContext(config=config, db=db, clock=clock)

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+STARTUP_LOCK_KEY = 7_220_914  # pg_advisory_lock key of this application's start-up
 
 
 def database_url(configured: str) -> str:
@@ -80,6 +81,24 @@ class Database:
 
     def migrate(self) -> None:
         migrate(self.engine)
+
+    @contextmanager
+    def startup_lock(self) -> Iterator[None]:
+        """Serialises start-up work (migrations, seeding) between processes sharing one
+        PostgreSQL database: two instances starting together would otherwise both create the
+        same seed rows and one would fail. A session-level advisory lock, released on exit (or
+        when the process dies). SQLite needs none: its writes are serialised already."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+                conn.commit()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

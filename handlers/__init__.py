@@ -16,6 +16,12 @@ from handlers import basic, commands, faq
 
 
 def register(app: Application) -> None:
+    # Edits of commands stop here, before any command or conversation handler (which would take
+    # an edited command as a new one).
+    app.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, basic.edited_command),
+        group=-1,
+    )
     app.add_handler(CommandHandler("start", basic.start))
     app.add_handler(CommandHandler("help", basic.help_command))
     app.add_handler(CommandHandler("faq", faq.faq_command))

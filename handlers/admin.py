@@ -7,6 +7,7 @@ is) and runs in private chat only; refusals are rendered from ``refused.j2`` and
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -21,6 +22,7 @@ from handlers.commands import ADMINS, CITY, Command
 from handlers.common import app_ctx, forget_who, is_private, reply, send_text, sender_id
 
 ACTION_PREFIX = "act:"
+USER_ID_RE = re.compile(r"-?[0-9]{1,16}")
 
 COMMANDS = [
     Command("bind", "/bind 邀请码", "绑定管理员身份（邀请码由市委依法治市办发放）"),
@@ -137,8 +139,9 @@ async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     target = " ".join(context.args or []).strip()
     if not target:
         raise Refused("revoke_usage")
+    # A Telegram user id is at most 52 bits; other text (and other digits: "²", "١") is a code.
     kwargs = (
-        {"telegram_user_id": int(target)} if target.lstrip("-").isdigit() else {"unit_code": target}
+        {"telegram_user_id": int(target)} if USER_ID_RE.fullmatch(target) else {"unit_code": target}
     )
     with ctx.db.session() as session:
         ended = admins.revoke(
@@ -209,7 +212,7 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     ctx = app_ctx(context)
     verb, _, raw_id = query.data.removeprefix(ACTION_PREFIX).partition(":")
-    if verb not in ("ok", "no") or not raw_id.isdigit() or len(raw_id) > 12:
+    if verb not in ("ok", "no") or not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 12:
         await query.answer(Refused("action_unknown").render(c=ctx.config))
         return
     chat_id = query.message.chat.id if query.message else None

@@ -153,7 +153,7 @@ async def exempt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def _filing_id(context: ContextTypes.DEFAULT_TYPE, command: str) -> tuple[int, str]:
     args = context.args or []
     raw = args[0].lstrip("#") if args else ""
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise Refused("exempt_id_usage", command=f"/{command}")
     return int(raw), " ".join(args[1:]).strip()
 

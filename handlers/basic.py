@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from handlers import commands
 from handlers.common import is_private, reply, who
@@ -38,3 +38,12 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if target and target.lower() != (context.bot.username or "").lower():
         return  # meant for another bot in the group
     await reply(update, context, "unknown_command", command=name[:32])
+
+
+async def edited_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited command is not a new one: running it again would repeat its action (a second
+    reminder to the group, another reset request, another wrong invite code counted). Say so
+    in private chat, stay silent in the group, and let no other handler see the edit."""
+    if is_private(update):
+        await reply(update, context, "edited_command")
+    raise ApplicationHandlerStop

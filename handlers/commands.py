@@ -39,6 +39,7 @@ FEATURES = (
     "handlers.bank",
     "handlers.reports",
     "handlers.reminders",
+    "handlers.results",
 )
 
 

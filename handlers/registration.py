@@ -24,6 +24,7 @@ from bot.models import Registration, Unit
 from bot.render import render
 from bot.services import admins, seats
 from bot.services import registration as reg
+from bot.services import results as makeup
 from bot.services.errors import Refused
 from handlers.admin import _chat_id, _identity, private_only, refuse
 from handlers.commands import ADMINS, CITY, Command
@@ -158,11 +159,17 @@ async def choose_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     except ValueError:
         return await _stale(update, context)
     await query.answer()
+    offer = None
+    if state.get("round") == "makeup":  # offer the unit's makeup list (bot.services.results)
+        with ctx.db.session() as session:
+            unit = admins.find_unit(session, state["unit"])  # authorized by /register already
+            offer = makeup.makeup_list(session, ctx.config, unit, ctx.now()) if unit else None
     text = render(
         "register_learners",
         c=ctx.config,
         day=dt.date.fromisoformat(state["day"]),
         time=state["time"],
+        makeup=offer,
     )
     await query.edit_message_text(text, parse_mode=ParseMode.HTML)
     return LEARNERS
@@ -280,6 +287,8 @@ async def on_myreg_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await query.answer()
     try:
         identity = _identity(update, context)
+        if len(parts) < 3 or not (parts[2].isascii() and parts[2].isdigit()) or len(parts[2]) > 12:
+            raise Refused("action_unknown")
         reg_id = int(parts[2])
         with ctx.db.session() as session:
             if parts[1] == "x" and len(parts) == 3:
@@ -342,7 +351,7 @@ async def seats_book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     ctx = app_ctx(context)
     identity = _identity(update, context)
     args = context.args or []
-    if len(args) != 1 or not args[0].isdigit():
+    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
         raise Refused("count_range", max=seats.MAX_SEATS)
     wanted = int(args[0])
     with ctx.db.session() as session:
@@ -374,7 +383,12 @@ async def on_seats_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         if (
             len(parts) != 4
             or parts[1] not in ("p", "ok")
-            or not (parts[2].isdigit() and parts[3].isdigit())
+            or not (
+                parts[2].isascii()
+                and parts[2].isdigit()
+                and parts[3].isascii()
+                and parts[3].isdigit()
+            )
         ):
             raise Refused("action_unknown")
         slot_id, wanted = int(parts[2]), int(parts[3])

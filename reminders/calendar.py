@@ -18,7 +18,10 @@ What is sent when (with the shipped config):
 * centralized exam — pre-registration opening and last morning (naming listed units without a
   booking), and the evening before the first exam day;
 * makeup — registration opening, last morning and closing; the evening before the makeup exams,
-  and the morning of their last day.
+  and the morning of their last day;
+* makeup list — the evening of the first makeup registration day, naming units whose makeup list
+  (from the imported results, bot.services.results) is not registered yet (none for a one-day
+  window: the closing reminder is then the last word).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ CENTRALIZED_PREREGISTRATION = "centralized_preregistration"
 CENTRALIZED_EXAM = "centralized_exam"
 MAKEUP_REGISTRATION = "makeup_registration"
 MAKEUP_EXAM = "makeup_exam"
+MAKEUP_LIST = "makeup_list"
 CUSTOM = "custom"
 
 KINDS = (
@@ -53,6 +57,7 @@ KINDS = (
     CENTRALIZED_EXAM,
     MAKEUP_REGISTRATION,
     MAKEUP_EXAM,
+    MAKEUP_LIST,
     CUSTOM,
 )
 
@@ -170,6 +175,13 @@ class _Builder:
         mk = c.makeup
         self.registration("makeup", MAKEUP_REGISTRATION, mk.registration, round_number=None)
         self.exam_eves("makeup", MAKEUP_EXAM, mk.exam.days(), round_number=None, every=False)
+        self.add(
+            "makeup-list",
+            MAKEUP_LIST,
+            self.at(mk.registration.start, r.evening),
+            self.close(mk.registration.end),
+            "reminder_makeup_list",
+        )
         if mk.exam.end != mk.exam.start:
             self.add(
                 "makeup-exam-last",

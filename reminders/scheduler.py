@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -33,6 +34,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import Application
 
@@ -45,7 +47,7 @@ log = logging.getLogger(__name__)
 STATE_KEY = "reminders"
 SWEEP_JOB = "reminders:sweep"
 JOB_PREFIX = "reminder:"
-PARALLEL_CHATS = 8  # chats served at once; the rate limiter paces them
+PARALLEL_CHATS = 16  # chats served at once; the rate limiter paces them
 STOP_WAIT_SECONDS = 15.0
 
 
@@ -123,18 +125,7 @@ async def start(app: Application) -> None:
     now = ctx.clock.now()
     with ctx.db.session() as session:
         service.sync_calendar(session, config, now)
-    with ctx.db.session() as session:
-        stale = service.recover_stale(
-            session, now, dt.timedelta(minutes=rcfg.claim_timeout_minutes)
-        )
-    for row in stale:
-        log.error(
-            "reminder %s to chat %s was claimed at %s and never finished (the bot stopped "
-            "mid-send?); recorded as failed, not re-sent",
-            row.reminder_id,
-            row.chat_id,
-            row.claimed_at.isoformat(),
-        )
+    _recover_stale(ctx)
     state = _state(app)
     state.stopping = False
     if state.scheduler is not None and state.scheduler.running:
@@ -177,6 +168,23 @@ async def stop(app: Application) -> None:
         await asyncio.wait(set(state.running), timeout=STOP_WAIT_SECONDS)
     scheduler.shutdown(wait=False)
     await asyncio.sleep(0)  # the shutdown is delivered through the loop
+
+
+def _recover_stale(ctx: AppContext) -> None:
+    """Claims that never finished (the process was killed between claiming and recording),
+    older than ``claim_timeout_minutes``: recorded as failed and logged, not re-sent. Checked at
+    start and at every sweep, so a quick restart still reports them once they are old enough."""
+    timeout = dt.timedelta(minutes=ctx.config.reminders.claim_timeout_minutes)
+    with ctx.db.session() as session:
+        stale = service.recover_stale(session, ctx.clock.now(), timeout)
+    for row in stale:
+        log.error(
+            "reminder %s to chat %s was claimed at %s and never finished (the bot stopped "
+            "mid-send?); recorded as failed, not re-sent",
+            row.reminder_id,
+            row.chat_id,
+            row.claimed_at.isoformat(),
+        )
 
 
 def _real_time(ctx: AppContext, moment: dt.datetime) -> dt.datetime:
@@ -250,6 +258,7 @@ async def _sweep(app: Application) -> None:
         return
     state.running.add(task)
     try:
+        _recover_stale(_ctx(app))
         await run_due(app)
     except Exception:
         log.exception("sending due reminders failed; the next sweep tries again")
@@ -285,8 +294,15 @@ async def run_due(
         gate = asyncio.Semaphore(PARALLEL_CHATS)
 
         async def one_chat(items: list[service.Delivery]) -> list[Outcome]:
+            outcomes = []
             async with gate:
-                return [await deliver(app, item) for item in items]  # in order, per chat
+                for item in items:  # in order, per chat
+                    if state.stopping:  # left unclaimed: the next start sends it
+                        break
+                    claimed = service.claim_delivery(ctx.db, item, ctx.clock.now())
+                    if claimed is not None:  # else another instance has it
+                        outcomes.append(await deliver(app, claimed))
+            return outcomes
 
         results = await asyncio.gather(*(one_chat(items) for items in by_chat.values()))
     return [outcome for chunk in results for outcome in chunk]
@@ -300,17 +316,38 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
 
 
 PERMANENT = (BadRequest, Forbidden, InvalidToken, ChatMigrated)
+# Transport failures after the whole request may have reached Telegram: it may have delivered
+# the message and only the answer was lost. (A refused, reset-before-sending or dropped
+# connection, a connect or pool timeout, a 5xx: Telegram did not take it.)
+MAYBE_SENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError)
+UNREADABLE_ANSWER = "Invalid server response"  # PTB: HTTP 2xx, but the body is not JSON
+
+
+def _maybe_sent(exc: NetworkError) -> bool:
+    cause = exc.__cause__
+    if isinstance(exc, TimedOut) and cause is None:
+        return True  # a timeout PTB does not explain: assume the worst
+    return isinstance(cause, MAYBE_SENT)
 
 
 async def deliver(app: Application, item: service.Delivery) -> Outcome:
     """Send one claimed message: flood waits and network errors are retried with backoff (the
     AIORateLimiter already retries flood waits itself); a final failure is recorded in the
-    sent-log and logged as an error."""
+    sent-log and logged as an error.
+
+    Sending again is only safe when the first try did not go out: a 429, a 5xx, a refused or
+    dropped connection, a connect or pool timeout. A *read* timeout (or a connection reset while
+    reading the answer) is not retried — Telegram may have delivered the message and only the
+    answer was late, and a duplicate in the group is worse than a logged gap — it is recorded as
+    failed ("may have been sent"). An HTTP 2xx answer that cannot be read means Telegram took
+    the message: recorded as sent."""
     ctx = _ctx(app)
     rcfg = ctx.config.reminders
+    assert item.send_id is not None, "deliver() needs a claimed delivery"
     attempts, error = 0, ""
     for attempt in range(1, rcfg.send_attempts + 1):
         attempts = attempt
+        message_id, note = None, ""
         try:
             message = await app.bot.send_message(
                 item.chat_id,
@@ -318,6 +355,7 @@ async def deliver(app: Application, item: service.Delivery) -> Outcome:
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
+            message_id = message.message_id
         except PERMANENT as exc:  # BadRequest is a NetworkError: catch it first
             error = f"{type(exc).__name__}: {exc}"
             break
@@ -326,18 +364,25 @@ async def deliver(app: Application, item: service.Delivery) -> Outcome:
             wait = _retry_after_seconds(exc) + 0.1
         except NetworkError as exc:
             error = f"{type(exc).__name__}: {exc}"
+            if _maybe_sent(exc):
+                error += " (the answer was lost: it may have been sent, so it is not sent again)"
+                break
             wait = rcfg.retry_backoff_seconds * 2 ** (attempt - 1)
         except TelegramError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            break
-        else:
+            if str(exc) != UNREADABLE_ANSWER:
+                error = f"{type(exc).__name__}: {exc}"
+                break
+            note = "sent (HTTP 2xx), but the answer could not be read"
+            log.warning("reminder %s to chat %s: %s", item.reminder_id, item.chat_id, note)
+        if message_id is not None or note:
             with ctx.db.session() as session:
                 service.mark_sent(
                     session,
                     item.send_id,
                     ctx.clock.now(),
                     attempts=attempt,
-                    message_id=message.message_id,
+                    message_id=message_id,
+                    note=note,
                 )
             log.info("reminder %s sent to chat %s", item.reminder_id, item.chat_id)
             return Outcome(item.reminder_id, item.chat_id, SendStatus.SENT, item.text, attempt)

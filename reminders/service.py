@@ -4,6 +4,9 @@ the city office's one-off reminders. No Telegram here: the scheduler sends what 
 Exactly once: before a message goes out, a ``reminder_sends`` row (reminder, chat, scheduled
 time) is INSERTed in its own transaction; the unique key lets exactly one instance win, however
 many schedulers, restarts or retries race for it. The winner sends and records the outcome.
+Each message is claimed just before it is sent (not a whole broadcast at once), so a process
+killed mid-broadcast leaves at most the few messages it had in flight unaccounted for; the rest
+are still unclaimed and the next start sends them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from markupsafe import Markup
@@ -189,8 +192,21 @@ def claim(
     Give it a session of its own: the unique key decides, and the loser's transaction is rolled
     back. Commit (leave the session scope) before sending.
     """
+    return _claim(session, reminder.id, chat_id, fire_at, now, status=status, error=error)
+
+
+def _claim(
+    session: Session,
+    reminder_id: str,
+    chat_id: int,
+    fire_at: dt.datetime,
+    now: dt.datetime,
+    *,
+    status: SendStatus = SendStatus.CLAIMED,
+    error: str = "",
+) -> int | None:
     row = ReminderSend(
-        reminder_id=reminder.id,
+        reminder_id=reminder_id,
         chat_id=chat_id,
         fire_at=fire_at,
         status=status,
@@ -214,14 +230,32 @@ def claim_in(
         return claim(session, reminder, chat_id, reminder.fire_at, now, **kw)
 
 
+def claim_delivery(db: Database, item: Delivery, now: dt.datetime) -> Delivery | None:
+    """Claim one planned message in a transaction of its own, just before sending it: the
+    delivery with its ``send_id``, or None when another instance (or an earlier run) has it."""
+    with db.session() as session:
+        send_id = _claim(session, item.reminder_id, item.chat_id, item.fire_at, now)
+    return None if send_id is None else replace(item, send_id=send_id)
+
+
 def mark_sent(
-    session: Session, send_id: int, now: dt.datetime, *, attempts: int, message_id: int | None
+    session: Session,
+    send_id: int,
+    now: dt.datetime,
+    *,
+    attempts: int,
+    message_id: int | None,
+    note: str = "",
 ) -> None:
     session.execute(
         update(ReminderSend)
         .where(col(ReminderSend.id) == send_id)
         .values(
-            status=SendStatus.SENT, sent_at=now, attempts=attempts, message_id=message_id, error=""
+            status=SendStatus.SENT,
+            sent_at=now,
+            attempts=attempts,
+            message_id=message_id,
+            error=note[:500],
         )
     )
 
@@ -331,6 +365,15 @@ def _question_bank_owing(session: Session, config: Config) -> Owing:
     return Owing([u for u in units if u.id not in done], len(units))
 
 
+def _makeup_list_owing(session: Session, config: Config) -> Owing:
+    """Units whose makeup list (from the imported results) is not registered yet; not known
+    before any result is imported."""
+    from bot.services.results import makeup_owing
+
+    units, expected, known = makeup_owing(session, config)
+    return Owing(units, expected, known)
+
+
 def owing_for(session: Session, config: Config, row: StoredReminder) -> Owing | None:
     """Who still has to act on this reminder, where the database knows; None where it is not a
     question of anyone owing anything (an exam eve, the study start, a custom text)."""
@@ -343,6 +386,8 @@ def owing_for(session: Session, config: Config, row: StoredReminder) -> Owing | 
         return _centralized_owing(session, config)
     if row.kind == calendar.REGISTRATION and params.get("phase") != "open":
         return _zone_round_owing(session, config, f"zone{params.get('round')}")
+    if row.kind == calendar.MAKEUP_LIST:
+        return _makeup_list_owing(session, config)
     return None
 
 
@@ -424,13 +469,14 @@ def bound_admins(session: Session, unit_ids: list[int]) -> dict[int, list[int]]:
 
 @dataclass(frozen=True)
 class Delivery:
-    """A claimed send: this instance, and no other, sends ``text`` to ``chat_id``."""
+    """A message due to one chat. ``send_id`` is set once it is claimed (``claim_delivery``):
+    then this instance, and no other, sends ``text`` to ``chat_id``."""
 
-    send_id: int
     reminder_id: str
     chat_id: int
     fire_at: dt.datetime
     text: str
+    send_id: int | None = None
 
 
 def _covered(history: list[ReminderSend], fire_at: dt.datetime) -> bool:
@@ -452,7 +498,8 @@ def prepare(
     logged: set[tuple[str, dt.datetime]] | None = None,
     record_skips: bool = True,
 ) -> list[Delivery]:
-    """Claim every due, unsent (reminder, chat) and return what to send.
+    """Every due (reminder, chat) not yet in the sent-log, with its text: what to send now.
+    Nothing is claimed here; the sender claims each message just before sending it.
 
     A reminder whose deadline has passed (it fell due while the bot was down or paused) is
     claimed as ``skipped`` and logged instead (``record_skips=False``: only logged, for a clock
@@ -508,10 +555,7 @@ def prepare(
                     )
                     private.append((user_id, body))
         targets = [(g, text) for g in open_groups] + private
-        for chat_id, body in targets:
-            send_id = claim_in(db, row, chat_id, now)
-            if send_id is not None:
-                deliveries.append(Delivery(send_id, row.id, chat_id, row.fire_at, body))
+        deliveries.extend(Delivery(row.id, chat_id, row.fire_at, body) for chat_id, body in targets)
     return deliveries
 
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 import bot.models_bank  # registers the question-bank tables
+import bot.models_results  # registers the exam-results tables
 import reminders.models  # noqa: F401  (the reminders' tables join the metadata)
 from bot.clock import Clock
 from bot.config import load_config

@@ -16,6 +16,14 @@ from tests.fakeapi import FakeBotAPI
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def wait_polling(api: FakeBotAPI, timeout: float = 60) -> None:
+    """Until the bot's first long poll is waiting at the server (started and listening)."""
+    deadline = time.monotonic() + timeout
+    while api.pending_polls == 0:
+        assert time.monotonic() < deadline, "the bot never started polling"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def api():
     with FakeBotAPI() as server:
@@ -49,7 +57,7 @@ def bot_process(api, tmp_path):
 
 
 def test_start_is_answered_and_sigterm_stops_cleanly(api, bot_process):
-    api.wait_for_call("getUpdates", timeout=60)
+    wait_polling(api)
     menus = [c.params["scope"]["type"] for c in api.calls_of("setMyCommands")]
     assert sorted(menus) == ["all_group_chats", "all_private_chats"]
 
@@ -103,7 +111,7 @@ def test_register_a_session_through_the_bot_api(api, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        api.wait_for_call("getUpdates", timeout=60)
+        wait_polling(api)
         uid = 5151
 
         def say(text: str) -> dict:
@@ -179,7 +187,7 @@ def test_password_reset_through_the_bot_api(api, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        api.wait_for_call("getUpdates", timeout=60)
+        wait_polling(api)
 
         def say(text: str, uid: int):
             mark = api.mark()

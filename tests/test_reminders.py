@@ -276,7 +276,7 @@ async def test_each_kind_fires_at_its_time_with_the_right_text_and_names(rctx, c
     assert kinds == {
         "study_start", "question_bank", "county_plan", "category_exam", "registration",
         "exam_eve", "centralized_preregistration", "centralized_exam", "makeup_registration",
-        "makeup_exam", "custom",
+        "makeup_exam", "makeup_list", "custom",
     }  # fmt: skip
     # Every reminder went out exactly once, to the group.
     messages = sent(request)

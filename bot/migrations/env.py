@@ -4,7 +4,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import bot.models  # registers the tables (with the next line)
-import bot.models_bank  # noqa: F401
+import bot.models_bank
+import bot.models_results  # noqa: F401  (exam results)
 import reminders.models  # noqa: F401  (the reminders' own tables)
 
 target_metadata = SQLModel.metadata

@@ -39,7 +39,7 @@ MAX_RENDERED_ERRORS = 50
 ROW_KEY = "_row"
 """Each row from ``read_table`` carries its row number in the file (header = 1) under this key."""
 
-TableKind = Literal["units", "roster"]
+TableKind = Literal["units", "roster", "results"]
 
 ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 
@@ -66,10 +66,22 @@ UNIT_HEADERS: dict[str, tuple[str, ...]] = {
     "parent": ("parent", "parent_code", "上级单位编码", "上级编码", "上级单位代码", "上级单位"),
     "category_department": ("category_department", "分类组考部门"),
 }
-HEADERS: dict[str, dict[str, tuple[str, ...]]] = {"units": UNIT_HEADERS, "roster": ROSTER_HEADERS}
+# Exam results exported from the platform (bot/services/results.py validates the rows).
+RESULT_HEADERS: dict[str, tuple[str, ...]] = {
+    "account": (*ROSTER_HEADERS["account"], "考生账号", "学员账号"),
+    "round": ("round", "round_key", "轮次", "考试轮次", "考试批次", "考试类型", "考试名称"),
+    "score": ("score", "成绩", "分数", "考试成绩", "得分", "考试分数"),
+    "unit": ROSTER_HEADERS["unit"],
+}
+HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "units": UNIT_HEADERS,
+    "roster": ROSTER_HEADERS,
+    "results": RESULT_HEADERS,
+}
 REQUIRED: dict[str, tuple[str, ...]] = {
     "units": ("code", "name", "kind"),
     "roster": ("account", "name", "unit"),
+    "results": ("account", "round", "score"),
 }
 LABELS: dict[str, dict[str, str]] = {
     "units": {
@@ -88,6 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
         "required_credits": "必修学分",
         "total_credits": "总学分",
     },
+    "results": {"account": "登录账号", "round": "考试轮次", "score": "成绩", "unit": "单位编码"},
 }
 
 _HEADER_NOISE = re.compile(r"[\s*:_-]+")

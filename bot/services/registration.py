@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from bot.config import Config, Window
 from bot.models import Learner, Registration, RegistrationLearner, Unit
 from bot.services import audit
+from bot.services import results as makeup
 from bot.services.admins import require_scope
 from bot.services.errors import Refused
 from bot.services.identity import Identity
@@ -133,7 +134,7 @@ def parse_learners(text: str) -> tuple[int | None, list[str]]:
     text = (text or "").strip()
     if not text:
         raise Refused("learners_missing")
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         count = int(text)
         if not 1 <= count <= MAX_COUNT:
             raise Refused("count_range", max=MAX_COUNT)
@@ -170,7 +171,12 @@ def plan(
         raise Refused("date_outside", round=item.name, start=item.exam.start, end=item.exam.end)
     if session_time not in session_times(config):
         raise Refused("session_unknown", time=session_time)
-    count, accounts = parse_learners(learners_text)
+    if item.is_makeup and makeup.is_all(learners_text):  # exactly the unit's makeup list
+        count, accounts = None, makeup.pending_makeup_accounts(session, config, unit, now)
+    else:
+        count, accounts = parse_learners(learners_text)
+        if item.is_makeup:  # with results imported, only learners on the unit's makeup list
+            makeup.check_makeup_learners(session, config, unit, now, count=count, accounts=accounts)
     result = Plan(item, unit.id, unit.name, exam_date, session_time, count or len(accounts))
     if accounts:
         rows = session.exec(
@@ -257,11 +263,11 @@ def commit(
         session.flush()
     except IntegrityError as exc:  # a learner booked meanwhile by someone else
         raise Refused("learners_taken", accounts="", round=planned.round.name) from exc
-    audit.record(
+    audit.record_by(
         session,
+        identity,
         at=now,
         action="registration.create",
-        actor=identity.unit_name,
         target=planned.unit_name,
         detail={
             "round": planned.round.key,
@@ -270,8 +276,6 @@ def commit(
             "count": planned.count,
             "named": len(planned.learner_ids),
         },
-        actor_admin_id=identity.admin_id,
-        actor_telegram_id=identity.telegram_user_id,
         chat_id=chat_id,
     )
     return registration
@@ -342,15 +346,13 @@ def cancel(
         select(RegistrationLearner).where(RegistrationLearner.registration_id == registration.id)
     ):
         session.delete(row)
-    audit.record(
+    audit.record_by(
         session,
+        identity,
         at=now,
         action="registration.cancel",
-        actor=identity.unit_name,
         target=unit.name,
         detail={"id": registration.id, "round": registration.round_key},
-        actor_admin_id=identity.admin_id,
-        actor_telegram_id=identity.telegram_user_id,
         chat_id=chat_id,
     )
     return Listed(
@@ -388,15 +390,13 @@ def change(
     registration.session_time = session_time
     registration.updated_at = now
     session.add(registration)
-    audit.record(
+    audit.record_by(
         session,
+        identity,
         at=now,
         action="registration.change",
-        actor=identity.unit_name,
         target=unit.name,
         detail={"id": registration.id, "from": before, "to": (exam_date.isoformat(), session_time)},
-        actor_admin_id=identity.admin_id,
-        actor_telegram_id=identity.telegram_user_id,
         chat_id=chat_id,
     )
     return Listed(
