@@ -20,7 +20,7 @@ def test_eval_set_is_big_enough():
 
 def test_accuracy_does_not_regress(ctx, config):
     figures = evaluate(ctx.faq, dt.datetime(2022, 9, 14, 10, tzinfo=config.tz))
-    # Measured 94.5% / 98.6% when written; these floors catch regressions.
+    # Measured 95.3% / 98.6% when written; these floors catch regressions.
     assert figures.answer_rate >= 0.93, "\n".join(figures.misses)
     assert figures.silence_rate >= 0.95, "\n".join(figures.misses)
     assert figures.answered_wrong <= 10
