@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.models import Registration, Unit
+from bot.models import Unit
 from bot.render import render
 from bot.services import admins, seats
 from bot.services import registration as reg
@@ -298,15 +298,11 @@ async def on_myreg_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                 text = render("myreg_cancelled", c=ctx.config, item=done)
                 markup = None
             elif parts[1] == "c" and len(parts) == 3:
-                registration = session.get(Registration, reg_id)
-                if registration is None or registration.status != "active":
-                    raise Refused("registration_unknown")
-                admins.require_scope(identity, session.get(Unit, registration.unit_id))
-                item = reg.find_round(ctx.config, registration.round_key)
-                reg.require_open(ctx.config, item, ctx.now())
+                item = reg.changeable(session, ctx.config, identity, reg_id, ctx.now())
                 text = render("register_day", c=ctx.config, round=item, unit="")
                 markup = _days_keyboard(item, f"rg:cd:{reg_id}:")
             elif parts[1] == "cd" and len(parts) == 4:
+                reg.changeable(session, ctx.config, identity, reg_id, ctx.now())
                 day = _parse_day(parts[3])
                 text = render("register_session", c=ctx.config, day=day)
                 markup = _sessions_keyboard(ctx.config, f"rg:cs:{reg_id}:{parts[3]}:")

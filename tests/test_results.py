@@ -333,7 +333,7 @@ def test_consequences_after_the_makeup_closes(any_world, tmp_path, clock):
         assert [a.account for a in mine.absent] == ["lyjyqian"] and not mine.failed
         with pytest.raises(Refused) as foreign:  # another unit's learners stay hidden
             results.affected(s, any_world.config, ly, clock.now(), "HD-CZ")
-        assert foreign.value.key == "out_of_scope"
+        assert foreign.value.key == "unit_out_of_scope"
 
 
 async def test_affected_command_shows_the_notice_consequences(bot, world, tmp_path, clock):

@@ -270,5 +270,26 @@ def require_city(identity: Identity) -> None:
 
 
 def require_scope(identity: Identity, unit: Unit) -> None:
+    """A learner's unit must lie in the administrator's scope."""
     if not identity.covers(unit):
         raise Refused("out_of_scope")
+
+
+def require_unit_scope(identity: Identity, unit: Unit) -> None:
+    """A unit the administrator acts for must lie in their scope."""
+    if not identity.covers(unit):
+        raise Refused("unit_out_of_scope", unit=unit.name)
+
+
+def unit_in_scope(session: Session, identity: Identity, unit_code: str | None) -> Unit:
+    """The administrator's own unit, or a named unit of their scope (county / city office)."""
+    if unit_code:
+        unit = find_unit(session, unit_code[:64])
+        if unit is None:
+            raise Refused("unit_unknown", code=unit_code[:64])
+        require_unit_scope(identity, unit)
+        return unit
+    unit = session.get(Unit, identity.unit_id)
+    if unit is None:
+        raise Refused("unit_unknown", code=identity.unit_code)
+    return unit

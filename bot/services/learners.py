@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from bot.config import Config
 from bot.models import AuditLog, Learner, PendingAction, Unit
 from bot.services import audit
-from bot.services.admins import require_scope
+from bot.services.admins import require_scope, require_unit_scope
 from bot.services.errors import Refused
 from bot.services.identity import Identity
 
@@ -139,7 +139,7 @@ def prepare_transfer(
         target = session.exec(select(Unit).where(Unit.code == unit_code.strip())).first()
         if target is None:
             raise Refused("unit_unknown", code=unit_code)
-        require_scope(identity, target)
+        require_unit_scope(identity, target)
     else:
         target = session.get(Unit, identity.unit_id)
     if target is None:
@@ -226,7 +226,7 @@ def confirm(
             config.platform.default_password,
         )
     target = session.get(Unit, action.target_unit_id)
-    require_scope(identity, target)
+    require_unit_scope(identity, target)
     learner.unit_id = target.id
     learner.updated_at = now
     session.add(learner)

@@ -17,7 +17,7 @@ from bot.config import Config, Window
 from bot.models import Learner, Registration, RegistrationLearner, Unit
 from bot.services import audit
 from bot.services import results as makeup
-from bot.services.admins import require_scope
+from bot.services.admins import require_unit_scope, unit_in_scope
 from bot.services.errors import Refused
 from bot.services.identity import Identity
 from bot.services.learners import ACCOUNT_RE
@@ -92,17 +92,8 @@ def session_times(config: Config) -> list[str]:
 
 
 def registering_unit(session: Session, identity: Identity, unit_code: str | None) -> Unit:
-    """The administrator's own unit, or a named unit of their scope (county / city office)."""
-    if unit_code:
-        unit = session.exec(select(Unit).where(Unit.code == unit_code.strip())).first()
-        if unit is None:
-            raise Refused("unit_unknown", code=unit_code)
-        require_scope(identity, unit)
-        return unit
-    unit = session.get(Unit, identity.unit_id)
-    if unit is None:
-        raise Refused("unit_unknown", code="")
-    return unit
+    """The unit a registration is for: the administrator's own, or a named unit of their scope."""
+    return unit_in_scope(session, identity, unit_code)
 
 
 def check_assignment(session: Session, config: Config, unit: Unit, item: Round) -> None:
@@ -324,8 +315,18 @@ def _owned(session: Session, identity: Identity, registration_id: int) -> tuple[
     if registration is None or registration.status != "active":
         raise Refused("registration_unknown")
     unit = session.get(Unit, registration.unit_id)
-    require_scope(identity, unit)
+    require_unit_scope(identity, unit)
     return registration, unit
+
+
+def changeable(
+    session: Session, config: Config, identity: Identity, registration_id: int, now: dt.datetime
+) -> Round:
+    """The round of a registration this administrator may still change (window open)."""
+    registration, _unit = _owned(session, identity, registration_id)
+    item = find_round(config, registration.round_key)
+    require_open(config, item, now)
+    return item
 
 
 def cancel(

@@ -50,7 +50,7 @@ from bot.config import Config
 from bot.models import Learner, Registration, RegistrationLearner, Role, Unit, UnitKind
 from bot.models_results import CATEGORY, MAKEUP, ExamResult
 from bot.services import audit
-from bot.services.admins import require_scope
+from bot.services.admins import unit_in_scope
 from bot.services.errors import Refused
 from bot.services.identity import Identity
 from bot.services.imports import (
@@ -756,15 +756,7 @@ def makeup_list_for(
     unit_code: str | None = None,
 ) -> MakeupList:
     """/makeup_list: the administrator's own unit, or a unit of their scope."""
-    if unit_code:
-        unit = session.exec(select(Unit).where(Unit.code == unit_code.strip())).first()
-        if unit is None:
-            raise Refused("unit_unknown", code=unit_code[:64])
-    else:
-        unit = session.get(Unit, identity.unit_id)
-        if unit is None:
-            raise Refused("unit_unknown", code=identity.unit_code)
-    require_scope(identity, unit)
+    unit = unit_in_scope(session, identity, unit_code)
     return makeup_list(session, config, unit, now)
 
 
@@ -900,15 +892,7 @@ def affected(
     makeup exam window has ended."""
     if not makeup_closed(config, now):
         raise Refused("affected_not_yet", end=config.makeup.exam_end)
-    if unit_code:
-        unit = session.exec(select(Unit).where(Unit.code == unit_code.strip())).first()
-        if unit is None:
-            raise Refused("unit_unknown", code=unit_code[:64])
-    else:
-        unit = session.get(Unit, identity.unit_id)
-        if unit is None:
-            raise Refused("unit_unknown", code=identity.unit_code)
-    require_scope(identity, unit)
+    unit = unit_in_scope(session, identity, unit_code)
     names = {
         uid: name
         for uid, name in session.exec(
