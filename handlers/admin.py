@@ -6,9 +6,7 @@ is) and runs in private chat only; refusals are rendered from ``refused.j2`` and
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -17,9 +15,16 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.render import render
 from bot.services import admins, audit, learners
 from bot.services.errors import Refused
-from bot.services.identity import Identity
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import app_ctx, forget_who, is_private, reply, send_text, sender_id
+from handlers.common import (
+    app_ctx,
+    authorized,
+    chat_id_of,
+    forget_who,
+    private_only,
+    reply,
+    sender_id,
+)
 
 ACTION_PREFIX = "act:"
 USER_ID_RE = re.compile(r"-?[0-9]{1,16}")
@@ -47,42 +52,6 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_action_button, pattern=f"^{ACTION_PREFIX}"))
 
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
-
-
-async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: Refused) -> None:
-    await send_text(update, refusal.render(c=app_ctx(context).config))
-
-
-def private_only(command: str) -> Callable[[Handler], Handler]:
-    """In a group, say to use private chat, and reveal nothing else."""
-
-    def wrap(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        async def inner(update: Update, context: ContextTypes.DEFAULT_TYPE):
-            if not is_private(update):
-                await refuse(update, context, Refused("private_only", command=f"/{command}"))
-                return None
-            try:
-                return await handler(update, context)
-            except Refused as refusal:
-                await refuse(update, context, refusal)
-                return None
-
-        return inner
-
-    return wrap
-
-
-def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity:
-    with app_ctx(context).db.session() as session:
-        return admins.authorize(session, sender_id(update))
-
-
-def _chat_id(update: Update) -> int | None:
-    return update.effective_chat.id if update.effective_chat else None
-
-
 # --- binding ----------------------------------------------------------------------------------
 
 
@@ -105,7 +74,7 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 code=code,
                 telegram_user_id=uid,
                 telegram_name=user.full_name,
-                chat_id=_chat_id(update),
+                chat_id=chat_id_of(update),
                 now=now,
             )
     except Refused as refusal:
@@ -114,7 +83,7 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 admins.record_failed_bind(
                     session,
                     telegram_user_id=uid,
-                    chat_id=_chat_id(update),
+                    chat_id=chat_id_of(update),
                     reason=refusal.key,
                     now=now,
                 )
@@ -127,14 +96,14 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @private_only("whoami")
 async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     await reply(update, context, "whoami", identity=identity, user_id=sender_id(update))
 
 
 @private_only("revoke")
 async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     admins.require_city(identity)
     target = " ".join(context.args or []).strip()
     if not target:
@@ -145,7 +114,7 @@ async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     with ctx.db.session() as session:
         ended = admins.revoke(
-            session, now=ctx.now(), actor=identity, chat_id=_chat_id(update), **kwargs
+            session, now=ctx.now(), actor=identity, chat_id=chat_id_of(update), **kwargs
         )
     forget_who(context, *(b.telegram_user_id for b in ended))
     await reply(update, context, "revoked", count=len(ended), target=target)
@@ -168,7 +137,7 @@ def _confirm_keyboard(action_id: int) -> InlineKeyboardMarkup:
 @private_only("resetpw")
 async def resetpw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     account = (
         context.args[0] if context.args and len(context.args) == 1 else " ".join(context.args or [])
     )
@@ -188,7 +157,7 @@ async def resetpw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @private_only("transfer")
 async def transfer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     args = context.args or []
     if not args or len(args) > 2:
         raise Refused("account_missing", command="/transfer")
@@ -217,7 +186,7 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     chat_id = query.message.chat.id if query.message else None
     try:
-        identity = _identity(update, context)
+        identity = authorized(update, context)
         with ctx.db.session() as session:
             if verb == "no":
                 learners.cancel(session, identity, int(raw_id), ctx.now())
@@ -243,7 +212,7 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 @private_only("audit")
 async def audit_log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     admins.require_city(identity)
     with ctx.db.session() as session:
         rows = audit.recent(session, limit=20)

@@ -18,9 +18,8 @@ from bot.render import render
 from bot.services import admins, bank, exemptions
 from bot.services.errors import Refused
 from bot.services.imports import ImportFileError, check_file_name, check_file_size
-from handlers.admin import _chat_id, _identity, private_only
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import app_ctx, reply
+from handlers.common import app_ctx, authorized, chat_id_of, private_only, reply
 
 TEMPLATE_FILENAME = "试题报送模板.xlsx"
 MAX_ERROR_LINES = 30
@@ -65,7 +64,7 @@ def register(app: Application) -> None:
 @private_only("template")
 async def template(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    _identity(update, context)  # bound administrators only
+    authorized(update, context)  # bound administrators only
     message = update.effective_message
     if message is None:
         return
@@ -80,7 +79,7 @@ async def template(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @private_only("questions")
 async def questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     admins.require_city(identity)
     with ctx.db.session() as session:
         items = bank.status(session, ctx.config)
@@ -96,7 +95,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or message.document is None:
         return
     document = message.document
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     bank.department_of(identity, ctx.config)
     filename = document.file_name or ""
     try:
@@ -118,7 +117,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 file_bytes=data,
                 filename=filename,
                 now=ctx.now(),
-                chat_id=_chat_id(update),
+                chat_id=chat_id_of(update),
             )
     except ImportFileError as exc:
         raise Refused("bank_file", message=str(exc)) from None
@@ -131,7 +130,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 @private_only("exempt")
 async def exempt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     args = context.args or []
     if len(args) < 2:
         raise Refused("exempt_usage")
@@ -145,7 +144,7 @@ async def exempt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             reason,
             date_text or None,
             ctx.now(),
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
         )
     await reply(update, context, "exempt_filing", f=filing)
 
@@ -160,10 +159,10 @@ def _filing_id(context: ContextTypes.DEFAULT_TYPE, command: str) -> tuple[int, s
 
 async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     filing_id, note = _filing_id(context, command)
     with ctx.db.session() as session:
-        kwargs = {"note": note, "chat_id": _chat_id(update)}
+        kwargs = {"note": note, "chat_id": chat_id_of(update)}
         if command == "exempt_review":
             filing = exemptions.advance(
                 session, identity, filing_id, exemptions.S.HR_REVIEWED, ctx.now(), **kwargs
@@ -202,7 +201,7 @@ async def exempt_reject(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 @private_only("exempt_list")
 async def exempt_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     with ctx.db.session() as session:
         filings = exemptions.list_filings(session, identity)
     await reply(
@@ -220,7 +219,7 @@ async def exempt_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def exempt_set(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Not a way to exempt anyone: explains the procedure (or shows the filing on file)."""
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     args = context.args or []
     if not args:
         raise Refused("exempt_set_refused")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
@@ -11,6 +13,8 @@ from telegram.ext import ContextTypes
 
 from bot.context import AppContext
 from bot.render import render
+from bot.services import admins
+from bot.services.errors import Refused
 from bot.services.identity import Identity, identify
 
 
@@ -91,3 +95,43 @@ async def send_text(
         do_quote=not is_private(update),
         disable_web_page_preview=True,
     )
+
+
+# --- administrator actions: private chat only, refusals rendered the same way everywhere ---
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: Refused) -> None:
+    await send_text(update, refusal.render(c=app_ctx(context).config))
+
+
+def private_only(command: str) -> Callable[[Handler], Handler]:
+    """In a group, say to use private chat, and reveal nothing else."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def inner(update: Update, context: ContextTypes.DEFAULT_TYPE):
+            if not is_private(update):
+                await refuse(update, context, Refused("private_only", command=f"/{command}"))
+                return None
+            try:
+                return await handler(update, context)
+            except Refused as refusal:
+                await refuse(update, context, refusal)
+                return None
+
+        return inner
+
+    return wrap
+
+
+def authorized(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity:
+    """The administrator behind this update, through the one authorization entry point;
+    raises ``Refused`` (unbound, revoked, anonymous) otherwise. Never cached."""
+    with app_ctx(context).db.session() as session:
+        return admins.authorize(session, sender_id(update))
+
+
+def chat_id_of(update: Update) -> int | None:
+    return update.effective_chat.id if update.effective_chat else None

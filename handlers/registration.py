@@ -26,9 +26,8 @@ from bot.services import admins, seats
 from bot.services import registration as reg
 from bot.services import results as makeup
 from bot.services.errors import Refused
-from handlers.admin import _chat_id, _identity, private_only, refuse
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import app_ctx, reply
+from handlers.common import app_ctx, authorized, chat_id_of, private_only, refuse, reply
 
 COMMANDS = [
     Command(
@@ -82,7 +81,7 @@ def _parse_time(text: str) -> str:
 @private_only("register")
 async def register_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     unit_code = context.args[0] if context.args else None
     with ctx.db.session() as session:
         unit = reg.registering_unit(session, identity, unit_code)
@@ -179,7 +178,7 @@ def _plan(
     context: ContextTypes.DEFAULT_TYPE, update: Update, session, state: dict, learners_text: str
 ) -> reg.Plan:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     return reg.plan(
         session,
         ctx.config,
@@ -228,8 +227,10 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     try:
         with ctx.db.session() as session:
             planned = _plan(context, update, session, state, state["learners"])
-            identity = _identity(update, context)
-            saved = reg.commit(session, ctx.config, identity, planned, ctx.now(), _chat_id(update))
+            identity = authorized(update, context)
+            saved = reg.commit(
+                session, ctx.config, identity, planned, ctx.now(), chat_id_of(update)
+            )
             reg_id = saved.id
     except Refused as refusal:
         await query.edit_message_text(refusal.render(c=ctx.config), parse_mode=ParseMode.HTML)
@@ -256,7 +257,7 @@ async def conversation_timeout(update: Update, context: ContextTypes.DEFAULT_TYP
 @private_only("myreg")
 async def myreg(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     with ctx.db.session() as session:
         items = reg.list_registrations(session, ctx.config, identity, ctx.now())
         booked = []
@@ -286,14 +287,14 @@ async def on_myreg_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     parts = query.data.split(":")
     await query.answer()
     try:
-        identity = _identity(update, context)
+        identity = authorized(update, context)
         if len(parts) < 3 or not (parts[2].isascii() and parts[2].isdigit()) or len(parts[2]) > 12:
             raise Refused("action_unknown")
         reg_id = int(parts[2])
         with ctx.db.session() as session:
             if parts[1] == "x" and len(parts) == 3:
                 done = reg.cancel(
-                    session, ctx.config, identity, reg_id, ctx.now(), _chat_id(update)
+                    session, ctx.config, identity, reg_id, ctx.now(), chat_id_of(update)
                 )
                 text = render("myreg_cancelled", c=ctx.config, item=done)
                 markup = None
@@ -315,7 +316,7 @@ async def on_myreg_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                     exam_date=_parse_day(parts[3]),
                     session_time=_parse_time(parts[4]),
                     now=ctx.now(),
-                    chat_id=_chat_id(update),
+                    chat_id=chat_id_of(update),
                 )
                 text = render("myreg_changed", c=ctx.config, item=done)
                 markup = None
@@ -334,7 +335,7 @@ async def on_myreg_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 @private_only("seats")
 async def seats_table(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     with ctx.db.session() as session:
         views = seats.slots(session, ctx.config)
         unit = session.get(Unit, identity.unit_id)
@@ -345,7 +346,7 @@ async def seats_table(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 @private_only("seats_book")
 async def seats_book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     args = context.args or []
     if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
         raise Refused("count_range", max=seats.MAX_SEATS)
@@ -388,7 +389,7 @@ async def on_seats_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         ):
             raise Refused("action_unknown")
         slot_id, wanted = int(parts[2]), int(parts[3])
-        identity = _identity(update, context)
+        identity = authorized(update, context)
         with ctx.db.session() as session:
             unit, plan = seats.propose(
                 session, ctx.config, identity, slot_id=slot_id, seats=wanted, now=ctx.now()
@@ -404,7 +405,7 @@ async def on_seats_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                     unit,
                     [(v.id, n) for v, n in plan],
                     ctx.now(),
-                    _chat_id(update),
+                    chat_id_of(update),
                 )
                 text = render("seats_booked", c=ctx.config, unit=unit.name, plan=plan)
     except Refused as refusal:
@@ -421,19 +422,21 @@ async def on_seats_cancel_button(update: Update, context: ContextTypes.DEFAULT_T
 @private_only("seats_cancel")
 async def seats_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     with ctx.db.session() as session:
         unit = seats.centralized_unit(session, ctx.config, identity, None)
-        freed = seats.cancel_unit(session, ctx.config, identity, unit, ctx.now(), _chat_id(update))
+        freed = seats.cancel_unit(
+            session, ctx.config, identity, unit, ctx.now(), chat_id_of(update)
+        )
     await reply(update, context, "seats_cancelled", unit=unit.name, freed=freed)
 
 
 @private_only("seats_confirm")
 async def seats_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     with ctx.db.session() as session:
-        count = seats.confirm_all(session, identity, ctx.now(), _chat_id(update))
+        count = seats.confirm_all(session, identity, ctx.now(), chat_id_of(update))
         views = seats.slots(session, ctx.config)
     await reply(update, context, "seats_confirmed", count=count, views=views)
 

@@ -15,9 +15,8 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from bot.render import hm, render
 from bot.services import admins
 from bot.services.errors import Refused
-from handlers.admin import _chat_id, _identity
 from handlers.commands import CITY, Command
-from handlers.common import app_ctx, is_private, reply, send_text
+from handlers.common import app_ctx, authorized, chat_id_of, is_private, reply, send_text
 from reminders import scheduler, service
 from reminders.models import StoredReminder
 
@@ -66,7 +65,7 @@ def city_private(command: str) -> Callable[[Handler], Handler]:
             try:
                 if not is_private(update):
                     raise Refused("private_only", command=f"/{command}")
-                admins.require_city(_identity(update, context))
+                admins.require_city(authorized(update, context))
                 await handler(update, context)
             except Refused as refusal:
                 await _refuse(update, context, refusal)
@@ -114,13 +113,13 @@ async def list_reminders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 @city_private("remind_add")
 async def remind_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     now = ctx.now()
     message = update.effective_message
     words = (message.text or "").split(maxsplit=3)[1:] if message else []  # keeps the text's lines
     request = service.parse_custom(ctx.config, words, now)
     with ctx.db.session() as session:
-        row = service.add_custom(session, ctx.config, identity, request, now, _chat_id(update))
+        row = service.add_custom(session, ctx.config, identity, request, now, chat_id_of(update))
         item = _item(ctx.config, row)
     scheduler.reschedule(context.application, row.id)
     await reply(update, context, "reminder_done", action="add", item=item)
@@ -128,13 +127,13 @@ async def remind_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def _set_paused(update: Update, context: ContextTypes.DEFAULT_TYPE, paused: bool) -> None:
     ctx = app_ctx(context)
-    identity = _identity(update, context)
+    identity = authorized(update, context)
     args = context.args or []
     if len(args) != 1:
         raise Refused("remind_id_usage")
     now = ctx.now()
     with ctx.db.session() as session:
-        row = service.set_paused(session, identity, args[0], paused, now, _chat_id(update))
+        row = service.set_paused(session, identity, args[0], paused, now, chat_id_of(update))
         item = _item(ctx.config, row, now)
     scheduler.reschedule(context.application, row.id)
     await reply(update, context, "reminder_done", action="pause" if paused else "resume", item=item)

@@ -16,9 +16,8 @@ from bot.models import Role
 from bot.render import render
 from bot.services import admins, export, plans, reports
 from bot.services.errors import Refused
-from handlers.admin import private_only
 from handlers.commands import CITY, Command
-from handlers.common import app_ctx, reply, sender_id
+from handlers.common import app_ctx, private_only, reply, sender_id
 
 COUNTY = frozenset({Role.COUNTY})
 
@@ -40,7 +39,7 @@ def register(app: Application) -> None:
         app.add_handler(CommandHandler(name, callback))
 
 
-def _chat_id(update: Update) -> int | None:
+def chat_id_of(update: Update) -> int | None:
     return update.effective_chat.id if update.effective_chat else None
 
 
@@ -72,7 +71,7 @@ async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             dates,
             detail,
             ctx.now(),
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
         )
     await reply(update, context, "plan_saved", receipt=receipt)
 

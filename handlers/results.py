@@ -15,9 +15,8 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.render import render
 from bot.services import admins, results, results_export
-from handlers.admin import private_only
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import app_ctx, reply, sender_id
+from handlers.common import app_ctx, private_only, reply, sender_id
 
 COMMANDS = [
     Command("results", "/results", "本单位（含下级单位）考试参考率和通过率", roles=ADMINS),
