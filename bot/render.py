@@ -2,7 +2,7 @@
 
 Templates live in ``bot/templates`` (one place for all of them). Autoescape is on, so anything a
 user typed is HTML-escaped before it reaches Telegram's HTML parse mode. Filters format the
-config's dates and times the way the notice writes them ("9月13日至16日", "8:30").
+config's dates and times the way the notice writes them (month-day spans in Chinese, "H:MM").
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ WEEKDAYS = "一二三四五六日"
 
 
 def md(day: dt.date) -> str:
-    """2022-09-13 -> 9月13日"""
+    """2021-03-05 -> 3月5日"""
     return f"{day.month}月{day.day}日"
 
 
@@ -35,7 +35,7 @@ def hm(value: dt.time | dt.datetime) -> str:
 
 
 def span(start: dt.date, end: dt.date) -> str:
-    """9/13..9/16 -> 9月13日至16日; 9/27..10/2 -> 9月27日至10月2日."""
+    """3/5..3/8 -> 3月5日至8日; 3/30..4/2 -> 3月30日至4月2日."""
     if start == end:
         return md(start)
     if start.month == end.month:

@@ -30,7 +30,7 @@ SHEETS = (SHEET_REGISTRATIONS, SHEET_CENTRALIZED, SHEET_MISSING, SHEET_PLANS)
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-HEADER_BORDER = Border(bottom=Side(style="thin", color="000000"))
+HEADER_BORDER = Border(bottom=Side(style="thin", color="FF000000"))
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 STATE_LABELS = {"pre": "预报名", "confirmed": "已确认"}

@@ -280,7 +280,8 @@ def check_xlsx_container(
                     archive, member
                 ):
                     raise ImportFileError("XLSX 文件包含 XML 实体声明，拒绝导入")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+    # RuntimeError covers zipfile's refusal of an unsupported compression method.
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, EOFError) as exc:
         raise ImportFileError(f"不是有效的 XLSX 文件（{exc}）") from None
 
 
@@ -406,6 +407,15 @@ class ImportReport:
     @property
     def bad_rows(self) -> list[int]:
         return sorted({e.row for e in self.errors})
+
+    def counts(self) -> dict[str, int]:
+        """The figures every import's audit row records."""
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+        }
 
     @property
     def skipped(self) -> int:
@@ -590,11 +600,8 @@ def import_units(
         actor=actor,
         target=source,
         detail={
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
+            **report.counts(),
             "moved": report.moved,
-            "skipped": report.skipped,
             "source": source,
         },
     )
@@ -829,11 +836,8 @@ def import_roster(
         actor=actor,
         target=source,
         detail={
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
+            **report.counts(),
             "transferred": report.transferred,
-            "skipped": report.skipped,
             "source": source,
         },
     )

@@ -268,10 +268,7 @@ def import_results(
         actor=actor,
         target=source,
         detail={
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-            "skipped": report.skipped,
+            **report.counts(),
             "rounds": rounds,
             "source": source,
         },
