@@ -46,13 +46,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def xlsx_target_error(path: Path) -> str | None:
+    """Why ``path`` cannot take an XLSX export, or None when it can."""
+    if path.suffix.lower() != ".xlsx":
+        return f"文件名须以 .xlsx 结尾 / FILE must end in .xlsx: {path}"
+    if not path.parent.is_dir():
+        return f"目录不存在 / no such directory: {path.parent}"
+    return None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    if path.suffix.lower() != ".xlsx":
-        print(f"文件名须以 .xlsx 结尾 / FILE must end in .xlsx: {path}", file=sys.stderr)
-        return 2
-    if not path.parent.is_dir():
-        print(f"目录不存在 / no such directory: {path.parent}", file=sys.stderr)
+    if error := xlsx_target_error(path):
+        print(error, file=sys.stderr)
         return 2
     ctx = _ctx(args)
     try:

@@ -66,12 +66,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from bot.cli_reports import xlsx_target_error
+
     path = Path(args.file)
-    if path.suffix.lower() != ".xlsx":
-        print(f"文件名须以 .xlsx 结尾 / FILE must end in .xlsx: {path}", file=sys.stderr)
-        return 2
-    if not path.parent.is_dir():
-        print(f"目录不存在 / no such directory: {path.parent}", file=sys.stderr)
+    if error := xlsx_target_error(path):
+        print(error, file=sys.stderr)
         return 2
     ctx = _ctx(args)
     try:

@@ -16,6 +16,24 @@ from tests.fakeapi import FakeBotAPI
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def world_with_invite(tmp_path: Path) -> tuple[str, str]:
+    """A database with the test unit tree and an invite for 耒阳市教育局's administrator."""
+    from bot.config import load_config
+    from bot.context import create_context
+    from bot.services import admins
+    from tests import factories
+
+    db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    ctx = create_context(load_config(), db_url=db_url)
+    factories.tree(ctx)
+    with ctx.db.session() as s:
+        code = admins.issue_invite(
+            s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now()
+        ).code
+    ctx.db.dispose()
+    return db_url, code
+
+
 def wait_polling(api: FakeBotAPI, timeout: float = 60) -> None:
     """Until the bot's first long poll is waiting at the server (started and listening)."""
     deadline = time.monotonic() + timeout
@@ -86,17 +104,8 @@ def test_register_a_session_through_the_bot_api(api, tmp_path):
     """Bind with an invite, then book a zone-round session with the buttons, all over HTTP."""
     from bot.config import load_config
     from bot.context import create_context
-    from bot.services import admins
-    from tests import factories
 
-    db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    ctx = create_context(load_config(), db_url=db_url)
-    factories.tree(ctx)
-    with ctx.db.session() as s:
-        code = admins.issue_invite(
-            s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now()
-        ).code
-    ctx.db.dispose()
+    db_url, code = world_with_invite(tmp_path)
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": api.token,
@@ -162,17 +171,8 @@ def test_password_reset_through_the_bot_api(api, tmp_path):
     from bot.config import load_config
     from bot.context import create_context
     from bot.models import AuditLog, Learner
-    from bot.services import admins
-    from tests import factories
 
-    db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    ctx = create_context(load_config(), db_url=db_url)
-    factories.tree(ctx)
-    with ctx.db.session() as s:
-        code = admins.issue_invite(
-            s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now()
-        ).code
-    ctx.db.dispose()
+    db_url, code = world_with_invite(tmp_path)
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": api.token,
