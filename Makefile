@@ -29,7 +29,7 @@ lint: $(STAMP)
 	@$(PY) -m ruff check .
 
 bench: $(STAMP)
-	@$(PY) -m bot.bench
+	@$(PY) -m benchmarks.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import bot.models_bank
-import bot.models_results  # noqa: F401  (exam results)
-import reminders.models  # noqa: F401  (the reminders' tables join the metadata)
-from bot.clock import Clock
-from bot.config import Config, load_config
-from bot.db import Database, database_url
+import bot.tables  # noqa: F401  (every table joins the metadata)
+from bot.core.clock import Clock
+from bot.core.config import Config, load_config
+from bot.core.db import Database, database_url
 from bot.seed import seed
 
 if TYPE_CHECKING:

@@ -7,11 +7,9 @@ import datetime as dt
 
 from sqlmodel import Session, select
 
-from bot.config import Config
-from bot.models import Administrator, Role, Unit, UnitKind
-from bot.services import audit
-
-ROOT_CODE = "city"
+from bot.core import audit
+from bot.core.config import Config
+from bot.org.models import ROOT_CODE, Administrator, Role, Unit, UnitKind
 
 
 def _ensure_unit(session: Session, *, code: str, name: str, kind: str, parent: Unit | None) -> bool:
@@ -50,7 +48,7 @@ def seed(session: Session, config: Config, now: dt.datetime) -> list[str]:
             )
         )
         created.append("admin:city")
-    from bot.services.seats import ensure_slots
+    from bot.registration.seats import ensure_slots
 
     slots = ensure_slots(session, config)
     if slots:

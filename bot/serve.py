@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.config import Config, ConfigError
 from bot.context import AppContext
-from bot.logging_setup import add_secret
+from bot.core.config import Config, ConfigError
+from bot.core.logging_setup import add_secret
 
 log = logging.getLogger("bot")
 

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import sys
 
-from bot.config import ConfigError, load_config
+from bot.core.config import ConfigError, load_config
 
 
 def _parse_now(text: str | None, config) -> dt.datetime:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from bot.config import CategoryDepartment, Config, QuestionDepartment
+from bot.core.config import CategoryDepartment, Config, QuestionDepartment
 
 _PREFIXES = ("省", "市", "县", "区")
 _SUFFIX_ALIASES = {"委员会": "委", "人民法院": "院", "人民检察院": "检察院"}

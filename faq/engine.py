@@ -26,8 +26,8 @@ import bm25s
 import jieba
 import numpy as np
 
-from bot.config import Config
-from bot.render import make_environment, strip_html
+from bot.core.config import Config
+from bot.core.render import make_environment, strip_html
 from faq.compute import COMPUTES, base_context
 
 log = logging.getLogger(__name__)

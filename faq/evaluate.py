@@ -82,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m faq.evaluate")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
-    from bot.config import load_config
+    from bot.core.config import load_config
 
     config = load_config()
     engine = FaqEngine.from_config(config)

@@ -1,6 +1,6 @@
 """Administrator commands: /bind, /whoami, /revoke, /resetpw, /transfer, /audit.
 
-Every action goes through ``bot.services.admins.authorize`` (the binding alone says who someone
+Every action goes through ``bot.org.admins.authorize`` (the binding alone says who someone
 is) and runs in private chat only; refusals are rendered from ``refused.j2`` and change nothing.
 """
 
@@ -12,9 +12,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.render import render
-from bot.services import admins, audit, learners
-from bot.services.errors import Refused
+from bot.core import audit
+from bot.core.errors import Refused
+from bot.core.render import render
+from bot.org import admins
+from bot.roster import learners
 from handlers.commands import ADMINS, CITY, Command
 from handlers.common import (
     app_ctx,

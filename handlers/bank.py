@@ -2,7 +2,7 @@
 /questions, /exempt, /exempt_review, /exempt_approve, /exempt_file, /exempt_reject,
 /exempt_list (and /exempt_set, which only explains why exemptions are not set directly).
 
-Thin adapters: authorize, call bot.services.bank / bot.services.exemptions, render a template.
+Thin adapters: authorize, call bot.bank.service / bot.exemptions.service, render a template.
 Everything here runs in private chat only.
 """
 
@@ -13,11 +13,13 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.models import Role
-from bot.render import render
-from bot.services import admins, bank, exemptions
-from bot.services.errors import Refused
-from bot.services.imports import ImportFileError, check_file_name, check_file_size
+from bot.bank import service as bank
+from bot.core.errors import Refused
+from bot.core.render import render
+from bot.core.tabular import ImportFileError, check_file_name, check_file_size
+from bot.exemptions import service as exemptions
+from bot.org import admins
+from bot.org.models import Role
 from handlers.commands import ADMINS, CITY, Command
 from handlers.common import app_ctx, authorized, chat_id_of, private_only, reply
 

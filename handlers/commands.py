@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from bot.models import Role
+from bot.org.models import Role
 
 EVERYONE = None  # no binding needed
 

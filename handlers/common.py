@@ -12,10 +12,10 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.context import AppContext
-from bot.render import render
-from bot.services import admins
-from bot.services.errors import Refused
-from bot.services.identity import Identity, identify
+from bot.core.errors import Refused
+from bot.core.render import render
+from bot.org import admins
+from bot.org.identity import Identity, identify
 
 
 def app_ctx(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
@@ -50,7 +50,7 @@ def forget_who(context: ContextTypes.DEFAULT_TYPE, *user_ids: int) -> None:
 
 def who(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity | None:
     """Who is speaking, for display only (/start, /help): cached for a minute. Every
-    administrator action goes through ``bot.services.admins.authorize`` instead, uncached."""
+    administrator action goes through ``bot.org.admins.authorize`` instead, uncached."""
     uid = sender_id(update)
     if uid is None:
         return None

@@ -112,7 +112,7 @@ async def _point_to_earlier(
         return False
     message_id, at = earlier
     ctx = app_ctx(context)
-    from bot.render import render
+    from bot.core.render import render
 
     text = render("faq_repeat", c=ctx.config, minutes=max(1, int((now - at).total_seconds() // 60)))
     await context.bot.send_message(

@@ -1,6 +1,6 @@
 """Exam registration in private chat: /register (a conversation with inline keyboards), /myreg
 (list, change, cancel), and the centralized exam's seats (/seats, /seats_book, /seats_cancel,
-/seats_confirm). Rules live in bot.services.registration and bot.services.seats."""
+/seats_confirm). Rules live in bot.registration.service and bot.registration.seats."""
 
 from __future__ import annotations
 
@@ -20,12 +20,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.models import Unit
-from bot.render import render
-from bot.services import admins, seats
-from bot.services import registration as reg
-from bot.services import results as makeup
-from bot.services.errors import Refused
+from bot.core.errors import Refused
+from bot.core.render import render
+from bot.org import admins
+from bot.org.models import Unit
+from bot.registration import seats
+from bot.registration import service as reg
+from bot.results import service as makeup
 from handlers.commands import ADMINS, CITY, Command
 from handlers.common import app_ctx, authorized, chat_id_of, private_only, refuse, reply
 
@@ -159,7 +160,7 @@ async def choose_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return await _stale(update, context)
     await query.answer()
     offer = None
-    if state.get("round") == "makeup":  # offer the unit's makeup list (bot.services.results)
+    if state.get("round") == "makeup":  # offer the unit's makeup list (bot.results.service)
         with ctx.db.session() as session:
             unit = admins.find_unit(session, state["unit"])  # authorized by /register already
             offer = makeup.makeup_list(session, ctx.config, unit, ctx.now()) if unit else None

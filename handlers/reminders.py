@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.render import hm, render
-from bot.services import admins
-from bot.services.errors import Refused
+from bot.core.errors import Refused
+from bot.core.render import hm, render
+from bot.org import admins
 from handlers.commands import CITY, Command
 from handlers.common import app_ctx, authorized, chat_id_of, is_private, reply, send_text
 from reminders import scheduler, service

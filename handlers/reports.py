@@ -1,6 +1,6 @@
 """County plans and the city office's overview: /plan, /plans, /status, /export.
 
-Thin adapters: authorize, call ``bot.services.plans`` / ``reports`` / ``export``, render a
+Thin adapters: authorize, call ``bot.registration.plans`` / ``reports`` / ``export``, render a
 template (or send the workbook). Private chat only; refusals come from ``refused.j2``.
 """
 
@@ -12,10 +12,13 @@ import re
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.models import Role
-from bot.render import render
-from bot.services import admins, export, plans, reports
-from bot.services.errors import Refused
+from bot.core.errors import Refused
+from bot.core.render import render
+from bot.org import admins
+from bot.org.models import Role
+from bot.overview import export
+from bot.overview import status as reports
+from bot.registration import plans
 from handlers.commands import CITY, Command
 from handlers.common import app_ctx, private_only, reply, sender_id
 

@@ -1,7 +1,7 @@
 """Exam results: /results (rates of one's own units, or all first-level units for the city
 office), /results_export (the workbook and the chart), /makeup_list and /affected.
 
-Thin adapters over ``bot.services.results`` and ``results_export``; private chat only (names
+Thin adapters over ``bot.results.service`` and ``results_export``; private chat only (names
 and accounts are personal data), refusals from ``refused.j2``.
 """
 
@@ -13,8 +13,10 @@ import io
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.render import render
-from bot.services import admins, results, results_export
+from bot.core.render import render
+from bot.org import admins
+from bot.results import export as results_export
+from bot.results import service as results
 from handlers.commands import ADMINS, CITY, Command
 from handlers.common import app_ctx, private_only, reply, sender_id
 

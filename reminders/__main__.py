@@ -8,9 +8,9 @@ import datetime as dt
 import json
 import sys
 
-from bot.config import ConfigError, load_config
-from bot.logging_setup import setup_logging
-from bot.render import strip_html
+from bot.core.config import ConfigError, load_config
+from bot.core.logging_setup import setup_logging
+from bot.core.render import strip_html
 
 
 def _now(ctx, text: str | None) -> dt.datetime:

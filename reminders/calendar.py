@@ -20,7 +20,7 @@ What is sent when (with the shipped config):
 * makeup — registration opening, last morning and closing; the evening before the makeup exams,
   and the morning of their last day;
 * makeup list — the evening of the first makeup registration day, naming units whose makeup list
-  (from the imported results, bot.services.results) is not registered yet (none for a one-day
+  (from the imported results, bot.results.service) is not registered yet (none for a one-day
   window: the closing reminder is then the last word).
 """
 
@@ -30,7 +30,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config import Config
+from bot.core.config import Config
 
 # Kinds: what the reminder is about (also what the "who still owes" lookup is keyed on).
 STUDY_START = "study_start"

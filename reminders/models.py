@@ -14,7 +14,7 @@ import enum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.models import _aware, _bigint
+from bot.core.columns import aware, bigint
 
 
 class Source(enum.StrEnum):
@@ -35,15 +35,15 @@ class StoredReminder(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     kind: str = Field(max_length=32, index=True)
     source: str = Field(default=Source.CALENDAR, max_length=16)
-    fire_at: dt.datetime = Field(sa_column=_aware(nullable=False, index=True))
-    deadline: dt.datetime = Field(sa_column=_aware(nullable=False))
+    fire_at: dt.datetime = Field(sa_column=aware(nullable=False, index=True))
+    deadline: dt.datetime = Field(sa_column=aware(nullable=False))
     template: str = Field(max_length=64)
     params: str = Field(default="{}", max_length=2000)  # JSON for the template
     text: str | None = Field(default=None, max_length=4000)  # a custom reminder's own text
     paused: bool = Field(default=False)
     created_by: str = Field(default="", max_length=128)
-    created_at: dt.datetime = Field(sa_column=_aware(nullable=False))
-    updated_at: dt.datetime = Field(sa_column=_aware(nullable=False))
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
 
 
 class ReminderSend(SQLModel, table=True):
@@ -54,11 +54,11 @@ class ReminderSend(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     reminder_id: str = Field(max_length=64, index=True)
-    chat_id: int = Field(sa_column=_bigint(nullable=False))
-    fire_at: dt.datetime = Field(sa_column=_aware(nullable=False))
+    chat_id: int = Field(sa_column=bigint(nullable=False))
+    fire_at: dt.datetime = Field(sa_column=aware(nullable=False))
     status: str = Field(default=SendStatus.CLAIMED, max_length=16, index=True)
     attempts: int = Field(default=0)
-    claimed_at: dt.datetime = Field(sa_column=_aware(nullable=False))
-    sent_at: dt.datetime | None = Field(default=None, sa_column=_aware(nullable=True))
-    message_id: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    claimed_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    sent_at: dt.datetime | None = Field(default=None, sa_column=aware(nullable=True))
+    message_id: int | None = Field(default=None, sa_column=bigint(nullable=True))
     error: str = Field(default="", max_length=500)

@@ -26,21 +26,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.config import Config
-from bot.db import Database
-from bot.models import (
-    Administrator,
-    CountyPlan,
-    SeatBooking,
-    TelegramBinding,
-    Unit,
-    UnitKind,
-)
-from bot.render import render
-from bot.services import audit
-from bot.services.admins import require_city
-from bot.services.errors import Refused
-from bot.services.identity import Identity
+from bot.core import audit
+from bot.core.config import Config
+from bot.core.db import Database
+from bot.core.errors import Refused
+from bot.core.render import render
+from bot.org.admins import require_city
+from bot.org.identity import Identity
+from bot.org.models import Administrator, TelegramBinding, Unit, UnitKind
+from bot.registration.models import CountyPlan, SeatBooking
 from reminders import calendar
 from reminders.calendar import build_calendar
 from reminders.models import ReminderSend, SendStatus, Source, StoredReminder
@@ -320,7 +314,7 @@ def _zone_round_owing(session: Session, config: Config, round_key: str) -> Owing
     """First-level units expected in the online zone exam (not taking a category exam, not on
     the centralized list) with no active registration for the round, on themselves or below —
     the same list the city office's /status shows."""
-    from bot.services.reports import status
+    from bot.overview.status import status
 
     report = status(session, config, dt.datetime.now(config.tz))
     for item in report.rounds:
@@ -354,7 +348,7 @@ def _centralized_owing(session: Session, config: Config) -> Owing:
 def _question_bank_owing(session: Session, config: Config) -> Owing:
     units = _named_units(session, [q.department for q in config.question_bank])
     try:
-        from bot.models_bank import QuestionSubmission
+        from bot.bank.models import QuestionSubmission
 
         current = select(QuestionSubmission.unit_id).where(
             col(QuestionSubmission.superseded_at).is_(None)
@@ -368,7 +362,7 @@ def _question_bank_owing(session: Session, config: Config) -> Owing:
 def _makeup_list_owing(session: Session, config: Config) -> Owing:
     """Units whose makeup list (from the imported results) is not registered yet; not known
     before any result is imported."""
-    from bot.services.results import makeup_owing
+    from bot.results.service import makeup_owing
 
     units, expected, known = makeup_owing(session, config)
     return Owing(units, expected, known)

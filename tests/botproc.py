@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.config import DEFAULT_CONFIG_PATH
+from bot.core.config import DEFAULT_CONFIG_PATH
 from tests.fakeapi import ApiCall, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent

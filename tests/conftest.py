@@ -12,14 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-import bot.models_bank  # registers the question-bank tables
-import bot.models_results  # registers the exam-results tables
-import reminders.models  # noqa: F401  (the reminders' tables join the metadata)
-from bot.clock import Clock
-from bot.config import load_config
+import bot.tables
 from bot.context import AppContext, create_context
-from bot.db import Database, database_url
-from bot.sandbox import Sandbox
+from bot.core.clock import Clock
+from bot.core.config import load_config
+from bot.core.db import Database, database_url
+from bot.sandbox.runner import Sandbox
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 CAMPAIGN_NOW = dt.datetime(2022, 9, 14, 10, 0)

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlmodel import select
 
 from bot.context import AppContext
-from bot.models import Learner, Unit
-from bot.seed import ROOT_CODE
-from bot.services import admins
+from bot.org import admins
+from bot.org.models import ROOT_CODE, Unit
+from bot.roster.models import Learner
 
 
 def unit(

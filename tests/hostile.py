@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot.context import AppContext
-from bot.offline import BOT_ID, BOT_USERNAME
+from bot.sandbox.offline import BOT_ID, BOT_USERNAME
 from tests.fakeapi import ApiError, FakeBotAPI, parse_html
 
 ANONYMOUS_ADMIN_BOT = {

@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from bot.models import AuditLog, Learner, TelegramBinding
-from bot.services import admins, learners
-from bot.services.errors import Refused
+from bot.core.audit import AuditLog
+from bot.core.errors import Refused
+from bot.org import admins
+from bot.org.models import TelegramBinding
+from bot.roster import learners
+from bot.roster.models import Learner
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,7 +271,7 @@ async def test_transfer_by_receiving_unit(bot, world):
     assert "已调入" in out[-1]
     with world.db.session() as s:
         row = s.exec(select(Learner).where(Learner.account == "hdzhao")).one()
-        from bot.models import Unit
+        from bot.org.models import Unit
 
         assert s.get(Unit, row.unit_id).name == "市司法局"
     assert audit_count(world, "learner.transfer") == 1

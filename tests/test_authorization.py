@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import select
 
-from bot.models import PendingAction, Registration, Role, SeatSlot
-from bot.models_bank import ExemptionFiling
-from bot.services.errors import Refused
+from bot.core.errors import Refused
+from bot.exemptions.models import ExemptionFiling
+from bot.org.models import Role
+from bot.registration.models import Registration, SeatSlot
+from bot.roster.models import PendingAction
 from handlers import commands
 from tests import factories
 from tests.hostile import (

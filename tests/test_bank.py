@@ -16,11 +16,14 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import func, select
 
 from bot import cli
-from bot.models import AuditLog
-from bot.models_bank import QuestionSubmission
-from bot.services import admins, bank
-from bot.services.bank import HEADER, BankFileError
-from bot.services.errors import Refused
+from bot.bank import questions
+from bot.bank import service as bank
+from bot.bank.models import QuestionSubmission
+from bot.bank.questions import BankFileError
+from bot.bank.service import HEADER
+from bot.core.audit import AuditLog
+from bot.core.errors import Refused
+from bot.org import admins
 from tests import factories
 
 DEPT = "市司法局"
@@ -103,7 +106,7 @@ def zip_bomb() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (bank.MAX_UNCOMPRESSED_BYTES + 1024))
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (questions.MAX_UNCOMPRESSED_BYTES + 1024))
     return buf.getvalue()
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from bot.models import Administrator, Role, TelegramBinding, Unit
+from bot.org.models import Administrator, Role, TelegramBinding, Unit
 
 
 async def test_start_and_help_in_private(bot):

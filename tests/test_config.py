@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from bot.core.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")

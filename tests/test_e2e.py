@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def world_with_invite(tmp_path: Path) -> tuple[str, str]:
     """A database with the test unit tree and an invite for 耒阳市教育局's administrator."""
-    from bot.config import load_config
     from bot.context import create_context
-    from bot.services import admins
+    from bot.core.config import load_config
+    from bot.org import admins
     from tests import factories
 
     db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
@@ -102,8 +102,8 @@ def test_start_is_answered_and_sigterm_stops_cleanly(api, bot_process):
 
 def test_register_a_session_through_the_bot_api(api, tmp_path):
     """Bind with an invite, then book a zone-round session with the buttons, all over HTTP."""
-    from bot.config import load_config
     from bot.context import create_context
+    from bot.core.config import load_config
 
     db_url, code = world_with_invite(tmp_path)
     env = {
@@ -155,7 +155,7 @@ def test_register_a_session_through_the_bot_api(api, tmp_path):
     check = create_context(load_config(), db_url=db_url)
     from sqlmodel import select
 
-    from bot.models import Registration
+    from bot.registration.models import Registration
 
     with check.db.session() as s:
         row = s.exec(select(Registration)).one()
@@ -168,9 +168,10 @@ def test_password_reset_through_the_bot_api(api, tmp_path):
     presses of the confirm button, back to back, reset once."""
     from sqlmodel import func, select
 
-    from bot.config import load_config
     from bot.context import create_context
-    from bot.models import AuditLog, Learner
+    from bot.core.audit import AuditLog
+    from bot.core.config import load_config
+    from bot.roster.models import Learner
 
     db_url, code = world_with_invite(tmp_path)
     env = {

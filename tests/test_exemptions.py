@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
-from bot.models import AuditLog, Learner
-from bot.models_bank import ExemptionFiling, ExemptionStep
-from bot.services import admins, exemptions
-from bot.services.errors import Refused
+from bot.core.audit import AuditLog
+from bot.core.errors import Refused
+from bot.exemptions import service as exemptions
+from bot.exemptions.models import ExemptionFiling, ExemptionStep
+from bot.org import admins
+from bot.roster.models import Learner
 from tests import factories
 
 UNIT_ADMIN, COUNTY_ADMIN, OTHER_COUNTY, CITY = "李老师", "耒阳管理员", "衡东管理员", "市办"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, load_config
-from bot.render import make_environment, strip_html
+from bot.core.config import Config, load_config
+from bot.core.render import make_environment, strip_html
 from faq.compute import COMPUTES, base_context
 
 ENTRIES_PATH = Path(__file__).resolve().parent.parent / "faq" / "entries.toml"

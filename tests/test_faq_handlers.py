@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.offline import BOT_USERNAME
+from bot.sandbox.offline import BOT_USERNAME
 
 
 async def test_plain_group_question_is_answered_as_a_reply(bot, config):

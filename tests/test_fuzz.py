@@ -26,10 +26,11 @@ from sqlalchemy import text
 from sqlmodel import select
 from telegram import Update
 
-from bot.models import Learner, Role, Unit
-from bot.offline import BOT_USERNAME, ApiCall
-from bot.render import render
-from bot.services import registration as reg
+from bot.core.render import render
+from bot.org.models import Role, Unit
+from bot.registration import service as reg
+from bot.roster.models import Learner
+from bot.sandbox.offline import BOT_USERNAME, ApiCall
 from handlers import commands
 from reminders.models import StoredReminder
 from tests import factories

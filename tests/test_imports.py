@@ -15,16 +15,12 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import func, select
 
-from bot.models import AuditLog, Learner, Unit
-from bot.seed import ROOT_CODE
-from bot.services.imports import (
-    ImportFileError,
-    ImportReport,
-    RowError,
-    import_roster,
-    import_units,
-    read_table,
-)
+from bot.core.audit import AuditLog
+from bot.core.tabular import ImportFileError, ImportReport, RowError, read_table
+from bot.org.models import ROOT_CODE, Unit
+from bot.org.units_import import import_units
+from bot.roster.models import Learner
+from bot.roster.roster_import import import_roster
 
 REPO = Path(__file__).resolve().parent.parent
 

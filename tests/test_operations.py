@@ -13,10 +13,10 @@ import urllib.request
 
 import pytest
 
-from bot.config import load_config
 from bot.context import create_context
-from bot.logging_setup import REDACT, setup_logging
-from bot.services import admins
+from bot.core.config import load_config
+from bot.core.logging_setup import REDACT, setup_logging
+from bot.org import admins
 from tests import factories
 from tests.botproc import BotProcess, free_port, write_config
 from tests.fakeapi import FakeBotAPI

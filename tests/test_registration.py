@@ -9,9 +9,12 @@ import threading
 import pytest
 from sqlmodel import func, select
 
-from bot.models import AuditLog, Registration, RegistrationLearner, SeatBooking, SeatSlot, Unit
-from bot.services import admins, seats
-from bot.services.errors import Refused
+from bot.core.audit import AuditLog
+from bot.core.errors import Refused
+from bot.org import admins
+from bot.org.models import Unit
+from bot.registration import seats
+from bot.registration.models import Registration, RegistrationLearner, SeatBooking, SeatSlot
 from tests import factories
 
 

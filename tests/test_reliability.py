@@ -19,11 +19,13 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, func, select
 
-from bot.config import load_config
 from bot.context import create_context
-from bot.db import Database, database_url
-from bot.models import AuditLog, Learner, Registration
-from bot.services import admins
+from bot.core.audit import AuditLog
+from bot.core.config import load_config
+from bot.core.db import Database, database_url
+from bot.org import admins
+from bot.registration.models import Registration
+from bot.roster.models import Learner
 from reminders.models import ReminderSend
 from reminders.scheduler import PARALLEL_CHATS
 from tests import factories

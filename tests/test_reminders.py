@@ -19,11 +19,13 @@ from sqlmodel import func, select
 
 from bot.app import build_application
 from bot.context import create_context
-from bot.models import Administrator, AuditLog, CountyPlan, Registration, SeatBooking, SeatSlot
-from bot.offline import OfflineRequest
-from bot.render import strip_html
-from bot.sandbox import SANDBOX_TOKEN
-from bot.services import admins
+from bot.core.audit import AuditLog
+from bot.core.render import strip_html
+from bot.org import admins
+from bot.org.models import Administrator
+from bot.registration.models import CountyPlan, Registration, SeatBooking, SeatSlot
+from bot.sandbox.offline import OfflineRequest
+from bot.sandbox.runner import SANDBOX_TOKEN
 from reminders import scheduler, service
 from reminders.calendar import build_calendar
 from reminders.models import ReminderSend, SendStatus, StoredReminder
@@ -154,7 +156,7 @@ def world(ctx) -> bool:
             )
         )
     try:
-        from bot.models_bank import QuestionSubmission
+        from bot.bank.models import QuestionSubmission
     except ImportError:
         return False
     with ctx.db.session() as s:

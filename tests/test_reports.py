@@ -15,20 +15,16 @@ import openpyxl
 import pytest
 from sqlmodel import func, select
 
-from bot.clock import Clock
 from bot.context import create_context
-from bot.models import (
-    Administrator,
-    AuditLog,
-    CountyPlan,
-    Registration,
-    Role,
-    SeatBooking,
-    SeatSlot,
-    Unit,
-)
-from bot.services import admins, export, plans, reports
-from bot.services.errors import Refused
+from bot.core.audit import AuditLog
+from bot.core.clock import Clock
+from bot.core.errors import Refused
+from bot.org import admins
+from bot.org.models import Administrator, Role, Unit
+from bot.overview import export
+from bot.overview import status as reports
+from bot.registration import plans
+from bot.registration.models import CountyPlan, Registration, SeatBooking, SeatSlot
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent

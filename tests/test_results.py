@@ -18,13 +18,20 @@ from PIL import Image
 from sqlmodel import delete, func, select
 
 from bot import cli
-from bot.clock import Clock
 from bot.context import create_context
-from bot.models import AuditLog, Learner, Registration, RegistrationLearner, Unit
-from bot.models_results import ExamResult
-from bot.services import admins, imports, results, results_export
-from bot.services import registration as reg
-from bot.services.errors import Refused
+from bot.core import tabular as imports
+from bot.core.audit import AuditLog
+from bot.core.clock import Clock
+from bot.core.errors import Refused
+from bot.org import admins
+from bot.org.models import Unit
+from bot.registration import service as reg
+from bot.registration.models import Registration, RegistrationLearner
+from bot.results import export as results_export
+from bot.results import importer
+from bot.results import service as results
+from bot.results.models import ExamResult
+from bot.roster.models import Learner
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +77,7 @@ def csv_file(tmp_path: Path, text: str, name: str = "results.csv") -> Path:
 def do_import(ctx, path: Path, *, skip_bad: bool = False):
     rows = imports.read_table(path, "results")
     with ctx.db.session() as s:
-        return results.import_results(
+        return importer.import_results(
             s, ctx.config, rows, now=ctx.now(), skip_bad=skip_bad, source=path.name
         )
 

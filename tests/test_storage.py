@@ -7,8 +7,9 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, func, select
 
 from bot.context import create_context
-from bot.models import Administrator, AuditLog, Role, Unit
-from bot.seed import ROOT_CODE, seed
+from bot.core.audit import AuditLog
+from bot.org.models import ROOT_CODE, Administrator, Role, Unit
+from bot.seed import seed
 
 
 def test_migrations_match_the_models(any_ctx):

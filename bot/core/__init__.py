@@ -1,0 +1,1 @@
+"""The shared core: config, database and migrations, clock, audit, errors, rendering, tabular imports."""

@@ -1,0 +1,559 @@
+"""The campaign configuration: config.toml loaded into typed, validated models.
+
+Every fact of the notice lives in config.toml. Loading validates all of it; a wrong or missing key
+raises :class:`ConfigError` whose message names the key and what was expected, in Chinese and
+English, on one line. The command line turns that into exit code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config.toml"
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Percent = Annotated[int, Field(ge=0, le=100)]
+Positive = Annotated[int, Field(gt=0)]
+
+
+class ConfigError(Exception):
+    """A config.toml problem, with a one-line bilingual message naming the key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Window(_Model):
+    """A span of whole days, both ends included."""
+
+    start: dt.date
+    end: dt.date
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+    def days(self) -> list[dt.date]:
+        n = (self.end - self.start).days
+        return [self.start + dt.timedelta(days=i) for i in range(n + 1)]
+
+
+def _check_order(model: BaseModel, *pairs: tuple[str, str]) -> None:
+    for first, second in pairs:
+        a, b = getattr(model, first), getattr(model, second)
+        if a > b:
+            raise ValueError(f"{first} ({a}) must not be after {second} ({b})")
+
+
+class Campaign(_Model):
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    timezone: NonEmpty
+    title: NonEmpty
+    notice_title: NonEmpty
+    notice_number: NonEmpty
+    issuer: NonEmpty
+    city_office: NonEmpty
+    city: NonEmpty
+    provincial_notice: NonEmpty
+    purpose: NonEmpty
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+
+class Platform(_Model):
+    name: NonEmpty
+    short_name: NonEmpty
+    site: NonEmpty
+    app: NonEmpty
+    default_password: Annotated[str, StringConstraints(pattern=r"^\S{4,32}$")]
+    forgot_password_entry: NonEmpty
+    manual_entry: NonEmpty
+
+
+class Participants(_Model):
+    scope: NonEmpty
+    short_name: NonEmpty
+    zone_rule: NonEmpty
+    paper_exam_rule: NonEmpty
+
+
+class Books(_Model):
+    compiler: NonEmpty
+    publisher: NonEmpty
+    titles: Annotated[list[NonEmpty], Field(min_length=1)]
+    role: NonEmpty
+
+
+class Study(_Model):
+    start: dt.date
+    public_share_percent: Percent
+    elective_share_percent: Percent
+    required_credits: Positive
+    total_credits: Positive
+    deadline_time: dt.time
+    deadline_days_before_exam: Annotated[int, Field(ge=0, le=30)]
+
+    @model_validator(mode="after")
+    def _shares(self) -> Study:
+        if self.public_share_percent + self.elective_share_percent != 100:
+            raise ValueError("public_share_percent + elective_share_percent must be 100")
+        if self.required_credits > self.total_credits:
+            raise ValueError("required_credits must not exceed total_credits")
+        return self
+
+
+class Exam(_Model):
+    public_share_percent: Percent
+    group_share_percent: Percent
+    duration_minutes: Positive
+    full_marks: Positive
+    pass_mark: Positive
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Exam:
+        if self.public_share_percent + self.group_share_percent != 100:
+            raise ValueError("public_share_percent + group_share_percent must be 100")
+        if self.pass_mark > self.full_marks:
+            raise ValueError("pass_mark must not exceed full_marks")
+        return self
+
+
+class QuestionSubmission(_Model):
+    deadline: dt.date
+    single_choice: Positive
+    multiple_choice: Positive
+    receiver: NonEmpty
+    template_source: NonEmpty
+    compiler: NonEmpty
+
+    @property
+    def total(self) -> int:
+        return self.single_choice + self.multiple_choice
+
+
+class CategoryExam(_Model):
+    name: NonEmpty
+    rounds: Positive
+    start: dt.date
+    end: dt.date
+    authority: NonEmpty
+
+    @model_validator(mode="after")
+    def _order(self) -> CategoryExam:
+        _check_order(self, ("start", "end"))
+        return self
+
+    @property
+    def window(self) -> Window:
+        return Window(start=self.start, end=self.end)
+
+
+class CountyPlans(_Model):
+    deadline: dt.date
+    min_units: Positive
+    receiver: NonEmpty
+
+
+class _RegistrationThenExam(_Model):
+    """A registration window followed by an exam window (a zone round, the makeup)."""
+
+    registration_start: dt.date
+    registration_end: dt.date
+    exam_start: dt.date
+    exam_end: dt.date
+
+    @model_validator(mode="after")
+    def _order(self) -> _RegistrationThenExam:
+        _check_order(
+            self,
+            ("registration_start", "registration_end"),
+            ("registration_end", "exam_start"),
+            ("exam_start", "exam_end"),
+        )
+        return self
+
+    @property
+    def registration(self) -> Window:
+        return Window(start=self.registration_start, end=self.registration_end)
+
+    @property
+    def exam(self) -> Window:
+        return Window(start=self.exam_start, end=self.exam_end)
+
+
+class ZoneRound(_RegistrationThenExam):
+    number: Positive
+
+
+class OnlineSession(_Model):
+    time: dt.time
+    period: NonEmpty
+
+
+class Makeup(_RegistrationThenExam):
+    scope: NonEmpty
+    who: NonEmpty
+    registered_by: NonEmpty
+    after: NonEmpty
+
+
+class Slot(_Model):
+    label: NonEmpty
+    start: dt.time
+    end: dt.time
+
+    @model_validator(mode="after")
+    def _order(self) -> Slot:
+        _check_order(self, ("start", "end"))
+        return self
+
+
+class Centralized(_Model):
+    preregistration_start: dt.date
+    preregistration_end: dt.date
+    exam_start: dt.date
+    exam_end: dt.date
+    capacity_per_slot: Positive
+    address: NonEmpty
+    receiver: NonEmpty
+    batch_rule: NonEmpty
+    units: Annotated[list[NonEmpty], Field(min_length=1)]
+    slots: Annotated[list[Slot], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _order(self) -> Centralized:
+        _check_order(
+            self,
+            ("preregistration_start", "preregistration_end"),
+            ("preregistration_end", "exam_start"),
+            ("exam_start", "exam_end"),
+        )
+        if len(set(self.units)) != len(self.units):
+            raise ValueError("units must not repeat")
+        return self
+
+    @property
+    def preregistration(self) -> Window:
+        return Window(start=self.preregistration_start, end=self.preregistration_end)
+
+    @property
+    def exam(self) -> Window:
+        return Window(start=self.exam_start, end=self.exam_end)
+
+
+class QuestionDepartment(_Model):
+    department: NonEmpty
+    laws: Annotated[list[NonEmpty], Field(min_length=1)]
+    topic: NonEmpty
+
+
+class Exemption(_Model):
+    retirement_cutoff: dt.date
+    retirement_within_years: Positive
+    reasons: Annotated[list[NonEmpty], Field(min_length=1)]
+    application: NonEmpty
+    steps: Annotated[list[NonEmpty], Field(min_length=1)]
+    benefit: NonEmpty
+    forbidden: NonEmpty
+
+
+class Assignment(_Model):
+    rules: Annotated[list[NonEmpty], Field(min_length=1)]
+    provincial_enterprises: NonEmpty
+
+
+class AdminDuties(_Model):
+    liaison_group: NonEmpty
+    liaison_group_source: NonEmpty
+    who_joins: NonEmpty
+    transfers: NonEmpty
+    admin_change: NonEmpty
+    pass_rate_base: NonEmpty
+    verify_items: Annotated[list[NonEmpty], Field(min_length=1)]
+    county_duty: NonEmpty
+    city_unit_duty: NonEmpty
+    first_level_duty: NonEmpty
+    learner_check: NonEmpty
+
+
+class Consequences(_Model):
+    assessment: NonEmpty
+    review: NonEmpty
+    absent: NonEmpty
+    failed_makeup: NonEmpty
+
+
+class Contacts(_Model):
+    people: Annotated[list[NonEmpty], Field(min_length=1)]
+    tech_phone: Annotated[str, StringConstraints(pattern=r"^[0-9+\-\s]{5,20}$")]
+    tech_qq_group: Annotated[str, StringConstraints(pattern=r"^[0-9]{5,12}$")]
+    policy_phone: Annotated[str, StringConstraints(pattern=r"^[0-9+\-\s]{5,20}$")]
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class CategoryDepartment(_Model):
+    """A row of attachment 1: a provincial department running its own category exam."""
+
+    name: NonEmpty
+    province: bool = False
+    city: bool = False
+    county: bool = False
+    note: str = ""
+    members: list[NonEmpty] = Field(default_factory=list)
+
+    def covers(self, level: str) -> bool:
+        """Whether the category exam covers units at ``level`` (province / city / county)."""
+        if self.members:  # the scope is the listed member units, whatever their level
+            return True
+        return bool(getattr(self, level))
+
+    @property
+    def levels(self) -> list[str]:
+        names = {"province": "省本级", "city": "市州", "county": "县市区"}
+        return [label for key, label in names.items() if getattr(self, key)]
+
+
+class Telegram(_Model):
+    group_chat_ids: list[int] = Field(default_factory=list)
+    webhook_url: str = ""
+    webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8443
+    bot_username: str = ""
+    listen: NonEmpty = "127.0.0.1"  # the address the webhook and /health servers bind
+    health_port: Annotated[int, Field(ge=0, le=65535)] = 0  # 0: no /health endpoint
+    read_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5.0
+
+
+class Storage(_Model):
+    database_url: NonEmpty
+
+
+class Admin(_Model):
+    reset_limit_per_hour: Positive
+    invite_valid_hours: Positive
+    bind_attempts_per_hour: Positive
+
+
+def _in_quiet(moment: dt.time, start: dt.time, end: dt.time) -> bool:
+    """Whether ``moment`` lies in the quiet hours [start, end) (which may wrap midnight)."""
+    if start == end:
+        return False
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+class Reminders(_Model):
+    """When the deadline reminders go out. The dates come from the campaign tables above; this
+    table holds only the hours, lead times and sending policy."""
+
+    morning: dt.time = dt.time(9, 0)
+    evening: dt.time = dt.time(18, 0)
+    quiet_start: dt.time = dt.time(22, 0)
+    quiet_end: dt.time = dt.time(7, 30)
+    day_deadline: dt.time = dt.time(18, 0)
+    deadline_lead_days: Annotated[list[Annotated[int, Field(ge=0, le=60)]], Field(min_length=1)] = (
+        Field(default_factory=lambda: [7, 2, 0])
+    )
+    closing_lead_minutes: Annotated[int, Field(gt=0, le=720)] = 60
+    exam_eve_every_day: bool = True
+    max_names: Annotated[int, Field(gt=0, le=200)] = 30
+    private_targets: bool = False
+    custom_max_length: Annotated[int, Field(gt=0, le=3500)] = 500
+    custom_valid_hours: Positive = 6
+    upcoming_limit: Annotated[int, Field(gt=0, le=50)] = 10
+    misfire_grace_seconds: Positive = 600
+    sweep_seconds: Positive = 60
+    send_attempts: Annotated[int, Field(gt=0, le=10)] = 4
+    retry_backoff_seconds: Annotated[float, Field(gt=0, le=600)] = 2.0
+    claim_timeout_minutes: Positive = 10
+
+    @model_validator(mode="after")
+    def _sane(self) -> Reminders:
+        for name in ("morning", "evening", "day_deadline"):
+            if self.quiet(getattr(self, name)):
+                raise ValueError(f"{name} must not fall in the quiet hours")
+        if len(set(self.deadline_lead_days)) != len(self.deadline_lead_days):
+            raise ValueError("deadline_lead_days must not repeat")
+        return self
+
+    def quiet(self, moment: dt.time) -> bool:
+        return _in_quiet(moment.replace(tzinfo=None), self.quiet_start, self.quiet_end)
+
+
+class Config(_Model):
+    campaign: Campaign
+    platform: Platform
+    participants: Participants
+    books: Books
+    study: Study
+    exam: Exam
+    question_submission: QuestionSubmission
+    category_exam: CategoryExam
+    county_plans: CountyPlans
+    zone_rounds: Annotated[list[ZoneRound], Field(min_length=1)]
+    online_sessions: Annotated[list[OnlineSession], Field(min_length=1)]
+    makeup: Makeup
+    centralized: Centralized
+    question_bank: Annotated[list[QuestionDepartment], Field(min_length=1)]
+    exemption: Exemption
+    assignment: Assignment
+    admin_duties: AdminDuties
+    consequences: Consequences
+    contacts: Contacts
+    category_departments: Annotated[list[CategoryDepartment], Field(min_length=1)]
+    telegram: Telegram = Field(default_factory=Telegram)
+    storage: Storage
+    admin: Admin
+    reminders: Reminders = Field(default_factory=Reminders)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        numbers = [r.number for r in self.zone_rounds]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError("zone_rounds must be numbered 1, 2, ... in order")
+        times = [s.time for s in self.online_sessions]
+        if times != sorted(set(times)):
+            raise ValueError("online_sessions times must be distinct and in order")
+        depts = [q.department for q in self.question_bank]
+        if len(set(depts)) != len(depts):
+            raise ValueError("question_bank departments must not repeat")
+        return self
+
+    # --- conveniences used by services and templates -------------------------------------
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.campaign.timezone)
+
+    def zone_round(self, number: int) -> ZoneRound | None:
+        return next((r for r in self.zone_rounds if r.number == number), None)
+
+    def category_department(self, name: str) -> CategoryDepartment | None:
+        return next((d for d in self.category_departments if d.name == name), None)
+
+    def question_department(self, name: str) -> QuestionDepartment | None:
+        return next((q for q in self.question_bank if q.department == name), None)
+
+
+# --- loading --------------------------------------------------------------------------------
+
+_EXPECTED = {
+    "missing": ("缺少该项", "the key is missing"),
+    "extra_forbidden": ("不认识的配置项", "unknown key (typo?)"),
+    "date_type": ("需要日期 YYYY-MM-DD", "expected a date YYYY-MM-DD"),
+    "date_parsing": ("需要日期 YYYY-MM-DD", "expected a date YYYY-MM-DD"),
+    "date_from_datetime_parsing": ("需要日期 YYYY-MM-DD", "expected a date YYYY-MM-DD"),
+    "time_type": ("需要时间 HH:MM", "expected a time HH:MM"),
+    "time_parsing": ("需要时间 HH:MM", "expected a time HH:MM"),
+    "int_type": ("需要整数", "expected an integer"),
+    "int_parsing": ("需要整数", "expected an integer"),
+    "bool_type": ("需要 true 或 false", "expected true or false"),
+    "bool_parsing": ("需要 true 或 false", "expected true or false"),
+    "string_type": ("需要文本", "expected a string"),
+    "list_type": ("需要列表", "expected a list"),
+    "model_type": ("需要一个表", "expected a table"),
+    "dict_type": ("需要一个表", "expected a table"),
+    "too_short": ("不能为空", "must not be empty"),
+    "string_too_short": ("不能为空", "must not be empty"),
+    "string_pattern_mismatch": ("格式不对", "wrong format"),
+}
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(root)"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = _key_path(error["loc"])
+    zh, en = _EXPECTED.get(error["type"], ("取值不合法", error["msg"]))
+    if error["type"] not in _EXPECTED:
+        en = error["msg"].removeprefix("Value error, ")
+    got = ""
+    if error["type"] not in ("missing",) and "input" in error:
+        value = error["input"]
+        if not isinstance(value, dict | list):
+            got = f"; got {value!r}"
+    return f"配置错误 config error in {{path}}: `{key}` — {zh} / {en}{got}"
+
+
+_TOML_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_.\-\"]+)\s*=")
+
+
+def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    """Name the key on the line TOML could not read (e.g. an impossible date)."""
+    line_no = getattr(exc, "lineno", None)
+    if line_no is None:
+        match = re.search(r"line (\d+)", str(exc))
+        line_no = int(match.group(1)) if match else None
+    key = "?"
+    table = ""
+    if line_no:
+        lines = text.splitlines()
+        if 0 < line_no <= len(lines):
+            m = _TOML_KEY_LINE.match(lines[line_no - 1])
+            if m:
+                key = m.group(1)
+        for previous in reversed(lines[: max(line_no - 1, 0)]):
+            header = re.match(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?", previous)
+            if header:
+                table = header.group(1) + "."
+                break
+    where = f"line {line_no}" if line_no else "unknown line"
+    return ConfigError(
+        f"配置错误 config error in {path}: `{table}{key}` ({where}) — 不是合法的 TOML 值"
+        f"（日期须为真实存在的 YYYY-MM-DD） / invalid TOML value: {exc}"
+    )
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load and validate config.toml (``CONFIG_PATH`` env var or the repository's own)."""
+    path = Path(path or os.environ.get("CONFIG_PATH") or DEFAULT_CONFIG_PATH)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"配置错误 config error: 找不到配置文件 / file not found: {path}"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"配置错误 config error: 无法读取 / cannot read {path}: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(path, text, exc) from exc
+    return config_from_dict(data, source=str(path))
+
+
+def config_from_dict(data: dict[str, Any], source: str = "config.toml") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        raise ConfigError(_describe(first).replace("{path}", source)) from exc

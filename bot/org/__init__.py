@@ -1,0 +1,1 @@
+"""The organisation: units, administrators, invites, identity and authorization."""

@@ -1,0 +1,48 @@
+"""Who a Telegram user is: the active binding alone decides (never a name or a chat title)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from bot.org.models import Administrator, Role, TelegramBinding, Unit
+
+
+@dataclass(frozen=True)
+class Identity:
+    admin_id: int
+    role: Role
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    unit_path: str
+    telegram_user_id: int
+
+    def covers(self, unit: Unit) -> bool:
+        """Whether ``unit`` lies in this administrator's scope (their unit's subtree)."""
+        return self.role == Role.CITY or unit.path.startswith(self.unit_path)
+
+
+def identify(session: Session, telegram_user_id: int | None) -> Identity | None:
+    if telegram_user_id is None:
+        return None
+    row = session.exec(
+        select(TelegramBinding, Administrator, Unit)
+        .join(Administrator, Administrator.id == TelegramBinding.admin_id)
+        .join(Unit, Unit.id == Administrator.unit_id)
+        .where(TelegramBinding.telegram_user_id == telegram_user_id)
+        .where(TelegramBinding.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    if row is None:
+        return None
+    _binding, admin, unit = row
+    return Identity(
+        admin_id=admin.id,  # type: ignore[arg-type]
+        role=Role(admin.role),
+        unit_id=unit.id,  # type: ignore[arg-type]
+        unit_code=unit.code,
+        unit_name=unit.name,
+        unit_path=unit.path,
+        telegram_user_id=telegram_user_id,
+    )

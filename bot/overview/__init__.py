@@ -1,0 +1,1 @@
+"""The city office's view of the whole campaign: status and exports."""

@@ -1,0 +1,1 @@
+"""Exam registration: online rounds, centralized seats, county plans."""

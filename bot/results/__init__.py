@@ -1,0 +1,1 @@
+"""Exam results: import, pass rates, the makeup list and its consequences."""

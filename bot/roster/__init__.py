@@ -1,0 +1,1 @@
+"""The roster: learners, transfers and password resets."""

@@ -1,0 +1,43 @@
+"""Tables of the roster: learners, and the pending (two-step) actions on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Field, SQLModel
+
+from bot.core.columns import aware, bigint
+
+
+class Learner(SQLModel, table=True):
+    __tablename__ = "learners"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=64)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    in_service: bool = Field(default=True)
+    exempt: bool = Field(default=False)
+    required_credits: float | None = Field(default=None)
+    total_credits: float | None = Field(default=None)
+    password_hash: str | None = Field(default=None, max_length=256)
+    must_change_password: bool = Field(default=False)
+    updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class PendingAction(SQLModel, table=True):
+    """A sensitive action awaiting the administrator's confirmation (a password reset, a
+    transfer). Confirming flips ``status`` from "pending" with a conditional UPDATE, so two
+    presses of the same button can only apply it once."""
+
+    __tablename__ = "pending_actions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    admin_id: int = Field(foreign_key="administrators.id", index=True)
+    telegram_user_id: int = Field(sa_column=bigint(nullable=False))
+    learner_id: int = Field(foreign_key="learners.id", index=True)
+    target_unit_id: int | None = Field(default=None, foreign_key="units.id")
+    status: str = Field(default="pending", max_length=16, index=True)
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    decided_at: dt.datetime | None = Field(default=None, sa_column=aware(nullable=True))

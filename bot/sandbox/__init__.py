@@ -1,0 +1,1 @@
+"""The offline sandbox: the real Application on an offline request object."""

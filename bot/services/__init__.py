@@ -1,1 +1,0 @@
-"""Domain services: pure logic plus a database session. They never import ``telegram``."""
