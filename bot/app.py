@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
-from telegram.constants import FloodLimit
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+)
+from telegram.constants import FloodLimit, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
@@ -23,6 +28,9 @@ log = logging.getLogger(__name__)
 # here so a broadcast running at the rate limiter's pace never waits for a free connection).
 CONNECTION_POOL_SIZE = 64
 PACE_BURST = 2  # see rate_limiter()
+DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+)
 
 
 def rate_limiter() -> AIORateLimiter:
@@ -82,7 +90,12 @@ def build_application(
     rate_limit: bool = True,
     set_menus: bool = True,
 ) -> Application:
-    builder = ApplicationBuilder().token(token).concurrent_updates(False)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .concurrent_updates(False)
+        .defaults(DEFAULTS)  # every message is Telegram HTML, without link previews
+    )
     if base_url:
         base = base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(base.rsplit("/", 1)[0] + "/file/bot")

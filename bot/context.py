@@ -1,22 +1,32 @@
-"""What every handler, job and command-line action shares: config, database, clock, FAQ."""
+"""The composition root: what every handler, job and command-line action shares (config,
+database, clock, FAQ), and the one way to act on the database, a unit of work
+(``bot.core.uow``) opened by ``unit_of_work`` or, from async code, ``run``."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import bot.tables  # noqa: F401  (every table joins the metadata)
 from bot.core.clock import Clock
 from bot.core.config import Config, load_config
 from bot.core.db import Database, database_url
+from bot.core.errors import Refused
+from bot.core.uow import Origin, UnitOfWork
+from bot.org.admins import authorize
 from bot.seed import seed
 
 if TYPE_CHECKING:
     from faq.engine import FaqEngine
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,8 +40,43 @@ class AppContext:
     def faq(self) -> FaqEngine:
         return faq_engine_for(self.config)
 
-    def now(self):
+    def now(self) -> dt.datetime:
         return self.clock.now()
+
+    @contextmanager
+    def unit_of_work(self, origin: Origin) -> Iterator[UnitOfWork]:
+        """One transaction for one action: committed when the block ends, rolled back on any
+        error. A refusal that asks to be audited (``Refused.audit_as``) is recorded afterwards
+        in a transaction of its own."""
+        try:
+            with self.db.session() as session:
+                yield UnitOfWork(
+                    session,
+                    config=self.config,
+                    now=self.clock.now(),
+                    origin=origin,
+                    authorizer=authorize,
+                )
+        except Refused as refusal:
+            if refusal.audit_as:
+                with self.db.session() as session:
+                    UnitOfWork(
+                        session,
+                        config=self.config,
+                        now=self.clock.now(),
+                        origin=origin,
+                        authorizer=authorize,
+                    ).audit(refusal.audit_as, detail={"reason": refusal.key})
+            raise
+
+    def run_sync(self, work: Callable[[UnitOfWork], T], origin: Origin) -> T:
+        with self.unit_of_work(origin) as uow:
+            return work(uow)
+
+    async def run(self, work: Callable[[UnitOfWork], T], origin: Origin) -> T:
+        """Do ``work`` in one unit of work, in a worker thread: the event loop (every other
+        user's updates) never waits for the database."""
+        return await asyncio.to_thread(self.run_sync, work, origin)
 
 
 _ENGINES: dict[int, tuple[Config, FaqEngine]] = {}

@@ -5,17 +5,19 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.context import AppContext
 from bot.core.errors import Refused
 from bot.core.render import render
+from bot.core.uow import Origin, UnitOfWork
 from bot.org import admins
 from bot.org.identity import Identity, identify
+
+T = TypeVar("T")
 
 
 def app_ctx(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
@@ -88,13 +90,7 @@ async def send_text(
     message = update.effective_message
     if message is None:
         return None
-    return await message.reply_text(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard,
-        do_quote=not is_private(update),
-        disable_web_page_preview=True,
-    )
+    return await message.reply_text(text, reply_markup=keyboard, do_quote=not is_private(update))
 
 
 # --- administrator actions: private chat only, refusals rendered the same way everywhere ---
@@ -135,3 +131,16 @@ def authorized(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity:
 
 def chat_id_of(update: Update) -> int | None:
     return update.effective_chat.id if update.effective_chat else None
+
+
+def origin_of(update: Update) -> Origin:
+    """The origin every unit of work of this update is stamped with."""
+    return Origin.telegram(chat_id_of(update), sender_id(update))
+
+
+async def act(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, work: Callable[[UnitOfWork], T]
+) -> T:
+    """Do ``work`` in one unit of work (one session, authorization inside, one commit) off the
+    event loop, stamped with this update's origin. Refusals propagate to the caller."""
+    return await app_ctx(context).run(work, origin_of(update))

@@ -27,6 +27,7 @@ def template_dirs() -> list[Path]:
     own = sorted(PRODUCT_ROOT.glob("bot/*/templates")) + sorted(PRODUCT_ROOT.glob("*/templates"))
     return [TEMPLATE_DIR, *(d for d in own if d != TEMPLATE_DIR and d.is_dir())]
 WEEKDAYS = "一二三四五六日"
+NUMERALS = "零一二三四五六七八九十"
 
 
 def md(day: dt.date) -> str:
@@ -65,6 +66,11 @@ def when(moment: dt.datetime) -> str:
     return f"{md(moment)} {hm(moment)}"
 
 
+def cn_numeral(number: int) -> str:
+    """1..10 as the notice writes them (一 … 十); larger numbers as digits."""
+    return NUMERALS[number] if 0 < number <= 10 else str(number)
+
+
 def join_cn(items: Any, sep: str = "、") -> str:
     return sep.join(str(i) for i in items)
 
@@ -85,6 +91,7 @@ FILTERS = {
     "weekday": weekday,
     "when": when,
     "cn": join_cn,
+    "cn_numeral": cn_numeral,
 }
 
 
