@@ -9,26 +9,11 @@ import logging
 import os
 import sys
 
+from bot.cli.common import open_context
 from bot.core.config import ConfigError, load_config
 from bot.core.logging_setup import setup_logging
 
 log = logging.getLogger("bot")
-
-
-def _context(args: argparse.Namespace, db_url: str | None = None):
-    import datetime as dt
-
-    from bot.context import create_context
-    from bot.core.clock import Clock
-
-    config = load_config(args.config)
-    clock = Clock(config.tz)
-    if getattr(args, "now", None):
-        try:
-            clock.set(dt.datetime.fromisoformat(args.now))
-        except ValueError:
-            raise ConfigError(f"--now 格式不对 / bad --now: {args.now!r} (ISO 8601)") from None
-    return create_context(config, clock=clock, db_url=db_url)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -37,14 +22,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The settings are checked before the database is touched: a missing token or webhook
     # secret is a one-line error and exit code 2.
     serving = serving_from(load_config(args.config))
-    return run(_context(args), serving)
+    return run(open_context(args), serving)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox.runner import SANDBOX_DATABASE, run_sandbox
 
     # The sandbox keeps its own database, so trying things out never touches real data.
-    ctx = _context(args, db_url=os.environ.get("SANDBOX_DATABASE_URL") or SANDBOX_DATABASE)
+    ctx = open_context(args, db_url=os.environ.get("SANDBOX_DATABASE_URL") or SANDBOX_DATABASE)
     try:
         return asyncio.run(run_sandbox(ctx))
     except KeyboardInterrupt:
@@ -72,7 +57,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except imports.ImportFileError as exc:
         print(f"无法导入：{exc}", file=sys.stderr)
         return 2
-    ctx = _context(args)
+    ctx = open_context(args)
     try:
         with ctx.db.session() as session:
             report = service(

@@ -13,9 +13,9 @@ from bot.org import admins
 
 
 def _ctx(args: argparse.Namespace):
-    from bot.cli import _context
+    from bot.cli.common import open_context
 
-    return _context(args)
+    return open_context(args)
 
 
 def cmd_invite(args: argparse.Namespace) -> int:

@@ -10,9 +10,9 @@ from bot.bank import service as bank
 
 
 def _ctx(args: argparse.Namespace):
-    from bot.cli import _context
+    from bot.cli.common import open_context
 
-    return _context(args)
+    return open_context(args)
 
 
 def _xlsx_path(path: str) -> bool:

@@ -13,9 +13,9 @@ from bot.overview import status as reports
 
 
 def _ctx(args: argparse.Namespace):
-    from bot.cli import _context
+    from bot.cli.common import open_context
 
-    return _context(args)
+    return open_context(args)
 
 
 def _now(ctx, args: argparse.Namespace) -> dt.datetime | None:

@@ -14,9 +14,9 @@ from bot.results import service as results
 
 
 def _ctx(args: argparse.Namespace):
-    from bot.cli import _context
+    from bot.cli.common import open_context
 
-    return _context(args)
+    return open_context(args)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

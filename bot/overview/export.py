@@ -6,17 +6,14 @@ per round, and the county plans. One function writes it to a path or a binary bu
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 from typing import IO, Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.styles import Alignment
 from sqlmodel import Session, col, func, select
 
+from bot.core import xlsx
 from bot.core.config import Config
 from bot.org.models import Unit
 from bot.overview import status as reports
@@ -29,56 +26,12 @@ SHEET_MISSING = "未报名单位"
 SHEET_PLANS = "县市区集中组考"
 SHEETS = (SHEET_REGISTRATIONS, SHEET_CENTRALIZED, SHEET_MISSING, SHEET_PLANS)
 
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-HEADER_BORDER = Border(bottom=Side(style="thin", color="FF000000"))
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 STATE_LABELS = {"pre": "预报名", "confirmed": "已确认"}
 PLAN_LABELS = {"submitted": "已报送", LATE: "逾期报送", MISSING: "未报送"}
 
 
-def _put(sheet: Worksheet, row: int, column: int, value: Any) -> Cell:
-    """Write one cell. Text is always stored as text: a unit name or a plan's note starting
-    with "=" must never become a formula in the city office's spreadsheet."""
-    cell = sheet.cell(row=row, column=column)
-    if isinstance(value, dt.datetime):
-        cell.value = value.replace(tzinfo=None)
-        cell.number_format = DATETIME_FORMAT
-    elif isinstance(value, dt.date):
-        cell.value = value
-        cell.number_format = DATE_FORMAT
-    elif isinstance(value, str):
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.data_type = "s"
-    else:
-        cell.value = value
-    return cell
-
-
-def _sheet(book: Workbook, title: str, headers: list[str], widths: list[int]) -> Worksheet:
-    sheet = book.create_sheet(title)
-    for column, (header, width) in enumerate(zip(headers, widths, strict=True), start=1):
-        cell = _put(sheet, 1, column, header)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.border = HEADER_BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.freeze_panes = "A2"
-    return sheet
-
-
-def _rows(sheet: Worksheet, rows: list[list[Any]]) -> None:
-    for r, values in enumerate(rows, start=2):
-        for c, value in enumerate(values, start=1):
-            _put(sheet, r, c, value)
-    if rows:
-        sheet.auto_filter.ref = sheet.dimensions
-
-
 def _registrations(session: Session, config: Config, book: Workbook) -> None:
-    sheet = _sheet(
+    sheet = xlsx.add_sheet(
         book,
         SHEET_REGISTRATIONS,
         ["单位", "单位编码", "轮次", "考试日期", "场次", "人数", "报名时间"],
@@ -102,7 +55,7 @@ def _registrations(session: Session, config: Config, book: Workbook) -> None:
         ),
     )
     tz = config.tz
-    _rows(
+    xlsx.put_rows(
         sheet,
         [
             [
@@ -120,7 +73,7 @@ def _registrations(session: Session, config: Config, book: Workbook) -> None:
 
 
 def _centralized(status: reports.StatusReport, book: Workbook) -> None:
-    sheet = _sheet(
+    sheet = xlsx.add_sheet(
         book,
         SHEET_CENTRALIZED,
         ["考试日期", "场次", "时间", "容量", "已预订", "单位", "座位数", "状态"],
@@ -141,27 +94,27 @@ def _centralized(status: reports.StatusReport, book: Workbook) -> None:
             rows.append(
                 [*head, booking.unit.name, booking.seats, STATE_LABELS.get(booking.status, "")]
             )
-    _rows(sheet, rows)
+    xlsx.put_rows(sheet, rows)
 
 
 def _missing(status: reports.StatusReport, book: Workbook) -> None:
-    sheet = _sheet(book, SHEET_MISSING, ["轮次", "单位", "单位编码", "所属"], [20, 30, 18, 14])
+    sheet = xlsx.add_sheet(book, SHEET_MISSING, ["轮次", "单位", "单位编码", "所属"], [20, 30, 18, 14])
     rows: list[list[Any]] = []
     for rnd in status.rounds:
         for unit in rnd.missing or []:
             rows.append([rnd.name, unit.name, unit.code, unit.county or "市直"])
-    _rows(sheet, rows)
+    xlsx.put_rows(sheet, rows)
 
 
 def _plans(status: reports.StatusReport, book: Workbook) -> None:
-    sheet = _sheet(
+    sheet = xlsx.add_sheet(
         book,
         SHEET_PLANS,
         ["县市区/园区", "单位编码", "状态", "组考单位数", "考试日期", "说明", "报送时间"],
         [16, 14, 10, 10, 30, 50, 18],
     )
     tz = status.now.tzinfo
-    _rows(
+    xlsx.put_rows(
         sheet,
         [
             [
@@ -188,8 +141,7 @@ def count_registrations(session: Session) -> int:
 
 def build_workbook(session: Session, config: Config, now: dt.datetime) -> Workbook:
     status = reports.status(session, config, now)
-    book = Workbook()
-    book.remove(book.active)
+    book = xlsx.new_workbook()
     _registrations(session, config, book)
     _centralized(status, book)
     _missing(status, book)
@@ -213,12 +165,4 @@ def write_registrations_xlsx(
     """
     now = now or dt.datetime.now(config.tz)
     book = build_workbook(session, config, now)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    data = buffer.getvalue()
-    if isinstance(path_or_buffer, str | os.PathLike):
-        with open(path_or_buffer, "wb") as handle:
-            handle.write(data)
-    else:
-        path_or_buffer.write(data)
-    return len(data)
+    return xlsx.save(book, path_or_buffer)

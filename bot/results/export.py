@@ -20,8 +20,8 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
+from bot.core import xlsx
 from bot.core.config import Config
-from bot.overview.export import _put, _rows, _sheet
 from bot.results.service import RatesReport, UnitRates, percent
 
 SHEET_CITY = "全市"
@@ -88,8 +88,8 @@ def _level_sheet(
 ) -> None:
     headers = [h for h, _ in lead] + [h for h, _ in _COLUMNS]
     widths = [w for _, w in lead] + [w for _, w in _COLUMNS]
-    sheet = _sheet(book, title, headers, widths)
-    _rows(sheet, rows)
+    sheet = xlsx.add_sheet(book, title, headers, widths)
+    xlsx.put_rows(sheet, rows)
     first_rate = len(lead) + 1
     rate_columns = [first_rate + i for i in (3, 4, 7, 8)]
     for r in range(2, sheet.max_row + 1):
@@ -98,8 +98,7 @@ def _level_sheet(
 
 
 def build_workbook(config: Config, report: RatesReport) -> Workbook:
-    book = Workbook()
-    book.remove(book.active)
+    book = xlsx.new_workbook()
     city = report.city
     _level_sheet(book, SHEET_CITY, [("范围", 20)], [[config.campaign.city, *_numbers(city)]])
     _level_sheet(
@@ -139,7 +138,7 @@ def build_workbook(config: Config, report: RatesReport) -> Workbook:
         "一级单位工作表按补考后通过率从低到高排列。",
     ]
     for r, text in enumerate(lines, start=1):
-        cell = _put(notes, r, 1, text)
+        cell = xlsx.put(notes, r, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     book.properties.title = f"{config.campaign.title} 考试通过率"
     book.properties.creator = config.campaign.city_office
@@ -149,15 +148,7 @@ def build_workbook(config: Config, report: RatesReport) -> Workbook:
 def write_results_xlsx(
     config: Config, report: RatesReport, path_or_buffer: str | os.PathLike[str] | IO[bytes]
 ) -> int:
-    buffer = io.BytesIO()
-    build_workbook(config, report).save(buffer)
-    data = buffer.getvalue()
-    if isinstance(path_or_buffer, str | os.PathLike):
-        with open(path_or_buffer, "wb") as handle:
-            handle.write(data)
-    else:
-        path_or_buffer.write(data)
-    return len(data)
+    return xlsx.save(build_workbook(config, report), path_or_buffer)
 
 
 # --- the chart ---------------------------------------------------------------------------------------

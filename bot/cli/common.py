@@ -1,0 +1,24 @@
+"""What every command-line action shares: opening the application context from the
+arguments (config, database, an optional ``--now``)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from bot.context import AppContext, create_context
+from bot.core.clock import Clock
+from bot.core.config import ConfigError, load_config
+
+
+def open_context(args: argparse.Namespace, db_url: str | None = None) -> AppContext:
+    """Load the config named by ``--config``, move the clock to ``--now`` if given, and open
+    the database (migrated and seeded)."""
+    config = load_config(args.config)
+    clock = Clock(config.tz)
+    if getattr(args, "now", None):
+        try:
+            clock.set(dt.datetime.fromisoformat(args.now))
+        except ValueError:
+            raise ConfigError(f"--now 格式不对 / bad --now: {args.now!r} (ISO 8601)") from None
+    return create_context(config, clock=clock, db_url=db_url)

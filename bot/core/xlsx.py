@@ -1,0 +1,88 @@
+"""The one XLSX writer for every export (registrations, results, the question bank).
+
+Text is always stored as text: a unit name or a note starting with "=" must never become a formula
+in the city office's spreadsheet. Datetimes are written in the campaign's local time without the
+offset (Excel has no timezones); the caller passes aware local times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from collections.abc import Sequence
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_BORDER = Border(bottom=Side(style="thin", color="FF000000"))
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def new_workbook() -> Workbook:
+    """An empty workbook (no default sheet)."""
+    book = Workbook()
+    book.remove(book.active)
+    return book
+
+
+def put(sheet: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """Write one cell; text stays text, whatever it starts with."""
+    cell = sheet.cell(row=row, column=column)
+    if isinstance(value, dt.datetime):
+        cell.value = value.replace(tzinfo=None)
+        cell.number_format = DATETIME_FORMAT
+    elif isinstance(value, dt.date):
+        cell.value = value
+        cell.number_format = DATE_FORMAT
+    elif isinstance(value, str):
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def add_sheet(
+    book: Workbook, title: str, headers: Sequence[str], widths: Sequence[int]
+) -> Worksheet:
+    """A sheet with a styled, frozen header row and the given column widths."""
+    sheet = book.create_sheet(title)
+    for column, (header, width) in enumerate(zip(headers, widths, strict=True), start=1):
+        cell = put(sheet, 1, column, header)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.border = HEADER_BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def put_rows(sheet: Worksheet, rows: Sequence[Sequence[Any]]) -> None:
+    """Write data rows under the header and switch on the filter."""
+    for r, values in enumerate(rows, start=2):
+        for c, value in enumerate(values, start=1):
+            put(sheet, r, c, value)
+    if rows:
+        sheet.auto_filter.ref = sheet.dimensions
+
+
+def save(book: Workbook, path_or_buffer: str | os.PathLike[str] | IO[bytes]) -> int:
+    """Write the workbook to a file path or a binary buffer; return its size in bytes."""
+    buffer = io.BytesIO()
+    book.save(buffer)
+    data = buffer.getvalue()
+    if isinstance(path_or_buffer, str | os.PathLike):
+        with open(path_or_buffer, "wb") as handle:
+            handle.write(data)
+    else:
+        path_or_buffer.write(data)
+    return len(data)
