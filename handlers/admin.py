@@ -32,12 +32,12 @@ ACTION_PREFIX = "act:"
 USER_ID_RE = re.compile(r"-?[0-9]{1,16}")
 
 COMMANDS = [
-    Command("bind", "/bind 邀请码", "绑定管理员身份（邀请码由市委依法治市办发放）"),
-    Command("whoami", "/whoami", "查看我绑定的管理员身份", roles=ADMINS),
-    Command("resetpw", "/resetpw 登录账号", "把本单位学员的密码重置为默认密码", roles=ADMINS),
-    Command("transfer", "/transfer 登录账号", "把调入本单位的学员转到本单位", roles=ADMINS),
-    Command("revoke", "/revoke 用户ID或单位编码", "解除管理员绑定", roles=CITY),
-    Command("audit", "/audit", "查看最近的操作记录", roles=CITY),
+    Command("bind"),
+    Command("whoami", roles=ADMINS),
+    Command("resetpw", roles=ADMINS),
+    Command("transfer", roles=ADMINS),
+    Command("revoke", roles=CITY),
+    Command("audit", roles=CITY),
 ]
 
 

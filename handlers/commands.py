@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 import importlib
+import tomllib
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from bot.org.models import Role
 
 EVERYONE = None  # no binding needed
 
 
+CATALOGUE = Path(__file__).with_name("commands.toml")
+
+
+@cache
+def _words() -> dict[str, dict[str, str]]:
+    with CATALOGUE.open("rb") as handle:
+        return tomllib.load(handle)
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
-    usage: str  # e.g. "/faq 问题"
-    description: str  # Chinese, shown in /help and in the menu
     roles: frozenset[Role] | None = EVERYONE
     private: bool = True  # offered in private chat
     group: bool = False  # offered in the group
+
+    @property
+    def usage(self) -> str:
+        """How the command is written, e.g. "/faq 问题" (commands.toml)."""
+        return _words()[self.name]["usage"]
+
+    @property
+    def description(self) -> str:
+        """What it does, shown in /help and in the menu (commands.toml)."""
+        return _words()[self.name]["description"]
 
     def allowed_for(self, role: Role | None) -> bool:
         return self.roles is EVERYONE or (role is not None and role in self.roles)
@@ -27,9 +47,9 @@ ADMINS = frozenset({Role.CITY, Role.COUNTY, Role.UNIT})
 CITY = frozenset({Role.CITY})
 
 CORE: list[Command] = [
-    Command("start", "/start", "开始使用，查看简介"),
-    Command("help", "/help", "查看可用命令", group=True),
-    Command("faq", "/faq 问题", "问答：按通知内容回答学法考法问题", group=True),
+    Command("start"),
+    Command("help", group=True),
+    Command("faq", group=True),
 ]
 
 # Feature handler modules; each has COMMANDS (its catalogue entries) and register(app).

@@ -31,17 +31,12 @@ from handlers.commands import ADMINS, CITY, Command
 from handlers.common import app_ctx, authorized, chat_id_of, private_only, refuse, reply
 
 COMMANDS = [
-    Command(
-        "register",
-        "/register",
-        "网上考试报名（分众组考、补考）：选轮次、日期、场次、人数",
-        roles=ADMINS,
-    ),
-    Command("myreg", "/myreg", "查看、修改、取消本单位的报名", roles=ADMINS),
-    Command("seats", "/seats", "集中考试各场次座位使用情况", roles=ADMINS),
-    Command("seats_book", "/seats_book 人数", "集中考试单位预报名场次", roles=ADMINS),
-    Command("seats_cancel", "/seats_cancel", "退回本单位未确认的集中考试座位", roles=ADMINS),
-    Command("seats_confirm", "/seats_confirm", "确认集中考试最终场次", roles=CITY),
+    Command("register", roles=ADMINS),
+    Command("myreg", roles=ADMINS),
+    Command("seats", roles=ADMINS),
+    Command("seats_book", roles=ADMINS),
+    Command("seats_cancel", roles=ADMINS),
+    Command("seats_confirm", roles=CITY),
 ]
 
 ROUND, DAY, SESSION, LEARNERS, CONFIRM = range(5)

@@ -21,10 +21,10 @@ from reminders import scheduler, service
 from reminders.models import StoredReminder
 
 COMMANDS = [
-    Command("reminders", "/reminders", "查看接下来的截止日期提醒", group=True),
-    Command("remind_add", "/remind_add 日期 时间 内容", "添加一条提醒（发到联络群）", roles=CITY),
-    Command("remind_pause", "/remind_pause 编号", "暂停一条提醒", roles=CITY),
-    Command("remind_resume", "/remind_resume 编号", "恢复一条暂停的提醒", roles=CITY),
+    Command("reminders", group=True),
+    Command("remind_add", roles=CITY),
+    Command("remind_pause", roles=CITY),
+    Command("remind_resume", roles=CITY),
 ]
 
 

@@ -25,10 +25,10 @@ from handlers.common import app_ctx, private_only, reply, sender_id
 COUNTY = frozenset({Role.COUNTY})
 
 COMMANDS = [
-    Command("plan", "/plan 单位数 日期 [说明]", "报送本县市区集中组考安排", roles=COUNTY),
-    Command("plans", "/plans", "查看各县市区集中组考安排报送情况", roles=CITY),
-    Command("status", "/status", "报名总览：各轮报名、集中考试、补考、县市区安排", roles=CITY),
-    Command("export", "/export", "导出报名汇总 Excel", roles=CITY),
+    Command("plan", roles=COUNTY),
+    Command("plans", roles=CITY),
+    Command("status", roles=CITY),
+    Command("export", roles=CITY),
 ]
 
 

@@ -21,12 +21,10 @@ from handlers.commands import ADMINS, CITY, Command
 from handlers.common import app_ctx, private_only, reply, sender_id
 
 COMMANDS = [
-    Command("results", "/results", "本单位（含下级单位）考试参考率和通过率", roles=ADMINS),
-    Command("results_export", "/results_export", "导出各级考试通过率 Excel 和图表", roles=CITY),
-    Command(
-        "makeup_list", "/makeup_list [单位编码]", "本单位补考名单（未参考或未及格）", roles=ADMINS
-    ),
-    Command("affected", "/affected [单位编码]", "补考结束后年度考核受影响人员", roles=ADMINS),
+    Command("results", roles=ADMINS),
+    Command("results_export", roles=CITY),
+    Command("makeup_list", roles=ADMINS),
+    Command("affected", roles=ADMINS),
 ]
 
 TABLE_ROWS = 30  # rows of a /results table
