@@ -107,7 +107,8 @@ def build_application(
         builder = builder.read_timeout(ctx.config.telegram.read_timeout_seconds)
         builder = builder.connection_pool_size(CONNECTION_POOL_SIZE)
     if rate_limit:
-        builder = builder.rate_limiter(rate_limiter())
+        # PTB types the builder by the limiter's rate-limit argument; AIORateLimiter takes an int.
+        builder = builder.rate_limiter(rate_limiter())  # type: ignore[arg-type]
     builder = builder.post_shutdown(_post_shutdown)
     if set_menus:
         builder = builder.post_init(_post_init)

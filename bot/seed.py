@@ -42,6 +42,7 @@ def seed(session: Session, config: Config, now: dt.datetime) -> list[str]:
         )
     ).first()
     if has_city_admin is None:
+        assert root.id is not None
         session.add(
             Administrator(
                 unit_id=root.id, role=Role.CITY, name=config.campaign.city_office, created_at=now

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.context import AppContext
+from bot.core import config_errors
 from bot.core.config import Config, ConfigError
 from bot.core.logging_setup import add_secret
 
@@ -53,26 +54,18 @@ def serving_from(config: Config, environ: Mapping[str, str] = os.environ) -> Ser
     """Read and check the serving settings; a problem raises ConfigError (exit 2)."""
     token = environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
-        raise ConfigError("未设置 TELEGRAM_BOT_TOKEN / TELEGRAM_BOT_TOKEN is not set")
+        raise ConfigError(config_errors.message("no_token"))
     tcfg = config.telegram
     webhook_url = (environ.get("TELEGRAM_WEBHOOK_URL") or tcfg.webhook_url).strip()
     secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
     if webhook_url:
         parts = urlsplit(webhook_url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ConfigError(
-                f"webhook 地址不对 / bad webhook_url: {webhook_url!r} (https://域名/路径)"
-            )
+            raise ConfigError(config_errors.message("bad_webhook_url", url=repr(webhook_url)))
         if not secret:
-            raise ConfigError(
-                "webhook 模式必须设置 TELEGRAM_WEBHOOK_SECRET（1-256 位字母、数字、_ 或 -）"
-                " / TELEGRAM_WEBHOOK_SECRET is required in webhook mode"
-            )
+            raise ConfigError(config_errors.message("no_webhook_secret"))
         if not SECRET_SHAPE.match(secret):
-            raise ConfigError(
-                "TELEGRAM_WEBHOOK_SECRET 只能是 1-256 位字母、数字、_ 或 -"
-                " / TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -"
-            )
+            raise ConfigError(config_errors.message("bad_webhook_secret"))
     return Serving(
         token=token,
         base_url=environ.get("TELEGRAM_API_BASE_URL") or None,
@@ -96,12 +89,7 @@ def run(ctx: AppContext, serving: Serving) -> int:
     app = build_application(ctx, serving.token, base_url=serving.base_url)
     if serving.health_port:
         health.attach(app, serving.listen, serving.health_port, serving.mode)
-    common = {
-        "allowed_updates": Update.ALL_TYPES,
-        "stop_signals": (signal.SIGINT, signal.SIGTERM),
-        "close_loop": False,
-        "bootstrap_retries": BOOTSTRAP_RETRIES,
-    }
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
     via = f" via {serving.base_url}" if serving.base_url else ""
     if serving.webhook_url:
         log.info(
@@ -117,9 +105,17 @@ def run(ctx: AppContext, serving: Serving) -> int:
             url_path=serving.url_path,
             webhook_url=serving.webhook_url,
             secret_token=serving.webhook_secret,
-            **common,
+            allowed_updates=Update.ALL_TYPES,
+            stop_signals=stop_signals,
+            close_loop=False,
+            bootstrap_retries=BOOTSTRAP_RETRIES,
         )
     else:
         log.info("serving Telegram by polling%s", via)
-        app.run_polling(**common)
+        app.run_polling(
+            allowed_updates=Update.ALL_TYPES,
+            stop_signals=stop_signals,
+            close_loop=False,
+            bootstrap_retries=BOOTSTRAP_RETRIES,
+        )
     return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +23,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from bot.core import config_errors
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config.toml"
 
@@ -457,97 +458,19 @@ class Config(_Model):
         return next((q for q in self.question_bank if q.department == name), None)
 
 
-# --- loading --------------------------------------------------------------------------------
-
-_EXPECTED = {
-    "missing": ("缺少该项", "the key is missing"),
-    "extra_forbidden": ("不认识的配置项", "unknown key (typo?)"),
-    "date_type": ("需要日期 YYYY-MM-DD", "expected a date YYYY-MM-DD"),
-    "date_parsing": ("需要日期 YYYY-MM-DD", "expected a date YYYY-MM-DD"),
-    "date_from_datetime_parsing": ("需要日期 YYYY-MM-DD", "expected a date YYYY-MM-DD"),
-    "time_type": ("需要时间 HH:MM", "expected a time HH:MM"),
-    "time_parsing": ("需要时间 HH:MM", "expected a time HH:MM"),
-    "int_type": ("需要整数", "expected an integer"),
-    "int_parsing": ("需要整数", "expected an integer"),
-    "bool_type": ("需要 true 或 false", "expected true or false"),
-    "bool_parsing": ("需要 true 或 false", "expected true or false"),
-    "string_type": ("需要文本", "expected a string"),
-    "list_type": ("需要列表", "expected a list"),
-    "model_type": ("需要一个表", "expected a table"),
-    "dict_type": ("需要一个表", "expected a table"),
-    "too_short": ("不能为空", "must not be empty"),
-    "string_too_short": ("不能为空", "must not be empty"),
-    "string_pattern_mismatch": ("格式不对", "wrong format"),
-}
-
-
-def _key_path(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        else:
-            parts.append(("." if parts else "") + str(item))
-    return "".join(parts) or "(root)"
-
-
-def _describe(error: dict[str, Any]) -> str:
-    key = _key_path(error["loc"])
-    zh, en = _EXPECTED.get(error["type"], ("取值不合法", error["msg"]))
-    if error["type"] not in _EXPECTED:
-        en = error["msg"].removeprefix("Value error, ")
-    got = ""
-    if error["type"] not in ("missing",) and "input" in error:
-        value = error["input"]
-        if not isinstance(value, dict | list):
-            got = f"; got {value!r}"
-    return f"配置错误 config error in {{path}}: `{key}` — {zh} / {en}{got}"
-
-
-_TOML_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_.\-\"]+)\s*=")
-
-
-def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
-    """Name the key on the line TOML could not read (e.g. an impossible date)."""
-    line_no = getattr(exc, "lineno", None)
-    if line_no is None:
-        match = re.search(r"line (\d+)", str(exc))
-        line_no = int(match.group(1)) if match else None
-    key = "?"
-    table = ""
-    if line_no:
-        lines = text.splitlines()
-        if 0 < line_no <= len(lines):
-            m = _TOML_KEY_LINE.match(lines[line_no - 1])
-            if m:
-                key = m.group(1)
-        for previous in reversed(lines[: max(line_no - 1, 0)]):
-            header = re.match(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?", previous)
-            if header:
-                table = header.group(1) + "."
-                break
-    where = f"line {line_no}" if line_no else "unknown line"
-    return ConfigError(
-        f"配置错误 config error in {path}: `{table}{key}` ({where}) — 不是合法的 TOML 值"
-        f"（日期须为真实存在的 YYYY-MM-DD） / invalid TOML value: {exc}"
-    )
-
-
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Load and validate config.toml (``CONFIG_PATH`` env var or the repository's own)."""
     path = Path(path or os.environ.get("CONFIG_PATH") or DEFAULT_CONFIG_PATH)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(
-            f"配置错误 config error: 找不到配置文件 / file not found: {path}"
-        ) from exc
+        raise ConfigError(config_errors.message("not_found", path=path)) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"配置错误 config error: 无法读取 / cannot read {path}: {exc}") from exc
+        raise ConfigError(config_errors.message("unreadable", path=path, error=exc)) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(path, text, exc) from exc
+        raise ConfigError(config_errors.toml_error(path, text, exc)) from exc
     return config_from_dict(data, source=str(path))
 
 
@@ -556,4 +479,4 @@ def config_from_dict(data: dict[str, Any], source: str = "config.toml") -> Confi
         return Config.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        raise ConfigError(_describe(first).replace("{path}", source)) from exc
+        raise ConfigError(config_errors.describe(dict(first), source)) from exc

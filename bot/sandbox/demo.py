@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
 from sqlmodel import select
 
 from bot.context import AppContext
@@ -9,45 +13,26 @@ from bot.org.models import Unit
 from bot.org.units_import import import_units
 from bot.roster.roster_import import import_roster
 
-UNITS = [
-    {"code": "LY", "name": "耒阳市", "kind": "county", "parent": "city"},
-    {"code": "LY-JY", "name": "耒阳市教育局", "kind": "unit", "parent": "LY"},
-    {"code": "LY-JY-1", "name": "耒阳市第一中学", "kind": "sub", "parent": "LY-JY"},
-    {"code": "HD", "name": "衡东县", "kind": "county", "parent": "city"},
-    {
-        "code": "HD-SW",
-        "name": "衡东县税务局",
-        "kind": "unit",
-        "parent": "HD",
-        "category_department": "省税务局",
-    },
-]
-ROSTER = [
-    {
-        "account": "ly1zhang",
-        "name": "张小明",
-        "unit": "LY-JY-1",
-        "required_credits": "62",
-        "total_credits": "105",
-    },
-    {
-        "account": "ly1wang",
-        "name": "王芳",
-        "unit": "LY-JY-1",
-        "required_credits": "40",
-        "total_credits": "70",
-    },
-    {"account": "lyjyli", "name": "李四", "unit": "LY-JY"},
-    {"account": "hdzhao", "name": "赵六", "unit": "HD-SW"},
-    {"account": "sfjchen", "name": "陈七", "unit": "市司法局"},
-]
+DEMO = Path(__file__).with_name("demo.toml")
 
 
-def load_demo(ctx: AppContext) -> str:
-    """Load the demo data once; return a short summary, or "" when it is already there."""
+@dataclass(frozen=True)
+class DemoLoaded:
+    units: int
+    learners: int
+
+
+def _demo() -> dict[str, list[dict[str, str]]]:
+    with DEMO.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def load_demo(ctx: AppContext) -> DemoLoaded | None:
+    """Load the demo data once; None when it is already there."""
     with ctx.db.session() as session:
         if session.exec(select(Unit).where(Unit.code == "LY")).first() is not None:
-            return ""
-        units = import_units(session, [dict(r) for r in UNITS], now=ctx.now(), actor="sandbox")
-        roster = import_roster(session, [dict(r) for r in ROSTER], now=ctx.now(), actor="sandbox")
-    return f"{units.created} 个单位、{roster.created} 名学员"
+            return None
+        data = _demo()
+        units = import_units(session, data["units"], now=ctx.now(), actor="sandbox")
+        roster = import_roster(session, data["roster"], now=ctx.now(), actor="sandbox")
+    return DemoLoaded(units=units.created, learners=roster.created)

@@ -272,7 +272,8 @@ class Sandbox:
         if not created:
             return ["（演示数据已存在）"]
         return [
-            f"（已载入演示数据：{created}。试试 /invite LY-JY unit，然后 /bind 邀请码、/resetpw ly1zhang）"
+            f"（已载入演示数据：{created.units} 个单位、{created.learners} 名学员。"
+            "试试 /invite LY-JY unit，然后 /bind 邀请码、/resetpw ly1zhang）"
         ]
 
     async def set_clock(self, text: str) -> list[str]:

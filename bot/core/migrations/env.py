@@ -1,5 +1,7 @@
 """Alembic environment: runs against the engine the application hands over."""
 
+from typing import Any, Literal
+
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -11,11 +13,13 @@ target_metadata = SQLModel.metadata
 FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
-def include_object(obj, name, type_, reflected, compare_to):
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
-def render_item(type_, obj, autogen_context):
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Write our UTCDateTime as the plain timestamptz it is in the database."""
     if type_ == "type" and type(obj).__name__ == "UTCDateTime":
         return "sa.DateTime(timezone=True)"
