@@ -21,12 +21,17 @@ run: $(STAMP)
 sandbox: $(STAMP)
 	@exec $(PY) -m bot sandbox
 
+# Lint, the layering contracts (import-linter), types (mypy), then the tests.
 test: $(STAMP)
 	@$(PY) -m ruff check .
+	@$(VENV)/bin/lint-imports --no-cache
+	@$(PY) -m mypy
 	@$(PY) -m pytest -q
 
 lint: $(STAMP)
 	@$(PY) -m ruff check .
+	@$(VENV)/bin/lint-imports --no-cache
+	@$(PY) -m mypy
 
 bench: $(STAMP)
 	@$(PY) -m benchmarks.bench

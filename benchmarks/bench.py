@@ -4,24 +4,29 @@
   held-out evaluation set.
 - Update throughput: the full Application processing a realistic mix through ``process_update``
   on an offline Bot, against a minimal echo bot measured in the same run.
-- Broadcast: one reminder to 200 private chats through the fake Bot API server (tests/fakeapi.py)
+- Broadcast: one reminder to 200 private chats through the fake Bot API server (harness.fakeapi)
   with the real Application and its rate limiter, against Telegram's 30 messages/s; on loopback
   and with a simulated Bot API round trip.
 - Start-up: ``python -m bot run`` to its first ``getUpdates`` (fresh and existing database), and
   its peak memory (VmHWM) by then.
+
+``--only SECTION`` (repeatable) runs some of them; ``--quick`` shrinks the workloads to check that
+the bench still runs (its figures then mean little).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
 import gc
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from telegram import Update
-from telegram.ext import ApplicationBuilder, MessageHandler, filters
+from telegram import Bot, Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.core.config import load_config
 
@@ -48,7 +53,7 @@ def bench_faq() -> None:
         engine.decide(q, now=now)
     timings = []
     for _ in range(5):
-        engine._rank_cached.cache_clear()  # first-time questions: no ranking cache
+        engine.clear_rank_cache()  # first-time questions: no ranking cache
         for q in questions:
             t0 = time.perf_counter()
             engine.decide(q, mode="group", now=now)
@@ -85,7 +90,7 @@ def bench_faq() -> None:
     print(f"  private mode: right answer or among the suggestions {figures.private_rate:.1%}")
 
 
-def _updates(bot, n: int) -> list[Update]:
+def _updates(bot: Bot, n: int) -> list[Update]:
     """A realistic mix: group chatter, FAQ questions, commands, callback presses."""
     mix = [
         ("group", "收到"),
@@ -135,7 +140,7 @@ def _updates(bot, n: int) -> list[Update]:
     return updates
 
 
-async def _throughput(app, n: int) -> float:
+async def _throughput(app: Application[Any, Any, Any, Any, Any, Any], n: int) -> float:
     await app.initialize()
     updates = _updates(app.bot, n)
     for update in updates[:20]:
@@ -163,8 +168,10 @@ async def bench_throughput(n: int = 2000) -> None:
         )
         ours = await _throughput(app, n)
 
-        async def echo(update, context):
-            await update.effective_message.reply_text(update.effective_message.text or "")
+        async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            message = update.effective_message
+            if message is not None:
+                await message.reply_text(message.text or "")
 
         echo_app = (
             ApplicationBuilder()
@@ -191,9 +198,9 @@ async def _broadcast(chats: int, latency: float) -> tuple[float, float, int]:
     the first and the last; the most messages in any one second."""
     from bot.app import build_application
     from bot.context import create_context
+    from harness.fakeapi import FakeBotAPI
     from reminders import scheduler
     from reminders.models import StoredReminder
-    from tests.fakeapi import FakeBotAPI
 
     config = load_config()
     fire = dt.datetime(2022, 9, 14, 10, 0, tzinfo=config.tz)
@@ -249,7 +256,7 @@ def _startup(db_url: str) -> tuple[float, int]:
     import subprocess
     import sys
 
-    from tests.fakeapi import FakeBotAPI
+    from harness.fakeapi import FakeBotAPI
 
     root = Path(__file__).resolve().parents[1]
     with FakeBotAPI() as api:
@@ -293,11 +300,36 @@ def bench_startup() -> None:
             print(f"  {label}: {elapsed:.2f} s, peak memory (RSS) {peak / 1024:.0f} MiB")
 
 
-def main() -> None:
-    bench_faq()
-    asyncio.run(bench_throughput())
-    asyncio.run(bench_broadcast())
-    bench_startup()
+SECTIONS = ("faq", "throughput", "broadcast", "startup")
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench", description="Print the benchmark figures."
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        help="run only this section (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small workloads: checks the bench runs, fast"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv)
+    sections = args.only or SECTIONS
+    if "faq" in sections:
+        bench_faq()
+    if "throughput" in sections:
+        asyncio.run(bench_throughput(200 if args.quick else 2000))
+    if "broadcast" in sections:
+        asyncio.run(bench_broadcast(20 if args.quick else 200))
+    if "startup" in sections:
+        bench_startup()
     print(f"(measured {dt.datetime.now():%Y-%m-%d %H:%M}; 2-core machine; figures vary a few %)")
 
 

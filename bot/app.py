@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # here so a broadcast running at the rate limiter's pace never waits for a free connection).
 CONNECTION_POOL_SIZE = 64
 PACE_BURST = 2  # see rate_limiter()
+MENUS_KEY = "set_menus"  # bot_data: whether post_init sets the command menus
 DEFAULTS = Defaults(
     parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
 )
@@ -68,11 +69,15 @@ async def _post_init(app: Application) -> None:
     # Build the FAQ index (jieba's dictionary takes about a second) off the event loop, before
     # the first update arrives.
     await asyncio.to_thread(lambda: ctx.faq)
-    await _set_command_menus(app)
+    if app.bot_data.get(MENUS_KEY, True):
+        await _set_command_menus(app)
+    # Sync the calendar, send what fell due while the bot was down, schedule the JobQueue jobs.
+    await reminder_scheduler.start(app)
 
 
 async def _post_shutdown(app: Application) -> None:
     ctx: AppContext = app.bot_data["ctx"]
+    await reminder_scheduler.stop(app)
     ctx.db.dispose()
 
 
@@ -103,18 +108,16 @@ def build_application(
         builder = builder.request(request).get_updates_request(updates_request or request)
     else:
         # A read timeout on sendMessage leaves it unknown whether the message went out (it is
-        # then not re-sent: reminders.scheduler.deliver); config says how long to wait.
+        # then not re-sent: reminders.sending.deliver); config says how long to wait.
         builder = builder.read_timeout(ctx.config.telegram.read_timeout_seconds)
         builder = builder.connection_pool_size(CONNECTION_POOL_SIZE)
     if rate_limit:
         # PTB types the builder by the limiter's rate-limit argument; AIORateLimiter takes an int.
         builder = builder.rate_limiter(rate_limiter())  # type: ignore[arg-type]
-    builder = builder.post_shutdown(_post_shutdown)
-    if set_menus:
-        builder = builder.post_init(_post_init)
+    builder = builder.post_init(_post_init).post_shutdown(_post_shutdown)
     app = builder.build()
     app.bot_data["ctx"] = ctx
+    app.bot_data[MENUS_KEY] = set_menus
     handlers.register(app)
     app.add_error_handler(_log_errors)
-    reminder_scheduler.attach(app)  # starts in post_init, stops in post_shutdown
     return app

@@ -38,7 +38,9 @@ class AppContext:
 
     @cached_property
     def faq(self) -> FaqEngine:
-        return faq_engine_for(self.config)
+        from faq.engine import engine_for  # jieba and the index load on first use
+
+        return engine_for(self.config)
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -77,20 +79,6 @@ class AppContext:
         """Do ``work`` in one unit of work, in a worker thread: the event loop (every other
         user's updates) never waits for the database."""
         return await asyncio.to_thread(self.run_sync, work, origin)
-
-
-_ENGINES: dict[int, tuple[Config, FaqEngine]] = {}
-
-
-def faq_engine_for(config: Config) -> FaqEngine:
-    """One FAQ engine per configuration in a process (building one takes a few hundred ms)."""
-    from faq.engine import FaqEngine
-
-    cached = _ENGINES.get(id(config))
-    if cached is None or cached[0] is not config:
-        cached = (config, FaqEngine.from_config(config))
-        _ENGINES[id(config)] = cached
-    return cached[1]
 
 
 def create_context(

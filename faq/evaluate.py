@@ -1,6 +1,7 @@
 """Accuracy of the FAQ engine on a held-out evaluation set (tests/data/faq_eval.toml).
 
-``python -m faq.evaluate [--verbose]`` prints the figures; ``make bench`` includes them.
+``python -m faq.evaluate [--verbose] [--now ISO8601]`` prints the figures; ``make bench``
+includes them.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from faq.engine import FaqEngine
+from faq.engine import FaqEngine, Result
 
 EVAL_PATH = Path(__file__).resolve().parent.parent / "tests" / "data" / "faq_eval.toml"
 
@@ -38,19 +40,35 @@ class Figures:
     def private_rate(self) -> float:
         return self.private_right / self.answerable if self.answerable else 0.0
 
+    def summary(self) -> str:
+        return (
+            f"FAQ group mode: answered correctly {self.answered_right}/{self.answerable} "
+            f"({self.answer_rate:.1%}), wrong answers {self.answered_wrong}; "
+            f"chatter silent {self.silent_kept}/{self.silent_total} ({self.silence_rate:.1%}); "
+            f"private mode right answer or suggestion {self.private_right}/{self.answerable} "
+            f"({self.private_rate:.1%})"
+        )
 
-def load_eval(path: Path = EVAL_PATH) -> dict:
+
+def load_eval(path: Path = EVAL_PATH) -> dict[str, Any]:
     with path.open("rb") as fh:
         return tomllib.load(fh)
 
 
-def evaluate(engine: FaqEngine, now: dt.datetime, data: dict | None = None) -> Figures:
+def _answered(result: Result) -> str | None:
+    return result.entry.id if result.kind == "answer" and result.entry else None
+
+
+def evaluate(engine: FaqEngine, now: dt.datetime, data: dict[str, Any] | None = None) -> Figures:
+    """Group mode must answer each answerable question right (or stay silent, which counts as
+    a miss, not a wrong answer) and keep silent on chatter; private mode must answer right or
+    suggest the right entry."""
     data = data or load_eval()
     figures = Figures()
     for item in data["answerable"]:
         figures.answerable += 1
         result = engine.decide(item["q"], mode="group", now=now)
-        got = result.entry.id if result.kind == "answer" and result.entry else None
+        got = _answered(result)
         if got in item["expect"]:
             figures.answered_right += 1
         else:
@@ -61,7 +79,7 @@ def evaluate(engine: FaqEngine, now: dt.datetime, data: dict | None = None) -> F
                 f"ANSWERABLE {item['q']!r}: got {got} (top {top} {result.score:.2f}), want {item['expect']}"
             )
         private = engine.decide(item["q"], mode="private", now=now)
-        if (private.kind == "answer" and private.entry and private.entry.id in item["expect"]) or (
+        if _answered(private) in item["expect"] or (
             private.kind == "suggest" and any(e.id in item["expect"] for e in private.suggestions)
         ):
             figures.private_right += 1
@@ -79,22 +97,18 @@ def evaluate(engine: FaqEngine, now: dt.datetime, data: dict | None = None) -> F
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m faq.evaluate")
-    parser.add_argument("--verbose", action="store_true")
-    args = parser.parse_args()
     from bot.core.config import load_config
+    from faq.cli import cli_words, moment
 
+    words = cli_words("evaluate")
+    parser = argparse.ArgumentParser(prog="python -m faq.evaluate")
+    parser.add_argument("--verbose", action="store_true", help=words["verbose"])
+    parser.add_argument("--now", help=words["now"])
+    args = parser.parse_args()
     config = load_config()
-    engine = FaqEngine.from_config(config)
-    now = dt.datetime(2022, 9, 14, 10, 0, tzinfo=config.tz)
-    figures = evaluate(engine, now)
-    print(
-        f"FAQ group mode: answered correctly {figures.answered_right}/{figures.answerable} "
-        f"({figures.answer_rate:.1%}), wrong answers {figures.answered_wrong}; "
-        f"chatter silent {figures.silent_kept}/{figures.silent_total} ({figures.silence_rate:.1%}); "
-        f"private mode right answer or suggestion {figures.private_right}/{figures.answerable} "
-        f"({figures.private_rate:.1%})"
-    )
+    now = moment(args.now or words["at"].isoformat(), config)
+    figures = evaluate(FaqEngine.from_config(config), now)
+    print(figures.summary())
     if args.verbose:
         print("\n".join(figures.misses))
 

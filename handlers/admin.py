@@ -1,35 +1,27 @@
 """Administrator commands: /bind, /whoami, /revoke, /resetpw, /transfer, /audit.
 
-Every action goes through ``bot.org.admins.authorize`` (the binding alone says who someone
-is) and runs in private chat only; refusals are rendered from ``refused.j2`` and change nothing.
+Thin adapters: each update is one unit of work (``act``), in which the service authorizes the
+sender through the binding alone. Private chat only; refusals are rendered from ``refused.j2``
+and change nothing.
 """
 
 from __future__ import annotations
 
-import re
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.core import audit
 from bot.core.errors import Refused
 from bot.core.render import render
-from bot.org import admins
+from bot.org import admins, invites
+from bot.org.identity import Identity
 from bot.roster import learners
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import (
-    app_ctx,
-    authorized,
-    chat_id_of,
-    forget_who,
-    private_only,
-    reply,
-    sender_id,
-)
+from handlers.common import act, app_ctx, forget_who, private_only, reply
 
 ACTION_PREFIX = "act:"
-USER_ID_RE = re.compile(r"-?[0-9]{1,16}")
+CONFIRM, CANCEL = "ok", "no"  # the verbs of the buttons under a pending action
+MAX_ACTION_ID_DIGITS = 12
+AUDIT_ROWS = 20
 
 COMMANDS = [
     Command("bind"),
@@ -54,42 +46,20 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_action_button, pattern=f"^{ACTION_PREFIX}"))
 
 
+def _words(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+    return list(context.args or [])
+
+
 # --- binding ----------------------------------------------------------------------------------
 
 
 @private_only("bind")
 async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
     user = update.effective_user
-    uid = sender_id(update)
-    if uid is None or user is None:
-        raise Refused("anonymous")
-    code = " ".join(context.args or []).strip()
-    if not code or len(code) > 64:
-        raise Refused("bind_usage")
-    now = ctx.now()
-    try:
-        with ctx.db.session() as session:
-            result = admins.bind(
-                session,
-                ctx.config,
-                code=code,
-                telegram_user_id=uid,
-                telegram_name=user.full_name,
-                chat_id=chat_id_of(update),
-                now=now,
-            )
-    except Refused as refusal:
-        if refusal.key.startswith("invite_"):
-            with ctx.db.session() as session:
-                admins.record_failed_bind(
-                    session,
-                    telegram_user_id=uid,
-                    chat_id=chat_id_of(update),
-                    reason=refusal.key,
-                    now=now,
-                )
-        raise
+    request = invites.BindRequest(
+        code=" ".join(_words(context)), telegram_name=user.full_name if user else ""
+    )
+    result = await act(update, context, lambda uow: invites.bind(uow, request))
     forget_who(context)  # this binding may have ended others' (the account changed hands)
     await reply(
         update, context, "bound", identity=result.identity, replaced=result.replaced_other_person
@@ -98,55 +68,37 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @private_only("whoami")
 async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    identity = authorized(update, context)
-    await reply(update, context, "whoami", identity=identity, user_id=sender_id(update))
+    identity: Identity = await act(update, context, lambda uow: uow.authorize())
+    await reply(update, context, "whoami", identity=identity, user_id=identity.telegram_user_id)
 
 
 @private_only("revoke")
 async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    admins.require_city(identity)
-    target = " ".join(context.args or []).strip()
-    if not target:
-        raise Refused("revoke_usage")
-    # A Telegram user id is at most 52 bits; other text (and other digits: "²", "١") is a code.
-    kwargs = (
-        {"telegram_user_id": int(target)} if USER_ID_RE.fullmatch(target) else {"unit_code": target}
-    )
-    with ctx.db.session() as session:
-        ended = admins.revoke(
-            session, now=ctx.now(), actor=identity, chat_id=chat_id_of(update), **kwargs
-        )
-    forget_who(context, *(b.telegram_user_id for b in ended))
-    await reply(update, context, "revoked", count=len(ended), target=target)
+    target = " ".join(_words(context)).strip()
+    request = admins.revoke_request(target)
+    ended = await act(update, context, lambda uow: admins.revoke(uow, request))
+    forget_who(context, *ended.telegram_user_ids)
+    await reply(update, context, "revoked", count=ended.count, target=target)
 
 
 # --- password reset and transfer ----------------------------------------------------------------
 
 
 def _confirm_keyboard(action_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("确认", callback_data=f"{ACTION_PREFIX}ok:{action_id}"),
-                InlineKeyboardButton("取消", callback_data=f"{ACTION_PREFIX}no:{action_id}"),
-            ]
-        ]
-    )
+    buttons = [
+        InlineKeyboardButton(
+            render("confirm_button", choice=verb),
+            callback_data=f"{ACTION_PREFIX}{verb}:{action_id}",
+        )
+        for verb in (CONFIRM, CANCEL)
+    ]
+    return InlineKeyboardMarkup([buttons])
 
 
 @private_only("resetpw")
 async def resetpw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    account = (
-        context.args[0] if context.args and len(context.args) == 1 else " ".join(context.args or [])
-    )
-    with ctx.db.session() as session:
-        if not account:
-            raise Refused("account_missing", command="/resetpw")
-        preview = learners.prepare_reset(session, ctx.config, identity, account, ctx.now())
+    request = learners.ResetRequest(" ".join(_words(context)))
+    preview = await act(update, context, lambda uow: learners.prepare_reset(uow, request))
     await reply(
         update,
         context,
@@ -158,15 +110,8 @@ async def resetpw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @private_only("transfer")
 async def transfer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    args = context.args or []
-    if not args or len(args) > 2:
-        raise Refused("account_missing", command="/transfer")
-    with ctx.db.session() as session:
-        preview = learners.prepare_transfer(
-            session, identity, args[0], ctx.now(), unit_code=args[1] if len(args) == 2 else None
-        )
+    request = learners.TransferRequest.from_words(_words(context))
+    preview = await act(update, context, lambda uow: learners.prepare_transfer(uow, request))
     await reply(
         update,
         context,
@@ -176,36 +121,35 @@ async def transfer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
+def _decision(data: str) -> learners.Decision | None:
+    """The decision a button's data carries, or None for data this bot never sent."""
+    verb, _, raw_id = data.removeprefix(ACTION_PREFIX).partition(":")
+    if verb not in (CONFIRM, CANCEL) or len(raw_id) > MAX_ACTION_ID_DIGITS:
+        return None
+    if not (raw_id.isascii() and raw_id.isdigit()):
+        return None
+    return learners.Decision(int(raw_id), confirm=verb == CONFIRM)
+
+
 async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The confirm / cancel buttons of /resetpw and /transfer."""
     query = update.callback_query
     if query is None or query.data is None:
         return
-    ctx = app_ctx(context)
-    verb, _, raw_id = query.data.removeprefix(ACTION_PREFIX).partition(":")
-    if verb not in ("ok", "no") or not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 12:
-        await query.answer(Refused("action_unknown").render(c=ctx.config))
+    config = app_ctx(context).config
+    decision = _decision(query.data)
+    if decision is None:
+        await query.answer(Refused("action_unknown").render(c=config))
         return
-    chat_id = query.message.chat.id if query.message else None
     try:
-        identity = authorized(update, context)
-        with ctx.db.session() as session:
-            if verb == "no":
-                learners.cancel(session, identity, int(raw_id), ctx.now())
-                done = None
-            else:
-                done = learners.confirm(
-                    session, ctx.config, identity, int(raw_id), ctx.now(), chat_id
-                )
+        done = await act(update, context, lambda uow: learners.decide(uow, decision))
     except Refused as refusal:
         await query.answer()
-        text = refusal.render(c=ctx.config)
         if query.message is not None:
-            await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+            await query.edit_message_text(refusal.render(c=config))
         return
     await query.answer()
-    text = render("action_done", c=ctx.config, done=done)
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+    await query.edit_message_text(render("action_done", c=config, done=done))
 
 
 # --- the audit log ------------------------------------------------------------------------------
@@ -213,9 +157,5 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 @private_only("audit")
 async def audit_log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    admins.require_city(identity)
-    with ctx.db.session() as session:
-        rows = audit.recent(session, limit=20)
-    await reply(update, context, "audit", rows=rows, tz=ctx.config.tz)
+    rows = await act(update, context, lambda uow: admins.audit_trail(uow, limit=AUDIT_ROWS))
+    await reply(update, context, "audit", rows=rows, tz=app_ctx(context).config.tz)

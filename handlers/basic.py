@@ -10,12 +10,12 @@ from handlers.common import is_private, reply, who
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    identity = who(update, context)
+    identity = await who(update, context)
     await reply(update, context, "start", identity=identity, private=is_private(update))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    identity = who(update, context)
+    identity = await who(update, context)
     private = is_private(update)
     shown = commands.visible(identity.role if identity else None, private=private)
     await reply(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import tomllib
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
+from bot.core import words
 from bot.org.models import Role
 
 EVERYONE = None  # no binding needed
@@ -16,10 +15,8 @@ EVERYONE = None  # no binding needed
 CATALOGUE = Path(__file__).with_name("commands.toml")
 
 
-@cache
 def _words() -> dict[str, dict[str, str]]:
-    with CATALOGUE.open("rb") as handle:
-        return tomllib.load(handle)
+    return words.load(CATALOGUE)
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,7 @@ FEATURES = (
     "handlers.admin",
     "handlers.registration",
     "handlers.bank",
+    "handlers.exemptions",
     "handlers.reports",
     "handlers.reminders",
     "handlers.results",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
@@ -14,10 +14,10 @@ from bot.context import AppContext
 from bot.core.errors import Refused
 from bot.core.render import render
 from bot.core.uow import Origin, UnitOfWork
-from bot.org import admins
 from bot.org.identity import Identity, identify
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def app_ctx(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
@@ -50,9 +50,9 @@ def forget_who(context: ContextTypes.DEFAULT_TYPE, *user_ids: int) -> None:
         cache.pop(uid, None)
 
 
-def who(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity | None:
+async def who(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity | None:
     """Who is speaking, for display only (/start, /help): cached for a minute. Every
-    administrator action goes through ``bot.org.admins.authorize`` instead, uncached."""
+    administrator action authorizes inside its own unit of work instead, uncached."""
     uid = sender_id(update)
     if uid is None:
         return None
@@ -62,8 +62,7 @@ def who(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity | None:
     hit = cache.get(uid)
     if hit is not None and time.monotonic() - hit[0] < WHO_TTL:
         return hit[1]
-    with app_ctx(context).db.session() as session:
-        identity = identify(session, uid)
+    identity = await act(update, context, lambda uow: identify(uow.session, uid))
     if len(cache) > 10000:
         cache.clear()
     cache[uid] = (time.monotonic(), identity)
@@ -95,19 +94,23 @@ async def send_text(
 
 # --- administrator actions: private chat only, refusals rendered the same way everywhere ---
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Any]]
 
 
 async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: Refused) -> None:
     await send_text(update, refusal.render(c=app_ctx(context).config))
 
 
-def private_only(command: str) -> Callable[[Handler], Handler]:
-    """In a group, say to use private chat, and reveal nothing else."""
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, R]]
 
-    def wrap(handler: Handler) -> Handler:
+
+def private_only(command: str) -> Callable[[Callback[R]], Callback[R | None]]:
+    """In a group, say to use private chat, and reveal nothing else. A refusal the handler
+    raises is rendered the same way everywhere (a conversation then ends: None)."""
+
+    def wrap(handler: Callback[R]) -> Callback[R | None]:
         @functools.wraps(handler)
-        async def inner(update: Update, context: ContextTypes.DEFAULT_TYPE):
+        async def inner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> R | None:
             if not is_private(update):
                 await refuse(update, context, Refused("private_only", command=f"/{command}"))
                 return None
@@ -120,13 +123,6 @@ def private_only(command: str) -> Callable[[Handler], Handler]:
         return inner
 
     return wrap
-
-
-def authorized(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity:
-    """The administrator behind this update, through the one authorization entry point;
-    raises ``Refused`` (unbound, revoked, anonymous) otherwise. Never cached."""
-    with app_ctx(context).db.session() as session:
-        return admins.authorize(session, sender_id(update))
 
 
 def chat_id_of(update: Update) -> int | None:

@@ -1,25 +1,32 @@
-"""FAQ in the group and in private chat.
+"""FAQ in the group and in private chat (the Telegram side of ``faq.engine``).
 
 Group: answers `/faq 问题`, messages that mention or reply to the bot, and plain messages that are
 clearly a question it can answer; everything else gets silence. Private: answers, or offers up to
-three suggestions as buttons. The same answer in the same group within the repeat window gets a
-pointer to the earlier one instead of a repeat.
+three suggestions as buttons. The engine decides; this adapter finds the question in the update,
+keeps each group's recent answers (for the engine's repeat rule) in ``chat_data`` and sends what
+the engine wrote.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
-from telegram.constants import ParseMode
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
 from telegram.ext import ContextTypes
 
-from faq.engine import Result
+from bot.core.render import render
+from faq.engine import GROUP, PRIVATE, Result
+from faq.repeats import RecentAnswers
 from handlers.common import app_ctx, is_private, reply, send_text
 
-REPEAT_WINDOW = dt.timedelta(minutes=10)
 CALLBACK_PREFIX = "faq:"
+RECENT_KEY = "faq_recent"  # chat_data: the group's recent answers (faq.repeats)
+BUTTON_CHARS = 60  # a suggestion's button shows the start of its question
 
 
 def _addressed_text(message: Message, bot_id: int, username: str) -> tuple[bool, str]:
@@ -69,60 +76,49 @@ async def _answer(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, *, addressed: bool
 ) -> None:
     ctx = app_ctx(context)
-    private = is_private(update)
     now = ctx.now()
-    result: Result = ctx.faq.decide(
-        question, mode="private" if private else "group", addressed=addressed, now=now
-    )
+    mode = PRIVATE if is_private(update) else GROUP
+    recent = _recent(context)
+    result = ctx.faq.decide(question, mode=mode, addressed=addressed, now=now, recent=recent)
     if result.answer_html is None:
         return
-    if (
-        not private
-        and result.kind == "answer"
-        and await _point_to_earlier(update, context, result, now)
-    ):
+    if result.reply_to is not None:
+        await _point_to(update, context, result)
         return
-    keyboard = None
-    if private and result.kind == "suggest":
-        keyboard = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(e.question[:60], callback_data=f"{CALLBACK_PREFIX}{e.id}")]
-                for e in result.suggestions
-            ]
-        )
-    sent = await send_text(update, result.answer_html, keyboard=keyboard)
-    if sent is not None and not private and result.kind == "answer":
-        recent = context.chat_data.setdefault("faq_recent", {})
-        recent[_answer_key(result)] = (sent.message_id, now)
+    sent = await send_text(update, result.answer_html, keyboard=_keyboard(result))
+    if sent is not None:
+        ctx.faq.remember(recent, result, sent.message_id, now)
 
 
-def _answer_key(result: Result) -> str:
-    return hashlib.sha1((result.answer_html or "").encode()).hexdigest()
+def _recent(context: ContextTypes.DEFAULT_TYPE) -> RecentAnswers:
+    """This chat's recent answers, kept by PTB with the chat's other data."""
+    if context.chat_data is None:
+        return {}
+    recent: RecentAnswers = context.chat_data.setdefault(RECENT_KEY, {})
+    return recent
 
 
-async def _point_to_earlier(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, result: Result, now: dt.datetime
-) -> bool:
-    recent: dict = context.chat_data.setdefault("faq_recent", {})
-    for key, (_, at) in list(recent.items()):
-        if now - at > REPEAT_WINDOW:
-            del recent[key]
-    earlier = recent.get(_answer_key(result))
-    if earlier is None:
-        return False
-    message_id, at = earlier
-    ctx = app_ctx(context)
-    from bot.core.render import render
-
-    text = render("faq_repeat", c=ctx.config, minutes=max(1, int((now - at).total_seconds() // 60)))
-    await context.bot.send_message(
-        chat_id=update.effective_chat.id,
-        text=text,
-        parse_mode=ParseMode.HTML,
-        reply_to_message_id=message_id,
-        allow_sending_without_reply=True,
+def _keyboard(result: Result) -> InlineKeyboardMarkup | None:
+    if not result.choices:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(e.question[:BUTTON_CHARS], callback_data=CALLBACK_PREFIX + e.id)]
+            for e in result.choices
+        ]
     )
-    return True
+
+
+async def _point_to(update: Update, context: ContextTypes.DEFAULT_TYPE, result: Result) -> None:
+    """Send the engine's pointer as a reply to the earlier answer, not to the asker."""
+    chat = update.effective_chat
+    if chat is None or result.reply_to is None or result.answer_html is None:
+        return
+    await context.bot.send_message(
+        chat_id=chat.id,
+        text=result.answer_html,
+        reply_parameters=ReplyParameters(result.reply_to, allow_sending_without_reply=True),
+    )
 
 
 async def on_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -130,21 +126,10 @@ async def on_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if query is None or not query.data:
         return
     ctx = app_ctx(context)
-    entry = ctx.faq.by_id.get(query.data.removeprefix(CALLBACK_PREFIX))
-    if entry is None:
-        await query.answer("这个选项已失效，请重新提问。", show_alert=False)
+    result = ctx.faq.chosen(query.data.removeprefix(CALLBACK_PREFIX), ctx.now())
+    if result is None or result.answer_html is None:
+        await query.answer(render("faq_stale", c=ctx.config), show_alert=False)
         return
     await query.answer()
-    text = ctx.faq.render(entry, entry.question, ctx.now())
     if query.message is not None:
-        await context.bot.send_message(
-            chat_id=query.message.chat.id,
-            text=f"<b>{_escape(entry.question)}</b>\n{text}",
-            parse_mode=ParseMode.HTML,
-        )
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text, quote=False)
+        await context.bot.send_message(chat_id=query.message.chat.id, text=result.answer_html)

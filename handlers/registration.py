@@ -1,14 +1,19 @@
 """Exam registration in private chat: /register (a conversation with inline keyboards), /myreg
 (list, change, cancel), and the centralized exam's seats (/seats, /seats_book, /seats_cancel,
-/seats_confirm). Rules live in bot.registration.service and bot.registration.seats."""
+/seats_confirm).
+
+Thin adapters: each update is one unit of work (``act``) on a service of ``bot.registration``
+(where every rule lives), rendered by a template. Buttons carry what they act on in their data
+(stateless), and the service checks the presser's scope again on every press.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import warnings
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -20,15 +25,15 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.core import rounds
+from bot.core.config import Config
 from bot.core.errors import Refused
-from bot.core.render import render
-from bot.org import admins
-from bot.org.models import Unit
-from bot.registration import seats
+from bot.core.render import hm, render
+from bot.core.rounds import ExamRound
+from bot.registration import changes, seats
 from bot.registration import service as reg
-from bot.results import service as makeup
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import app_ctx, authorized, chat_id_of, private_only, refuse, reply
+from handlers.common import act, app_ctx, private_only, refuse, reply, send_text
 
 COMMANDS = [
     Command("register", roles=ADMINS),
@@ -41,210 +46,220 @@ COMMANDS = [
 
 ROUND, DAY, SESSION, LEARNERS, CONFIRM = range(5)
 TIMEOUT = dt.timedelta(minutes=10)
+MAX_ID_DIGITS = 12  # longer numbers in button data cannot be ours (and overflow the database)
+
+Rows = list[list[tuple[str, str]]]
 
 
-def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+def _buttons(rows: Rows) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
     )
 
 
-def _days_keyboard(item: reg.Round, prefix: str) -> InlineKeyboardMarkup:
+def _label(key: str, **params: Any) -> str:
+    return render("registration_button", key=key, **params)
+
+
+def _text(context: ContextTypes.DEFAULT_TYPE, template: str, **variables: Any) -> str:
+    return render(template, c=app_ctx(context).config, **variables)
+
+
+async def _edit(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    await query.edit_message_text(text, reply_markup=markup)
+
+
+def _days_keyboard(item: ExamRound, prefix: str) -> InlineKeyboardMarkup:
     days = [(render("day_label", day=d), f"{prefix}{d:%Y%m%d}") for d in item.exam.days()]
     return _buttons([days[i : i + 3] for i in range(0, len(days), 3)])
 
 
-def _sessions_keyboard(config, prefix: str) -> InlineKeyboardMarkup:
+def _sessions_keyboard(config: Config, prefix: str) -> InlineKeyboardMarkup:
     rows: dict[str, list[tuple[str, str]]] = {}
     for s in config.online_sessions:
-        rows.setdefault(s.period, []).append(
-            (f"{s.time.hour}:{s.time.minute:02d}", f"{prefix}{s.time:%H%M}")
-        )
+        rows.setdefault(s.period, []).append((hm(s.time), f"{prefix}{s.time:%H%M}"))
     return _buttons(list(rows.values()))
 
 
+def _is_id(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS
+
+
 def _parse_day(text: str) -> dt.date:
-    return dt.datetime.strptime(text, "%Y%m%d").date()
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        raise Refused("action_unknown") from None
 
 
 def _parse_time(text: str) -> str:
-    return dt.datetime.strptime(text, "%H%M").strftime("%H:%M")
+    try:
+        return dt.datetime.strptime(text, "%H%M").strftime("%H:%M")
+    except ValueError:
+        raise Refused("action_unknown") from None
 
 
 # --- /register conversation -------------------------------------------------------------------
 
 
+def _state(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any] | None:
+    data = context.user_data
+    return data.get("reg") if data is not None else None
+
+
+def _request(state: dict[str, Any], learners: str) -> reg.RegistrationRequest:
+    return reg.RegistrationRequest(
+        round_key=state["round"],
+        exam_date=dt.date.fromisoformat(state["day"]),
+        session_time=state["time"],
+        learners=learners,
+        unit_code=state["unit"],
+    )
+
+
 @private_only("register")
 async def register_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
     unit_code = context.args[0] if context.args else None
-    with ctx.db.session() as session:
-        unit = reg.registering_unit(session, identity, unit_code)
-    now = ctx.now()
-    open_rounds = reg.open_rounds(ctx.config, now)
-    if not open_rounds:
-        await reply(
-            update, context, "register_closed", rounds=reg.rounds(ctx.config), today=now.date()
-        )
+    opening = await act(update, context, lambda uow: reg.open_registration(uow, unit_code))
+    if not opening.open_rounds:
+        await reply(update, context, "register_closed", rounds=opening.rounds, today=opening.today)
         return ConversationHandler.END
-    context.user_data["reg"] = {"unit": unit.code, "unit_name": unit.name}
-    keyboard = _buttons([[(r.name, f"rg:r:{r.key}")] for r in open_rounds])
+    if context.user_data is not None:
+        context.user_data["reg"] = {"unit": opening.unit.code, "unit_name": opening.unit.name}
+    config = app_ctx(context).config
+    choices = [[(rounds.name(config, r.key), f"rg:r:{r.key}")] for r in opening.open_rounds]
     await reply(
-        update, context, "register_round", unit=unit.name, rounds=open_rounds, keyboard=keyboard
+        update,
+        context,
+        "register_round",
+        unit=opening.unit.name,
+        rounds=opening.open_rounds,
+        keyboard=_buttons(choices),
     )
     return ROUND
 
 
 async def _stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    query = update.callback_query
-    await query.answer("这一步已失效，请重新发送 /register。")
+    """A button of a conversation that is no longer running (answered, nothing done)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(render("register_stale"))
+    return ConversationHandler.END
+
+
+async def _end_with(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
+    if context.user_data is not None:
+        context.user_data.pop("reg", None)
+    await _edit(query, text)
     return ConversationHandler.END
 
 
 async def choose_round(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    query = update.callback_query
-    state = context.user_data.get("reg")
-    if state is None:
+    query, state = update.callback_query, _state(context)
+    if query is None or state is None:
         return await _stale(update, context)
-    ctx = app_ctx(context)
-    try:
-        item = reg.find_round(ctx.config, query.data.removeprefix("rg:r:"))
-        reg.require_open(ctx.config, item, ctx.now())
-    except Refused as refusal:
-        await query.answer()
-        await query.edit_message_text(refusal.render(c=ctx.config), parse_mode=ParseMode.HTML)
-        return ConversationHandler.END
-    state["round"] = item.key
     await query.answer()
-    text = render("register_day", c=ctx.config, round=item, unit=state["unit_name"])
-    await query.edit_message_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=_days_keyboard(item, "rg:d:")
-    )
+    key = (query.data or "").removeprefix("rg:r:")
+    try:
+        item = await act(update, context, lambda uow: reg.choose_round(uow, state["unit"], key))
+    except Refused as refusal:
+        return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
+    state["round"] = item.key
+    text = _text(context, "register_day", round=item, unit=state["unit_name"])
+    await _edit(query, text, _days_keyboard(item, "rg:d:"))
     return DAY
 
 
 async def choose_day(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    query = update.callback_query
-    state = context.user_data.get("reg")
-    if state is None or "round" not in state:
+    query, state = update.callback_query, _state(context)
+    if query is None or state is None or "round" not in state:
         return await _stale(update, context)
-    ctx = app_ctx(context)
     try:
-        day = _parse_day(query.data.removeprefix("rg:d:"))
-    except ValueError:
+        day = _parse_day((query.data or "").removeprefix("rg:d:"))
+    except Refused:
         return await _stale(update, context)
     state["day"] = day.isoformat()
     await query.answer()
-    text = render("register_session", c=ctx.config, day=day)
-    await query.edit_message_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=_sessions_keyboard(ctx.config, "rg:s:")
-    )
+    config = app_ctx(context).config
+    text = _text(context, "register_session", day=day)
+    await _edit(query, text, _sessions_keyboard(config, "rg:s:"))
     return SESSION
 
 
 async def choose_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    query = update.callback_query
-    state = context.user_data.get("reg")
-    if state is None or "day" not in state:
+    query, state = update.callback_query, _state(context)
+    if query is None or state is None or "day" not in state:
         return await _stale(update, context)
-    ctx = app_ctx(context)
     try:
-        state["time"] = _parse_time(query.data.removeprefix("rg:s:"))
-    except ValueError:
+        state["time"] = _parse_time((query.data or "").removeprefix("rg:s:"))
+    except Refused:
         return await _stale(update, context)
     await query.answer()
-    offer = None
-    if state.get("round") == "makeup":  # offer the unit's makeup list (bot.results.service)
-        with ctx.db.session() as session:
-            unit = admins.find_unit(session, state["unit"])  # authorized by /register already
-            offer = makeup.makeup_list(session, ctx.config, unit, ctx.now()) if unit else None
-    text = render(
-        "register_learners",
-        c=ctx.config,
-        day=dt.date.fromisoformat(state["day"]),
-        time=state["time"],
-        makeup=offer,
-    )
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+    try:
+        offer = await act(
+            update, context, lambda uow: reg.makeup_offer(uow, state["unit"], state["round"])
+        )
+    except Refused as refusal:
+        return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
+    day = dt.date.fromisoformat(state["day"])
+    text = _text(context, "register_learners", day=day, time=state["time"], makeup=offer)
+    await _edit(query, text)
     return LEARNERS
 
 
-def _plan(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, session, state: dict, learners_text: str
-) -> reg.Plan:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    return reg.plan(
-        session,
-        ctx.config,
-        identity,
-        round_key=state["round"],
-        exam_date=dt.date.fromisoformat(state["day"]),
-        session_time=state["time"],
-        learners_text=learners_text,
-        now=ctx.now(),
-        unit_code=state["unit"],
-    )
-
-
 async def give_learners(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    state = context.user_data.get("reg")
-    if state is None or "time" not in state:
+    state, message = _state(context), update.effective_message
+    if state is None or "time" not in state or message is None:
         return ConversationHandler.END
-    ctx = app_ctx(context)
-    text = (update.effective_message.text or "")[:5000]
+    typed = (message.text or "")[:5000]
+    request = _request(state, typed)
     try:
-        with ctx.db.session() as session:
-            planned = _plan(context, update, session, state, text)
+        planned = await act(update, context, lambda uow: reg.plan(uow, request))
     except Refused as refusal:
         await refuse(update, context, refusal)
-        if refusal.key.startswith(("round_", "not_bound", "out_of_scope", "category")):
+        if not refusal.ends:
+            return LEARNERS  # let them correct the list
+        if context.user_data is not None:
             context.user_data.pop("reg", None)
-            return ConversationHandler.END
-        return LEARNERS  # let them correct the list
-    state["learners"] = text
-    keyboard = _buttons([[("确认报名", "rg:ok"), ("取消", "rg:no")]])
-    deadline = reg.study_deadline(ctx.config, planned.exam_date)
-    await reply(
-        update, context, "register_summary", plan=planned, deadline=deadline, keyboard=keyboard
-    )
+        return ConversationHandler.END
+    state["learners"] = typed
+    keyboard = _buttons([[(_label("register"), "rg:ok"), (_label("cancel"), "rg:no")]])
+    await reply(update, context, "register_summary", plan=planned, keyboard=keyboard)
     return CONFIRM
 
 
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
-    state = context.user_data.pop("reg", None)
-    ctx = app_ctx(context)
+    if query is None:
+        return ConversationHandler.END
+    state = context.user_data.pop("reg", None) if context.user_data is not None else None
     await query.answer()
     if query.data == "rg:no" or state is None or "learners" not in state:
-        await query.edit_message_text("已取消，未报名。")
-        return ConversationHandler.END
+        return await _end_with(query, context, render("register_cancelled"))
+    request = _request(state, state["learners"])
     try:
-        with ctx.db.session() as session:
-            planned = _plan(context, update, session, state, state["learners"])
-            identity = authorized(update, context)
-            saved = reg.commit(
-                session, ctx.config, identity, planned, ctx.now(), chat_id_of(update)
-            )
-            reg_id = saved.id
+        done = await act(update, context, lambda uow: reg.commit(uow, request))
     except Refused as refusal:
-        await query.edit_message_text(refusal.render(c=ctx.config), parse_mode=ParseMode.HTML)
-        return ConversationHandler.END
-    deadline = reg.study_deadline(ctx.config, planned.exam_date)
-    text = render("register_done", c=ctx.config, plan=planned, deadline=deadline, reg_id=reg_id)
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML)
-    return ConversationHandler.END
+        return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
+    return await _end_with(query, context, _text(context, "register_done", done=done))
 
 
 async def cancel_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    context.user_data.pop("reg", None)
-    await update.effective_message.reply_text("已退出报名，未做任何修改。")
+    if context.user_data is not None:
+        context.user_data.pop("reg", None)
+    await send_text(update, render("register_quit"))
     return ConversationHandler.END
 
 
 async def conversation_timeout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    context.user_data.pop("reg", None)
+    if context.user_data is not None:
+        context.user_data.pop("reg", None)
+
+
+async def _stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /register button pressed outside its conversation (after a restart or a timeout)."""
+    await _stale(update, context)
 
 
 # --- /myreg: list, change, cancel -----------------------------------------------------------------
@@ -252,77 +267,58 @@ async def conversation_timeout(update: Update, context: ContextTypes.DEFAULT_TYP
 
 @private_only("myreg")
 async def myreg(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    with ctx.db.session() as session:
-        items = reg.list_registrations(session, ctx.config, identity, ctx.now())
-        booked = []
-        unit = session.get(Unit, identity.unit_id)
-        if unit is not None and unit.name in ctx.config.centralized.units:
-            booked = seats.unit_bookings(session, ctx.config, unit)
+    mine = await act(update, context, changes.my_registrations)
     rows = [
-        [(f"改 #{i.id}", f"rg:c:{i.id}"), (f"取消 #{i.id}", f"rg:x:{i.id}")]
-        for i in items
+        [
+            (_label("change_registration", id=i.id), f"rg:c:{i.id}"),
+            (_label("cancel_registration", id=i.id), f"rg:x:{i.id}"),
+        ]
+        for i in mine.items
         if i.editable
     ]
-    await reply(
-        update,
-        context,
-        "myreg",
-        items=items,
-        booked=booked,
-        keyboard=_buttons(rows) if rows else None,
-    )
+    keyboard = _buttons(rows) if rows else None
+    await reply(update, context, "myreg", items=mine.items, booked=mine.booked, keyboard=keyboard)
+
+
+MYREG_SHAPES = {"x": 3, "c": 3, "cd": 4, "cs": 5}  # verb → parts of "rg:VERB:ID[:DAY[:TIME]]"
 
 
 async def on_myreg_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stateless buttons: rg:x:ID cancel; rg:c:ID pick a day; rg:cd:ID:DAY pick a session;
     rg:cs:ID:DAY:TIME apply the change."""
     query = update.callback_query
-    ctx = app_ctx(context)
-    parts = query.data.split(":")
+    if query is None:
+        return
     await query.answer()
+    parts = (query.data or "").split(":")
     try:
-        identity = authorized(update, context)
-        if len(parts) < 3 or not (parts[2].isascii() and parts[2].isdigit()) or len(parts[2]) > 12:
+        if len(parts) < 3 or MYREG_SHAPES.get(parts[1]) != len(parts) or not _is_id(parts[2]):
             raise Refused("action_unknown")
-        reg_id = int(parts[2])
-        with ctx.db.session() as session:
-            if parts[1] == "x" and len(parts) == 3:
-                done = reg.cancel(
-                    session, ctx.config, identity, reg_id, ctx.now(), chat_id_of(update)
-                )
-                text = render("myreg_cancelled", c=ctx.config, item=done)
-                markup = None
-            elif parts[1] == "c" and len(parts) == 3:
-                item = reg.changeable(session, ctx.config, identity, reg_id, ctx.now())
-                text = render("register_day", c=ctx.config, round=item, unit="")
-                markup = _days_keyboard(item, f"rg:cd:{reg_id}:")
-            elif parts[1] == "cd" and len(parts) == 4:
-                reg.changeable(session, ctx.config, identity, reg_id, ctx.now())
-                day = _parse_day(parts[3])
-                text = render("register_session", c=ctx.config, day=day)
-                markup = _sessions_keyboard(ctx.config, f"rg:cs:{reg_id}:{parts[3]}:")
-            elif parts[1] == "cs" and len(parts) == 5:
-                done = reg.change(
-                    session,
-                    ctx.config,
-                    identity,
-                    reg_id,
-                    exam_date=_parse_day(parts[3]),
-                    session_time=_parse_time(parts[4]),
-                    now=ctx.now(),
-                    chat_id=chat_id_of(update),
-                )
-                text = render("myreg_changed", c=ctx.config, item=done)
-                markup = None
-            else:
-                raise Refused("action_unknown")
+        text, markup = await _myreg_step(update, context, parts[1], int(parts[2]), parts[3:])
     except Refused as refusal:
-        text, markup = refusal.render(c=ctx.config), None
-    except ValueError:
-        text, markup = Refused("action_unknown").render(c=ctx.config), None
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        text, markup = refusal.render(c=app_ctx(context).config), None
+    await _edit(query, text, markup)
+
+
+async def _myreg_step(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, verb: str, reg_id: int, rest: list[str]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    config = app_ctx(context).config
+    if verb == "x":
+        request = changes.CancelRegistration(reg_id)
+        cancelled = await act(update, context, lambda uow: changes.cancel(uow, request))
+        return _text(context, "myreg_cancelled", item=cancelled), None
+    if verb == "c":
+        item = await act(update, context, lambda uow: changes.changeable(uow, reg_id))
+        text = _text(context, "register_day", round=item, unit="")
+        return text, _days_keyboard(item, f"rg:cd:{reg_id}:")
+    if verb == "cd":
+        await act(update, context, lambda uow: changes.changeable(uow, reg_id))
+        text = _text(context, "register_session", day=_parse_day(rest[0]))
+        return text, _sessions_keyboard(config, f"rg:cs:{reg_id}:{rest[0]}:")
+    change = changes.ChangeRegistration(reg_id, _parse_day(rest[0]), _parse_time(rest[1]))
+    changed = await act(update, context, lambda uow: changes.change(uow, change))
+    return _text(context, "myreg_changed", item=changed), None
 
 
 # --- centralized seats ---------------------------------------------------------------------------
@@ -330,111 +326,97 @@ async def on_myreg_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 @private_only("seats")
 async def seats_table(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    with ctx.db.session() as session:
-        views = seats.slots(session, ctx.config)
-        unit = session.get(Unit, identity.unit_id)
-        mine = seats.unit_bookings(session, ctx.config, unit) if unit else []
-    await reply(update, context, "seats", views=views, mine=mine)
+    table = await act(update, context, seats.table)
+    await reply(update, context, "seats", views=table.views, mine=table.mine)
 
 
 @private_only("seats_book")
 async def seats_book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    args = context.args or []
-    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
-        raise Refused("count_range", max=seats.MAX_SEATS)
-    wanted = int(args[0])
-    with ctx.db.session() as session:
-        seats.require_window(ctx.config, ctx.now())
-        unit = seats.centralized_unit(session, ctx.config, identity, None)
-        if not 1 <= wanted <= seats.MAX_SEATS:
-            raise Refused("count_range", max=seats.MAX_SEATS)
-        views = [v for v in seats.slots(session, ctx.config) if v.left > 0]
-    rows = [[(render("slot_label", view=v), f"st:p:{v.id}:{wanted}")] for v in views]
+    wanted = " ".join(context.args or [])
+    offer = await act(update, context, lambda uow: seats.offer(uow, wanted))
+    rows = [[(render("slot_label", view=v), f"st:p:{v.id}:{offer.wanted}")] for v in offer.free]
     await reply(
         update,
         context,
         "seats_choose",
-        unit=unit.name,
-        wanted=wanted,
+        unit=offer.unit_name,
+        wanted=offer.wanted,
         keyboard=_buttons(rows) if rows else None,
         none_left=not rows,
     )
 
 
+SEAT_VERBS = ("p", "ok", "cf")  # propose, book, confirm (the city office)
+
+
 async def on_seats_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """st:p:SLOT:N propose (with a split when needed); st:ok:SLOT:N book."""
+    """st:p:SLOT:N propose (with a split when needed); st:ok:SLOT:N book;
+    st:cf:UPTO:COUNT confirm the pending bookings /seats_confirm showed."""
     query = update.callback_query
-    ctx = app_ctx(context)
+    if query is None:
+        return
     await query.answer()
-    parts = query.data.split(":")
-    markup = None
+    parts = (query.data or "").split(":")
     try:
-        if (
-            len(parts) != 4
-            or parts[1] not in ("p", "ok")
-            or not (
-                parts[2].isascii()
-                and parts[2].isdigit()
-                and parts[3].isascii()
-                and parts[3].isdigit()
-            )
-        ):
+        if len(parts) != 4 or parts[1] not in SEAT_VERBS or not all(map(_is_id, parts[2:])):
             raise Refused("action_unknown")
-        slot_id, wanted = int(parts[2]), int(parts[3])
-        identity = authorized(update, context)
-        with ctx.db.session() as session:
-            unit, plan = seats.propose(
-                session, ctx.config, identity, slot_id=slot_id, seats=wanted, now=ctx.now()
-            )
-            if parts[1] == "p":
-                text = render("seats_plan", c=ctx.config, unit=unit.name, plan=plan, wanted=wanted)
-                markup = _buttons([[("确认预约", f"st:ok:{slot_id}:{wanted}"), ("取消", "st:no")]])
-            else:
-                seats.book(
-                    session,
-                    ctx.config,
-                    identity,
-                    unit,
-                    [(v.id, n) for v, n in plan],
-                    ctx.now(),
-                    chat_id_of(update),
-                )
-                text = render("seats_booked", c=ctx.config, unit=unit.name, plan=plan)
+        text, markup = await _seats_step(update, context, parts[1], int(parts[2]), int(parts[3]))
     except Refused as refusal:
-        text = refusal.render(c=ctx.config)
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        text, markup = refusal.render(c=app_ctx(context).config), None
+    await _edit(query, text, markup)
+
+
+async def _seats_step(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, verb: str, first: int, second: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if verb == "cf":
+        request = seats.ConfirmSeats(up_to=first, count=second)
+        count = await act(update, context, lambda uow: seats.confirm(uow, request))
+        return _text(context, "seats_confirmed", count=count), None
+    wish = seats.SeatRequest(slot_id=first, seats=second)
+    if verb == "p":
+        proposal = await act(update, context, lambda uow: seats.propose(uow, wish))
+        book = f"st:ok:{first}:{second}"
+        markup = _buttons([[(_label("book"), book), (_label("cancel"), "st:no")]])
+        text = _text(
+            context, "seats_plan", unit=proposal.unit_name, plan=proposal.parts, wanted=second
+        )
+        return text, markup
+    booked = await act(update, context, lambda uow: seats.book(uow, wish))
+    return _text(context, "seats_booked", unit=booked.unit_name, plan=booked.parts), None
 
 
 async def on_seats_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """st:no (a seat proposal) and st:cx (the city office's confirmation): nothing is done."""
     query = update.callback_query
+    if query is None:
+        return
     await query.answer()
-    await query.edit_message_text("已取消，未预约。")
+    await _edit(
+        query, render("seats_confirm_cancelled" if query.data == "st:cx" else "seats_not_booked")
+    )
 
 
 @private_only("seats_cancel")
 async def seats_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    with ctx.db.session() as session:
-        unit = seats.centralized_unit(session, ctx.config, identity, None)
-        freed = seats.cancel_unit(
-            session, ctx.config, identity, unit, ctx.now(), chat_id_of(update)
-        )
-    await reply(update, context, "seats_cancelled", unit=unit.name, freed=freed)
+    freed = await act(update, context, seats.cancel_unit)
+    await reply(update, context, "seats_cancelled", unit=freed.unit_name, freed=freed.seats)
 
 
 @private_only("seats_confirm")
 async def seats_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_ctx(context)
-    identity = authorized(update, context)
-    with ctx.db.session() as session:
-        count = seats.confirm_all(session, identity, ctx.now(), chat_id_of(update))
-        views = seats.slots(session, ctx.config)
-    await reply(update, context, "seats_confirmed", count=count, views=views)
+    """Shows what would be confirmed, with a confirm button: a message never confirms by
+    itself. Authorization comes first, so others learn only that the command is not theirs."""
+    preview = await act(update, context, seats.confirmation)
+    if context.args:
+        raise Refused("seats_confirm_usage")
+    data = f"st:cf:{preview.up_to}:{preview.bookings}"
+    keyboard = (
+        _buttons([[(_label("confirm_seats"), data), (_label("cancel"), "st:cx")]])
+        if preview.pending
+        else None
+    )
+    await reply(update, context, "seats_confirm", preview=preview, keyboard=keyboard)
 
 
 def register(app: Application) -> None:
@@ -467,10 +449,5 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("seats_book", seats_book))
     app.add_handler(CommandHandler("seats_cancel", seats_cancel))
     app.add_handler(CommandHandler("seats_confirm", seats_confirm))
-    app.add_handler(CallbackQueryHandler(on_seats_cancel_button, pattern=r"^st:no$"))
+    app.add_handler(CallbackQueryHandler(on_seats_cancel_button, pattern=r"^st:(no|cx)$"))
     app.add_handler(CallbackQueryHandler(on_seats_button, pattern=r"^st:"))
-
-
-async def _stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A /register button pressed outside its conversation (after a restart or a timeout)."""
-    await update.callback_query.answer("这一步已失效，请重新发送 /register。")

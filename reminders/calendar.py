@@ -20,7 +20,7 @@ What is sent when (with the shipped config):
 * makeup — registration opening, last morning and closing; the evening before the makeup exams,
   and the morning of their last day;
 * makeup list — the evening of the first makeup registration day, naming units whose makeup list
-  (from the imported results, bot.results.service) is not registered yet (none for a one-day
+  (from the imported results, bot.results.makeup) is not registered yet (none for a one-day
   window: the closing reminder is then the last word).
 """
 
@@ -30,7 +30,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.config import Config
+from bot.core.config import Config, Window
 
 # Kinds: what the reminder is about (also what the "who still owes" lookup is keyed on).
 STUDY_START = "study_start"
@@ -207,7 +207,7 @@ class _Builder:
                 days_left=days,
             )
 
-    def registration(self, key: str, kind: str, window: Any, round_number: int | None) -> None:
+    def registration(self, key: str, kind: str, window: Window, round_number: int | None) -> None:
         closes = self.close(window.end)
         tpl = "reminder_registration"
         self.add(

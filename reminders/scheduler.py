@@ -1,46 +1,43 @@
-"""The reminders' APScheduler wiring: an AsyncIOScheduler in the bot's own event loop.
+"""The reminders on PTB's JobQueue: when to look, and sending what is due.
 
-Design (see README): the ``reminders`` and ``reminder_sends`` tables are the source of truth; the
-scheduler's jobs live in memory and are rebuilt from the tables at every start, one date job per
-upcoming reminder with a stable id (``reminder:<id>``, ``replace_existing``), plus a sweep every
-``sweep_seconds``. Every job calls the same :func:`run_due`, which asks the database what is due
-by the injected clock and sends only what it manages to claim in the sent-log, so a late job, a
-restart, a moved clock or a second instance never sends twice.
+The ``reminders`` and ``reminder_sends`` tables are the source of truth; the JobQueue's jobs live
+in memory and are rebuilt from the tables at every start: one ``run_once`` job per upcoming
+reminder, named ``reminder:<id>`` (a later schedule replaces the job of that name), and one
+``run_repeating`` sweep every ``sweep_seconds``. Every job calls the same :func:`run_due`, which asks the database what is due by the injected clock and sends only what
+it manages to claim in the sent-log, so a late job, a restart, a moved clock or a second
+instance never sends twice.
 
-``misfire_grace_time`` is ``[reminders] misfire_grace_seconds`` (APScheduler's default of 1 s
-would silently drop a job that is a little late, e.g. after a busy moment or a suspended host) and
-``coalesce`` is on: a sweep missed several times runs once. Whatever a job still misses, the
-next sweep picks up from the database, under the same deadline rule.
+Each job has ``misfire_grace_time`` ``[reminders] misfire_grace_seconds`` (APScheduler's default
+of 1 s would silently drop a job that is a little late, e.g. after a busy moment or a suspended
+host), ``coalesce`` on (a sweep missed several times runs once) and one instance at a time.
+Whatever a job still misses, the next sweep picks up from the database, under the same
+deadline rule.
+
+Lifecycle: the Application's post_init calls :func:`start`, which also sends at once what fell
+due while the bot was down (before the first update is served; the jobs begin when the JobQueue
+starts), and its post_shutdown calls :func:`stop`. ``Application.stop`` stops the JobQueue and
+waits for a running job; a run sees ``Application.running`` turn False and stops after the
+messages it has in flight, leaving the rest unclaimed for the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from telegram import LinkPreviewOptions
-from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
-from telegram.ext import Application
+from telegram.ext import CallbackContext, JobQueue
 
-from bot.context import AppContext
-from reminders import service
-from reminders.models import SendStatus
+from reminders import dispatch, sending, sendlog, store
+from reminders.dispatch import Overdue
+from reminders.runtime import ORIGIN, App, Context, context_of
+from reminders.sendlog import Delivery, Outcome
+from reminders.views import ReminderView
 
 log = logging.getLogger(__name__)
 
@@ -48,136 +45,81 @@ STATE_KEY = "reminders"
 SWEEP_JOB = "reminders:sweep"
 JOB_PREFIX = "reminder:"
 PARALLEL_CHATS = 16  # chats served at once; the rate limiter paces them
-STOP_WAIT_SECONDS = 15.0
 
-
-@dataclass(frozen=True)
-class Outcome:
-    reminder_id: str
-    chat_id: int
-    status: str  # "sent" | "failed"
-    text: str
-    attempts: int
-    error: str = ""
+Queue = JobQueue[Any]
 
 
 @dataclass
-class _State:
-    scheduler: AsyncIOScheduler | None = None
-    lock: asyncio.Lock | None = None
-    logged: set = field(default_factory=set)
-    running: set[asyncio.Task] = field(default_factory=set)  # job runs in progress
+class SchedulerState:
+    """Per Application: whether the reminders are started, the one-run-at-a-time lock, and the
+    overdue reminders already logged (when skips are not recorded, they are logged once)."""
+
+    started: bool = False
     stopping: bool = False
-
-    def get_lock(self) -> asyncio.Lock:
-        if self.lock is None:
-            self.lock = asyncio.Lock()
-        return self.lock
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    logged: set[tuple[str, dt.datetime]] = field(default_factory=set)
 
 
-def _ctx(app: Application) -> AppContext:
-    return app.bot_data["ctx"]
-
-
-def _state(app: Application) -> _State:
-    state = app.bot_data.get(STATE_KEY)
-    if state is None:
-        state = app.bot_data[STATE_KEY] = _State()
+def state_of(app: App) -> SchedulerState:
+    state: SchedulerState = app.bot_data.setdefault(STATE_KEY, SchedulerState())
     return state
 
 
-def scheduler_of(app: Application) -> AsyncIOScheduler | None:
-    return _state(app).scheduler
+def scheduler_of(app: App) -> AsyncIOScheduler | None:
+    """The APScheduler under the JobQueue, once the reminders are started (for /health)."""
+    if not state_of(app).started or app.job_queue is None:
+        return None
+    return app.job_queue.scheduler
 
 
-# --- lifecycle ---------------------------------------------------------------------------------
+def _queue(app: App) -> Queue:
+    if app.job_queue is None:
+        raise RuntimeError("the reminders need python-telegram-bot[job-queue]")
+    return app.job_queue
 
 
-Hook = Callable[[Application], Awaitable[None]]
+# --- lifecycle -----------------------------------------------------------------------------
 
 
-def attach(app: Application) -> None:
-    """Start the reminders after the Application's own post_init, stop them before its
-    post_shutdown (which closes the database)."""
-    before_init: Hook | None = app.post_init
-    before_shutdown: Hook | None = app.post_shutdown
-
-    async def post_init(application: Application) -> None:
-        if before_init is not None:
-            await before_init(application)
-        await start(application)
-
-    async def post_shutdown(application: Application) -> None:
-        await stop(application)
-        if before_shutdown is not None:
-            await before_shutdown(application)
-
-    app.post_init = post_init
-    app.post_shutdown = post_shutdown
-
-
-async def start(app: Application) -> None:
-    """Sync the calendar, report interrupted sends, rebuild the jobs and start the scheduler;
-    the first sweep runs at once and sends what fell due while the bot was down."""
-    ctx = _ctx(app)
-    config = ctx.config
-    rcfg = config.reminders
-    now = ctx.clock.now()
-    with ctx.db.session() as session:
-        service.sync_calendar(session, config, now)
-    _recover_stale(ctx)
-    state = _state(app)
-    state.stopping = False
-    if state.scheduler is not None and state.scheduler.running:
-        return
-    scheduler = AsyncIOScheduler(
-        timezone=config.tz,
-        job_defaults={
-            "misfire_grace_time": rcfg.misfire_grace_seconds,
-            "coalesce": True,
-            "max_instances": 1,
-        },
+async def start(app: App) -> None:
+    """Sync the calendar from config, schedule the jobs, and send what fell due while the bot
+    was down (still before its deadline); interrupted sends are reported. Calling it again
+    duplicates nothing."""
+    ctx = context_of(app)
+    rcfg = ctx.config.reminders
+    await ctx.run(store.sync_calendar, ORIGIN)
+    state = state_of(app)
+    state.started, state.stopping = True, False
+    queue = _queue(app)
+    await rebuild_jobs(app)
+    _drop(queue, SWEEP_JOB)
+    queue.run_repeating(
+        _on_job,
+        interval=rcfg.sweep_seconds,
+        first=rcfg.sweep_seconds,
+        name=SWEEP_JOB,
+        job_kwargs=_job_kwargs(ctx, SWEEP_JOB),
     )
-    state.scheduler = scheduler
-    scheduler.start()
-    rebuild_jobs(app)
-    scheduler.add_job(
-        _sweep,
-        "interval",
-        seconds=rcfg.sweep_seconds,
-        args=[app],
-        id=SWEEP_JOB,
-        name="reminders: send what is due",
-        replace_existing=True,
-        next_run_time=dt.datetime.now(config.tz),
-    )
-    log.info("reminders scheduled: %d jobs", len(scheduler.get_jobs()))
+    log.info("reminders scheduled: %d jobs", len(_ours(queue)))
+    await _sweep(app)  # the catch-up: the JobQueue's first sweep is an interval away
 
 
-async def stop(app: Application) -> None:
-    """Stop dispatching, let a run in progress finish recording its sends (up to
-    STOP_WAIT_SECONDS), then shut the scheduler down: a send is not cut off mid-way."""
-    state = _state(app)
-    state.stopping = True
-    scheduler, state.scheduler = state.scheduler, None
-    if scheduler is None or not scheduler.running:
-        return
-    scheduler.pause()
-    await asyncio.sleep(0)  # job runs already dispatched start, see ``stopping`` and return
-    if state.running:
-        await asyncio.wait(set(state.running), timeout=STOP_WAIT_SECONDS)
-    scheduler.shutdown(wait=False)
-    await asyncio.sleep(0)  # the shutdown is delivered through the loop
+async def stop(app: App) -> None:
+    """Stop sending (a run in progress stops after its messages in flight) and remove the
+    reminders' jobs."""
+    state = state_of(app)
+    state.stopping, state.started = True, False
+    if app.job_queue is not None:
+        for job in _ours(app.job_queue):
+            job.schedule_removal()
 
 
-def _recover_stale(ctx: AppContext) -> None:
+async def _recover_stale(ctx: Context) -> None:
     """Claims that never finished (the process was killed between claiming and recording),
     older than ``claim_timeout_minutes``: recorded as failed and logged, not re-sent. Checked at
-    start and at every sweep, so a quick restart still reports them once they are old enough."""
-    timeout = dt.timedelta(minutes=ctx.config.reminders.claim_timeout_minutes)
-    with ctx.db.session() as session:
-        stale = service.recover_stale(session, ctx.clock.now(), timeout)
-    for row in stale:
+    start and at every job run, so a quick restart still reports them once they are old
+    enough."""
+    for row in await ctx.run(sendlog.recover_stale, ORIGIN):
         log.error(
             "reminder %s to chat %s was claimed at %s and never finished (the bot stopped "
             "mid-send?); recorded as failed, not re-sent",
@@ -187,229 +129,159 @@ def _recover_stale(ctx: AppContext) -> None:
         )
 
 
-def _real_time(ctx: AppContext, moment: dt.datetime) -> dt.datetime:
-    """The wall-clock moment at which the injected clock will show ``moment``."""
-    tz = ctx.config.tz
-    return moment - (ctx.clock.now() - dt.datetime.now(tz))
+# --- the jobs --------------------------------------------------------------------------------
 
 
-def rebuild_jobs(app: Application) -> int:
-    """One date job per upcoming, unpaused reminder (stable ids, replace_existing); jobs of
-    reminders that went away or were paused are removed. Returns the number of date jobs."""
-    scheduler = scheduler_of(app)
-    if scheduler is None:
+def _job_kwargs(ctx: Context, name: str) -> dict[str, Any]:
+    return {
+        "id": name,
+        "misfire_grace_time": ctx.config.reminders.misfire_grace_seconds,
+        "coalesce": True,
+        "max_instances": 1,
+    }
+
+
+def _ours(queue: Queue) -> list[Any]:
+    return [
+        job
+        for job in queue.jobs()
+        if job.name and (job.name.startswith(JOB_PREFIX) or job.name == SWEEP_JOB)
+    ]
+
+
+def _drop(queue: Queue, name: str) -> None:
+    for job in queue.get_jobs_by_name(name):
+        job.schedule_removal()
+
+
+def _schedule(app: App, reminder_id: str, fire_at: dt.datetime) -> bool:
+    """(Re)place the job of one reminder; none when its time has already come (then the sweep
+    has it). The JobQueue runs on the wall clock: the job is set the injected clock's distance
+    away."""
+    ctx = context_of(app)
+    queue = _queue(app)
+    name = JOB_PREFIX + reminder_id
+    _drop(queue, name)
+    delay = fire_at - ctx.clock.now()
+    if delay <= dt.timedelta(0):
+        return False
+    queue.run_once(_on_job, when=delay, name=name, job_kwargs=_job_kwargs(ctx, name))
+    return True
+
+
+async def rebuild_jobs(app: App) -> int:
+    """One job per upcoming, unpaused reminder; jobs of reminders that went away or were paused
+    are removed. Returns the number of reminder jobs."""
+    if not state_of(app).started:
         return 0
-    ctx = _ctx(app)
-    now = ctx.clock.now()
-    with ctx.db.session() as session:
-        rows = service.upcoming(session, now)
-    wanted = set()
-    for row in rows:
-        job_id = JOB_PREFIX + row.id
-        wanted.add(job_id)
-        scheduler.add_job(
-            _fire,
-            "date",
-            run_date=_real_time(ctx, row.fire_at),
-            args=[app, row.id],
-            id=job_id,
-            name=f"reminder {row.id}",
-            replace_existing=True,
-        )
-    for job in scheduler.get_jobs():
-        if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
-            job.remove()
+    ctx = context_of(app)
+    rows = await ctx.run(lambda uow: [(r.id, r.fire_at) for r in store.upcoming(uow)], ORIGIN)
+    wanted = {JOB_PREFIX + rid for rid, fire_at in rows if _schedule(app, rid, fire_at)}
+    for job in _ours(_queue(app)):
+        if job.name.startswith(JOB_PREFIX) and job.name not in wanted:
+            job.schedule_removal()
     return len(wanted)
 
 
-def reschedule(app: Application, reminder_id: str) -> None:
+def reschedule(app: App, reminder: ReminderView) -> None:
     """After /remind_add, /remind_pause or /remind_resume: add, move or drop that one job."""
-    scheduler = scheduler_of(app)
-    if scheduler is None:
+    if not state_of(app).started:
         return
-    ctx = _ctx(app)
-    job_id = JOB_PREFIX + reminder_id
-    with ctx.db.session() as session:
-        row = service.load(session, reminder_id)
-    if row is None or row.paused or row.fire_at <= ctx.clock.now():
-        with contextlib.suppress(Exception):
-            scheduler.remove_job(job_id)
+    if reminder.paused:
+        _drop(_queue(app), JOB_PREFIX + reminder.id)
         return
-    scheduler.add_job(
-        _fire,
-        "date",
-        run_date=_real_time(ctx, row.fire_at),
-        args=[app, row.id],
-        id=job_id,
-        name=f"reminder {row.id}",
-        replace_existing=True,
-    )
+    _schedule(app, reminder.id, reminder.fire_at)
 
 
-async def _fire(app: Application, reminder_id: str) -> None:
-    log.debug("job for reminder %s fired", reminder_id)
-    await _sweep(app)
+async def _on_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Every job: a sweep, until the Application stops."""
+    app = context.application
+    await _sweep(app, interrupted=lambda: not app.running)
 
 
-async def _sweep(app: Application) -> None:
-    state = _state(app)
-    task = asyncio.current_task()
-    if state.stopping or task is None:
+async def _sweep(app: App, interrupted: Callable[[], bool] | None = None) -> None:
+    """Report stale claims, then send what is due; a failure is logged, and the next sweep
+    tries again."""
+    if state_of(app).stopping:
         return
-    state.running.add(task)
     try:
-        _recover_stale(_ctx(app))
-        await run_due(app)
+        await _recover_stale(context_of(app))
+        await run_due(app, interrupted=interrupted)
     except Exception:
         log.exception("sending due reminders failed; the next sweep tries again")
-    finally:
-        state.running.discard(task)
 
 
-# --- sending -------------------------------------------------------------------------------------
+# --- sending what is due -----------------------------------------------------------------------
 
 
 async def run_due(
-    app: Application,
-    now: dt.datetime | None = None,
+    app: App,
     *,
     group_ids: list[int] | None = None,
     record_skips: bool = True,
+    interrupted: Callable[[], bool] | None = None,
 ) -> list[Outcome]:
-    """Send every due reminder not yet claimed for its chats; the one function behind the jobs,
-    the sandbox's /now and the tests. ``group_ids`` overrides config's group chats."""
-    ctx = _ctx(app)
-    state = _state(app)
+    """Send every due reminder not yet claimed for its chats, at the injected clock's time; the
+    one function behind the jobs, the sandbox's /now and the tests. ``group_ids`` overrides
+    config's group chats; ``record_skips=False`` only logs overdue reminders (for a clock that
+    may travel back); ``interrupted`` says when to stop between messages."""
+    ctx = context_of(app)
+    state = state_of(app)
     groups = list(ctx.config.telegram.group_chat_ids) if group_ids is None else list(group_ids)
-    async with state.get_lock():
-        moment = now or ctx.clock.now()
-        deliveries = service.prepare(
-            ctx.db, ctx.config, moment, groups, logged=state.logged, record_skips=record_skips
-        )
-        if not deliveries:
-            return []
-        by_chat: dict[int, list[service.Delivery]] = {}
-        for item in deliveries:
+
+    def stopped() -> bool:
+        return state.stopping or (interrupted is not None and interrupted())
+
+    async with state.lock:
+        plan = await ctx.run(lambda uow: dispatch.plan_due(uow, groups), ORIGIN)
+        await _settle_overdue(ctx, state, plan.overdue, bool(groups) and record_skips)
+        by_chat: dict[int, list[Delivery]] = {}
+        for item in plan.deliveries:
             by_chat.setdefault(item.chat_id, []).append(item)
         gate = asyncio.Semaphore(PARALLEL_CHATS)
 
-        async def one_chat(items: list[service.Delivery]) -> list[Outcome]:
+        async def one_chat(items: list[Delivery]) -> list[Outcome]:
             outcomes = []
             async with gate:
                 for item in items:  # in order, per chat
-                    if state.stopping:  # left unclaimed: the next start sends it
+                    if stopped():  # left unclaimed: the next start sends it
                         break
-                    claimed = service.claim_delivery(ctx.db, item, ctx.clock.now())
+                    claimed = await ctx.run(functools.partial(sendlog.claim, item=item), ORIGIN)
                     if claimed is not None:  # else another instance has it
-                        outcomes.append(await deliver(app, claimed))
+                        outcomes.append(await sending.deliver(ctx, app.bot, claimed))
             return outcomes
 
         results = await asyncio.gather(*(one_chat(items) for items in by_chat.values()))
     return [outcome for chunk in results for outcome in chunk]
 
 
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    value = getattr(exc, "_retry_after", None)
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    return float(getattr(exc, "retry_after", 1) or 1)
-
-
-PERMANENT = (BadRequest, Forbidden, InvalidToken, ChatMigrated)
-# Transport failures after the whole request may have reached Telegram: it may have delivered
-# the message and only the answer was lost. (A refused, reset-before-sending or dropped
-# connection, a connect or pool timeout, a 5xx: Telegram did not take it.)
-MAYBE_SENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError)
-UNREADABLE_ANSWER = "Invalid server response"  # PTB: HTTP 2xx, but the body is not JSON
-
-
-def _maybe_sent(exc: NetworkError) -> bool:
-    cause = exc.__cause__
-    if isinstance(exc, TimedOut) and cause is None:
-        return True  # a timeout PTB does not explain: assume the worst
-    return isinstance(cause, MAYBE_SENT)
-
-
-async def deliver(app: Application, item: service.Delivery) -> Outcome:
-    """Send one claimed message: flood waits and network errors are retried with backoff (the
-    AIORateLimiter already retries flood waits itself); a final failure is recorded in the
-    sent-log and logged as an error.
-
-    Sending again is only safe when the first try did not go out: a 429, a 5xx, a refused or
-    dropped connection, a connect or pool timeout. A *read* timeout (or a connection reset while
-    reading the answer) is not retried — Telegram may have delivered the message and only the
-    answer was late, and a duplicate in the group is worse than a logged gap — it is recorded as
-    failed ("may have been sent"). An HTTP 2xx answer that cannot be read means Telegram took
-    the message: recorded as sent."""
-    ctx = _ctx(app)
-    rcfg = ctx.config.reminders
-    assert item.send_id is not None, "deliver() needs a claimed delivery"
-    attempts, error = 0, ""
-    for attempt in range(1, rcfg.send_attempts + 1):
-        attempts = attempt
-        message_id, note = None, ""
-        try:
-            message = await app.bot.send_message(
-                item.chat_id,
-                item.text,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-            message_id = message.message_id
-        except PERMANENT as exc:  # BadRequest is a NetworkError: catch it first
-            error = f"{type(exc).__name__}: {exc}"
-            break
-        except RetryAfter as exc:
-            error = f"RetryAfter: {exc}"
-            wait = _retry_after_seconds(exc) + 0.1
-        except NetworkError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            if _maybe_sent(exc):
-                error += " (the answer was lost: it may have been sent, so it is not sent again)"
-                break
-            wait = rcfg.retry_backoff_seconds * 2 ** (attempt - 1)
-        except TelegramError as exc:
-            if str(exc) != UNREADABLE_ANSWER:
-                error = f"{type(exc).__name__}: {exc}"
-                break
-            note = "sent (HTTP 2xx), but the answer could not be read"
-            log.warning("reminder %s to chat %s: %s", item.reminder_id, item.chat_id, note)
-        if message_id is not None or note:
-            with ctx.db.session() as session:
-                service.mark_sent(
-                    session,
-                    item.send_id,
-                    ctx.clock.now(),
-                    attempts=attempt,
-                    message_id=message_id,
-                    note=note,
+async def _settle_overdue(
+    ctx: Context, state: SchedulerState, overdue: list[Overdue], record: bool
+) -> None:
+    """Record (once per chat) and log the due reminders whose deadline passed; with ``record``
+    False (no group chats, or a clock that may travel back) only log them, once."""
+    tz = ctx.config.tz
+    for item in overdue:
+        for skip in item.skips() if record else []:
+            if await ctx.run(functools.partial(sendlog.record_skip, skip=skip), ORIGIN):
+                log.info(
+                    "reminder %s skipped for chat %s: due %s, deadline %s passed before it "
+                    "could be sent",
+                    item.reminder_id,
+                    skip.chat_id,
+                    item.fire_at.astimezone(tz).isoformat(),
+                    item.deadline.astimezone(tz).isoformat(),
                 )
-            log.info("reminder %s sent to chat %s", item.reminder_id, item.chat_id)
-            return Outcome(item.reminder_id, item.chat_id, SendStatus.SENT, item.text, attempt)
-        if attempt < rcfg.send_attempts:
-            log.warning(
-                "reminder %s to chat %s: %s; retrying in %.1f s",
-                item.reminder_id,
-                item.chat_id,
-                error,
-                wait,
+        if not record and (item.reminder_id, item.fire_at) not in state.logged:
+            state.logged.add((item.reminder_id, item.fire_at))
+            log.info(
+                "reminder %s not sent: its deadline passed before it could be", item.reminder_id
             )
-            await asyncio.sleep(wait)
-    with ctx.db.session() as session:
-        service.mark_failed(session, item.send_id, attempts=attempts, error=error)
-    log.error(
-        "reminder %s to chat %s FAILED after %d attempt(s): %s",
-        item.reminder_id,
-        item.chat_id,
-        attempts,
-        error,
-    )
-    return Outcome(item.reminder_id, item.chat_id, SendStatus.FAILED, item.text, attempts, error)
 
 
-async def on_clock_moved(app: Application, group_ids: list[int] | None = None) -> list[Outcome]:
+async def on_clock_moved(app: App, group_ids: list[int] | None = None) -> list[Outcome]:
     """The injected clock jumped (the sandbox's /now): send what is now due, re-time the jobs.
     Skips are not recorded: a clock that jumps may jump back."""
     outcomes = await run_due(app, group_ids=group_ids, record_skips=False)
-    rebuild_jobs(app)
+    await rebuild_jobs(app)
     return outcomes

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.core.config import DEFAULT_CONFIG_PATH
-from tests.fakeapi import ApiCall, FakeBotAPI
+from harness.fakeapi import ApiCall, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 

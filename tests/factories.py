@@ -7,7 +7,8 @@ import datetime as dt
 from sqlmodel import select
 
 from bot.context import AppContext
-from bot.org import admins
+from bot.core.uow import Origin
+from bot.org import invites
 from bot.org.models import ROOT_CODE, Unit
 from bot.roster.models import Learner
 
@@ -33,20 +34,19 @@ def learner(ctx: AppContext, account: str, name: str, unit_code: str, **fields) 
         return row
 
 
+def invite(ctx: AppContext, unit_code: str, role: str) -> str:
+    """An invite code, issued as the city office does on the server."""
+    request = invites.InviteRequest(unit_code, role)
+    return ctx.run_sync(lambda uow: invites.issue_invite(uow, request), Origin.cli()).code
+
+
 def bind(ctx: AppContext, unit_code: str, role: str, telegram_user_id: int) -> None:
     """Issue an invite and bind it, as the city office and the administrator would."""
-    with ctx.db.session() as s:
-        invite = admins.issue_invite(s, ctx.config, unit_code=unit_code, role=role, now=ctx.now())
-    with ctx.db.session() as s:
-        admins.bind(
-            s,
-            ctx.config,
-            code=invite.code,
-            telegram_user_id=telegram_user_id,
-            telegram_name="t",
-            chat_id=telegram_user_id,
-            now=ctx.now(),
-        )
+    code = invite(ctx, unit_code, role)
+    ctx.run_sync(
+        lambda uow: invites.bind(uow, invites.BindRequest(code, telegram_name="t")),
+        Origin.telegram(telegram_user_id, telegram_user_id),
+    )
 
 
 def tree(ctx: AppContext) -> None:

@@ -17,7 +17,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 
 from bot.context import AppContext
 from bot.sandbox.offline import BOT_ID, BOT_USERNAME
-from tests.fakeapi import ApiError, FakeBotAPI, parse_html
+from bot.sandbox.telegram_text import text_entities, utf16_len
+from harness.fakeapi import ApiError, check_markup, parse_html
 
 ANONYMOUS_ADMIN_BOT = {
     "id": 1087968824,
@@ -27,34 +28,7 @@ ANONYMOUS_ADMIN_BOT = {
 }
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "学法考法助手", "username": BOT_USERNAME}
 
-# How Telegram marks a leading command: "/" then letters, digits, _ (and an optional @bot).
-_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{1,64})?")
 _ids = itertools.count(5_000_000)
-
-
-def utf16_len(value: str) -> int:
-    return len(value.encode("utf-16-le")) // 2
-
-
-def entities(value: str) -> list[dict[str, Any]]:
-    """The entities Telegram attaches: a leading bot command and @mentions of the bot."""
-    found: list[dict[str, Any]] = []
-    command = _COMMAND.match(value)
-    if command:
-        found.append({"type": "bot_command", "offset": 0, "length": utf16_len(command.group())})
-    mention = f"@{BOT_USERNAME}"
-    start = value.find(mention)
-    while start >= 0:
-        if not (command and start < command.end()):
-            found.append(
-                {
-                    "type": "mention",
-                    "offset": utf16_len(value[:start]),
-                    "length": utf16_len(mention),
-                }
-            )
-        start = value.find(mention, start + len(mention))
-    return found
 
 
 @dataclass(frozen=True)
@@ -98,7 +72,7 @@ def message_update(
         message["sender_chat"] = dict(message["chat"])
     if value:
         message["text"] = value
-        found = entities(value)
+        found = text_entities(value)
         if found:
             message["entities"] = found
     if kind == "edited_message":
@@ -284,7 +258,7 @@ def check_calls(calls, payloads: list[Payload] = ()) -> list[Sent]:
         if key == "text":
             assert plain.strip(), f"{call.method}: empty text"
         assert utf16_len(plain) <= limit, f"{call.method}: {utf16_len(plain)} > {limit}"
-        FakeBotAPI._check_markup(p.get("reply_markup"))
+        check_markup(p.get("reply_markup"))
         for entity in parse_html(raw)[1] if is_html else []:
             assert "evil.example" not in str(entity.get("url", "")), (raw, entity)
         for payload in payloads:

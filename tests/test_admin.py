@@ -13,10 +13,12 @@ from sqlmodel import func, select
 
 from bot.core.audit import AuditLog
 from bot.core.errors import Refused
-from bot.org import admins
+from bot.core.uow import Origin
+from bot.org import invites
 from bot.org.models import TelegramBinding
 from bot.roster import learners
 from bot.roster.models import Learner
+from bot.roster.passwords import verify_password
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +38,8 @@ def learner_row(ctx, account: str) -> Learner:
 
 
 def issue(ctx, unit_code: str, role: str) -> str:
-    with ctx.db.session() as s:
-        return admins.issue_invite(
-            s, ctx.config, unit_code=unit_code, role=role, now=ctx.now()
-        ).code
+    request = invites.InviteRequest(unit_code=unit_code, role=role)
+    return ctx.run_sync(lambda uow: invites.issue_invite(uow, request), Origin.cli()).code
 
 
 @pytest.fixture
@@ -93,11 +93,11 @@ async def test_new_administrator_takes_over_the_account(bot, world):
 
 
 def test_invite_refuses_wrong_role_or_unit(world):
-    with world.db.session() as s, pytest.raises(Refused) as info:
-        admins.issue_invite(s, world.config, unit_code="LY-JY", role="county", now=world.now())
+    with pytest.raises(Refused) as info:
+        issue(world, "LY-JY", "county")
     assert info.value.key == "role_mismatch"
-    with world.db.session() as s, pytest.raises(Refused) as info:
-        admins.issue_invite(s, world.config, unit_code="nope", role="unit", now=world.now())
+    with pytest.raises(Refused) as info:
+        issue(world, "nope", "unit")
     assert info.value.key == "unit_unknown"
 
 
@@ -115,7 +115,7 @@ async def test_reset_in_scope_changes_hash_once(bot, world):
     row = learner_row(world, "ly1zhang")
     assert row.must_change_password and row.password_hash
     assert world.config.platform.default_password not in row.password_hash
-    assert learners.verify_password(world.config.platform.default_password, row.password_hash)
+    assert verify_password(world.config.platform.default_password, row.password_hash)
     assert audit_count(world, "password.reset") == before + 1
     out = await bot.press(1)  # a second press
     assert "已经处理过" in out[-1]
@@ -232,17 +232,17 @@ async def test_anonymous_group_admin_is_refused(bot, world):
 def test_concurrent_confirms_apply_once(any_ctx):
     factories.tree(any_ctx)
     factories.bind(any_ctx, "LY", "county", 777)
-    with any_ctx.db.session() as s:
-        identity = admins.authorize(s, 777)
-        preview = learners.prepare_reset(s, any_ctx.config, identity, "ly1zhang", any_ctx.now())
+    admin = Origin.telegram(777, 777)
+    request = learners.ResetRequest("ly1zhang")
+    preview = any_ctx.run_sync(lambda uow: learners.prepare_reset(uow, request), admin)
+    decision = learners.Decision(preview.action_id, confirm=True)
     results: list[str] = []
     barrier = threading.Barrier(6)
 
     def press():
         barrier.wait()
         try:
-            with any_ctx.db.session() as s:
-                learners.confirm(s, any_ctx.config, identity, preview.action_id, any_ctx.now())
+            any_ctx.run_sync(lambda uow: learners.decide(uow, decision), admin)
             results.append("done")
         except Refused as refusal:
             results.append(refusal.key)

@@ -282,6 +282,8 @@ FORGED: dict[str, dict[str, str | None]] = {
     "st:p:{slot}:5": {NOBODY: "not_bound", HD: "not_centralized", UNIT: "not_centralized"},
     "st:ok:{slot}:5": {NOBODY: "not_bound", HD: "not_centralized", UNIT: "not_centralized"},
     "st:no": {NOBODY: None, HD: None},
+    "st:cf:1:1": {NOBODY: "not_bound", HD: "city_only", UNIT: "city_only", CENTRAL: "city_only"},
+    "st:cx": {NOBODY: None, HD: None},
     "faq:{faq}": {NOBODY: None, HD: None},
 }
 

@@ -16,13 +16,13 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import func, select
 
 from bot import cli
-from bot.bank import questions
+from bot.bank import questions, workbooks
 from bot.bank import service as bank
 from bot.bank.models import QuestionSubmission
-from bot.bank.questions import BankFileError
-from bot.bank.service import HEADER
+from bot.bank.questions import HEADER, BankFileError
 from bot.core.audit import AuditLog
 from bot.core.errors import Refused
+from bot.core.uow import Origin
 from bot.org import admins
 from tests import factories
 
@@ -106,7 +106,9 @@ def zip_bomb() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (questions.MAX_UNCOMPRESSED_BYTES + 1024))
+        archive.writestr(
+            "xl/worksheets/sheet1.xml", b"\0" * (questions.MAX_UNCOMPRESSED_BYTES + 1024)
+        )
     return buf.getvalue()
 
 
@@ -132,6 +134,17 @@ def dept_identity(ctx, uid: int = 501, dept: str = DEPT):
     factories.bind(ctx, dept, "unit", uid)
     with ctx.db.session() as s:
         return admins.authorize(s, uid)
+
+
+def submit(ctx, telegram_user_id: int, data: bytes, filename: str) -> bank.SubmitResult:
+    """A file sent by the administrator bound to ``telegram_user_id``, in one unit of work."""
+    request = bank.SubmitRequest(file_bytes=data, filename=filename)
+    origin = Origin.telegram(telegram_user_id, telegram_user_id)
+    return ctx.run_sync(lambda uow: bank.submit(uow, request), origin)
+
+
+def status(ctx) -> dict[str, bank.DepartmentStatus]:
+    return {i.department: i for i in ctx.run_sync(bank.status, Origin.cli())}
 
 
 def audits(ctx, action: str | None = None) -> int:
@@ -176,15 +189,15 @@ def downloads(bot) -> int:
 
 
 def test_template_has_the_header_counts_and_instructions(config, tmp_path):
-    path = bank.write_template(tmp_path / "t.xlsx", config)
+    path = workbooks.write_template(tmp_path / "t.xlsx", config)
     wb = load_workbook(path)
-    sheet = wb[bank.SHEET_NAME]
+    sheet = wb[questions.SHEET_NAME]
     assert [c.value for c in sheet[1]] == HEADER
     types = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]]
     qs = config.question_submission
     assert types.count("单选") == qs.single_choice and types.count("多选") == qs.multiple_choice
     help_text = "\n".join(
-        str(r[0] or "") for r in wb[bank.HELP_SHEET_NAME].iter_rows(values_only=True)
+        str(r[0] or "") for r in wb[questions.HELP_SHEET_NAME].iter_rows(values_only=True)
     )
     assert (
         f"单选题 {qs.single_choice} 道" in help_text
@@ -299,26 +312,19 @@ def test_submit_stores_replaces_keeps_history_and_audits(any_ctx, clock):
     ctx, config = any_ctx, any_ctx.config
     identity = dept_identity(ctx)
     first = xlsx_bytes(question_rows(config))
-    with ctx.db.session() as s:
-        result = bank.submit(
-            s, config, identity, file_bytes=first, filename="v1.xlsx", now=ctx.now()
-        )
+    result = submit(ctx, identity.telegram_user_id, first, "v1.xlsx")
     assert result.stored and result.late  # the clock is in September; the deadline was June
     clock.advance(dt.timedelta(hours=1))
     rows = question_rows(config)
     rows[0][1] = "改过的题干"
-    with ctx.db.session() as s:
-        again = bank.submit(
-            s, config, identity, file_bytes=xlsx_bytes(rows), filename="v2.xlsx", now=ctx.now()
-        )
+    again = submit(ctx, identity.telegram_user_id, xlsx_bytes(rows), "v2.xlsx")
     assert again.replaced
     stored = submissions(ctx)
     assert [s.file_name for s in stored] == ["v1.xlsx", "v2.xlsx"]
     assert stored[0].superseded_at is not None and stored[1].superseded_at is None
     assert json.loads(stored[1].content)[0]["stem"] == "改过的题干"
     assert audits(ctx, "questions.submit") == 2
-    with ctx.db.session() as s:
-        states = {i.department: i for i in bank.status(s, config)}
+    states = status(ctx)
     assert states[DEPT].state == "late" and states[DEPT].versions == 2
     assert states[OTHER_DEPT].state == "missing"
 
@@ -331,22 +337,11 @@ def test_invalid_file_and_wrong_administrators_store_nothing(world):
     before = audits(world)
     bad = question_rows(config)
     bad[0][1] = ""
-    with world.db.session() as s:
-        result = bank.submit(
-            s, config, identity, file_bytes=xlsx_bytes(bad), filename="b.xlsx", now=world.now()
-        )
+    result = submit(world, identity.telegram_user_id, xlsx_bytes(bad), "b.xlsx")
     assert not result.stored
     for uid in (777, 778):
-        with world.db.session() as s, pytest.raises(Refused) as info:
-            who = admins.authorize(s, uid)
-            bank.submit(
-                s,
-                config,
-                who,
-                file_bytes=xlsx_bytes(question_rows(config)),
-                filename="q.xlsx",
-                now=world.now(),
-            )
+        with pytest.raises(Refused) as info:
+            submit(world, uid, xlsx_bytes(question_rows(config)), "q.xlsx")
         assert info.value.key == "bank_not_department"
     assert submissions(world) == []
     assert audits(world) == before
@@ -356,32 +351,19 @@ def test_on_time_is_not_late_and_export_merges(world, clock, tmp_path, monkeypat
     config = world.config
     deadline = config.question_submission.deadline
     clock.freeze(dt.datetime.combine(deadline, dt.time(23, 59)))
-    with world.db.session() as s:
-        bank.submit(
-            s,
-            config,
-            dept_identity(world),
-            file_bytes=xlsx_bytes(question_rows(config)),
-            filename="q.xlsx",
-            now=world.now(),
-        )
+    submit(
+        world, dept_identity(world).telegram_user_id, xlsx_bytes(question_rows(config)), "q.xlsx"
+    )
     clock.freeze(dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time(0, 1)))
-    with world.db.session() as s:
-        late = bank.submit(
-            s,
-            config,
-            dept_identity(world, 502, OTHER_DEPT),
-            file_bytes=csv_bytes(question_rows(config)),
-            filename="q.csv",
-            now=world.now(),
-        )
+    other = dept_identity(world, 502, OTHER_DEPT)
+    late = submit(world, other.telegram_user_id, csv_bytes(question_rows(config)), "q.csv")
     assert late.late
-    with world.db.session() as s:
-        states = {i.department: i.state for i in bank.status(s, config)}
-        assert (states[DEPT], states[OTHER_DEPT]) == ("submitted", "late")
-        assert (
-            bank.export(tmp_path / "bank.xlsx", s, config) == 2 * config.question_submission.total
-        )
+    states = {name: item.state for name, item in status(world).items()}
+    assert (states[DEPT], states[OTHER_DEPT]) == ("submitted", "late")
+    exported = world.run_sync(
+        lambda uow: workbooks.export(uow, tmp_path / "bank.xlsx"), Origin.cli()
+    )
+    assert exported.questions == 2 * config.question_submission.total
     wb = load_workbook(tmp_path / "bank.xlsx")
     merged = list(wb["题库"].iter_rows(min_row=2, values_only=True))
     assert {r[1] for r in merged} == {DEPT, OTHER_DEPT}
@@ -393,7 +375,7 @@ def test_on_time_is_not_late_and_export_merges(world, clock, tmp_path, monkeypat
     # The command line: template and export.
     monkeypatch.setenv("DATABASE_URL", world.db.url)
     assert cli.main(["questions", "template", str(tmp_path / "t.xlsx")]) == 0
-    assert load_workbook(tmp_path / "t.xlsx")[bank.SHEET_NAME]["B1"].value == "题干"
+    assert load_workbook(tmp_path / "t.xlsx")[questions.SHEET_NAME]["B1"].value == "题干"
     assert cli.main(["questions", "export", str(tmp_path / "cli.xlsx")]) == 0
     assert load_workbook(tmp_path / "cli.xlsx")["题库"].max_row == 1 + 2 * 30
     assert cli.main(["questions", "export", str(tmp_path / "cli.csv")]) == 2
@@ -411,7 +393,7 @@ async def test_template_is_sent_in_private_only(bot, world):
     assert "[文件]" in out[0] and "单选 20 道" in out[0]
     filename, content, _mime = call.files["document"]
     assert filename == "试题报送模板.xlsx"
-    assert load_workbook(io.BytesIO(content))[bank.SHEET_NAME]["A1"].value == "题型"
+    assert load_workbook(io.BytesIO(content))[questions.SHEET_NAME]["A1"].value == "题型"
 
 
 async def test_upload_good_then_bad_then_replace(bot, world, clock):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakeapi import FakeBotAPI
+from harness.fakeapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,16 +20,12 @@ def world_with_invite(tmp_path: Path) -> tuple[str, str]:
     """A database with the test unit tree and an invite for 耒阳市教育局's administrator."""
     from bot.context import create_context
     from bot.core.config import load_config
-    from bot.org import admins
     from tests import factories
 
     db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
     ctx = create_context(load_config(), db_url=db_url)
     factories.tree(ctx)
-    with ctx.db.session() as s:
-        code = admins.issue_invite(
-            s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now()
-        ).code
+    code = factories.invite(ctx, "LY-JY", "unit")
     ctx.db.dispose()
     return db_url, code
 

@@ -11,9 +11,10 @@ from sqlmodel import func, select
 
 from bot.core.audit import AuditLog
 from bot.core.errors import Refused
+from bot.core.uow import Origin
+from bot.exemptions import rules
 from bot.exemptions import service as exemptions
 from bot.exemptions.models import ExemptionFiling, ExemptionStep
-from bot.org import admins
 from bot.roster.models import Learner
 from tests import factories
 
@@ -67,9 +68,9 @@ def steps(ctx, filing_id: int) -> list[ExemptionStep]:
         )
 
 
-def identity(ctx, uid: int):
-    with ctx.db.session() as s:
-        return admins.authorize(s, uid)
+def as_admin(ctx, uid: int, work):
+    """``work`` in one unit of work of the administrator bound to Telegram user ``uid``."""
+    return ctx.run_sync(work, Origin.telegram(uid, uid))
 
 
 # --- the whole procedure through the bot -------------------------------------------------------
@@ -164,22 +165,18 @@ def test_retirement_window_edges(world):
     cutoff = config.exemption.retirement_cutoff
     latest = cutoff.replace(year=cutoff.year + config.exemption.retirement_within_years)
     today = world.now().date()
-    assert exemptions.retirement_window(config, today) == (today, latest)
+    assert rules.retirement_window(config, today) == (today, latest)
     factories.bind(world, "LY", "county", 900)
-    who = identity(world, 900)
     for n, day in enumerate((today, cutoff, latest)):
         account = f"retire{n}"
         factories.learner(world, account, "退休人", "LY-JY")
-        with world.db.session() as s:
-            view = exemptions.open_filing(
-                s, config, who, account, "退休", day.isoformat(), world.now()
-            )
+        request = exemptions.OpenFiling(account, "退休", day.isoformat())
+        view = as_admin(world, 900, lambda uow, r=request: exemptions.open_filing(uow, r))
         assert view.retirement_date == day
     factories.learner(world, "retire9", "退休人", "LY-JY")
-    with world.db.session() as s, pytest.raises(Refused) as info:
-        exemptions.open_filing(
-            s, config, who, "retire9", "retirement", latest + dt.timedelta(days=1), world.now()
-        )
+    late = exemptions.OpenFiling("retire9", "retirement", latest + dt.timedelta(days=1))
+    with pytest.raises(Refused) as info:
+        as_admin(world, 900, lambda uow: exemptions.open_filing(uow, late))
     assert info.value.key == "exempt_retirement_window"
 
 
@@ -279,22 +276,31 @@ async def test_learners_out_of_service_or_unknown(people, world):
 
 
 def test_service_flow_and_the_open_filing_constraint(any_ctx):
-    ctx, config = any_ctx, any_ctx.config
+    ctx = any_ctx
     factories.tree(ctx)
     factories.bind(ctx, "LY-JY", "unit", 801)
     factories.bind(ctx, "city", "city", 802)
-    unit_admin, city = identity(ctx, 801), identity(ctx, 802)
     now = ctx.now()
-    with ctx.db.session() as s:
-        view = exemptions.open_filing(s, config, unit_admin, "ly1zhang", "illness", None, now)
-    with ctx.db.session() as s:
-        exemptions.advance(s, unit_admin, view.id, "hr_reviewed", now)
-        exemptions.advance(s, unit_admin, view.id, "head_approved", now)
-    with ctx.db.session() as s, pytest.raises(Refused) as info:
-        exemptions.advance(s, unit_admin, view.id, "city_filed", now)
+    view = as_admin(
+        ctx,
+        801,
+        lambda uow: exemptions.open_filing(uow, exemptions.OpenFiling("ly1zhang", "illness")),
+    )
+
+    def review_and_approve(uow):
+        exemptions.advance(uow, exemptions.StepRequest(view.id, "hr_reviewed"))
+        exemptions.advance(uow, exemptions.StepRequest(view.id, "head_approved"))
+
+    as_admin(ctx, 801, review_and_approve)
+    with pytest.raises(Refused) as info:
+        as_admin(
+            ctx,
+            801,
+            lambda uow: exemptions.advance(uow, exemptions.StepRequest(view.id, "city_filed")),
+        )
     assert info.value.key == "exempt_step_unknown"
-    with ctx.db.session() as s:
-        done = exemptions.file_with_city(s, city, view.id, now, note="备案号 2022-01")
+    note = exemptions.FilingNote(view.id, note="备案号 2022-01")
+    done = as_admin(ctx, 802, lambda uow: exemptions.file_with_city(uow, note))
     assert done.state == "city_filed" and done.exempt
     # The database itself refuses a second open filing for the same learner.
     with pytest.raises(IntegrityError), ctx.db.session() as s:
@@ -308,9 +314,9 @@ def test_service_flow_and_the_open_filing_constraint(any_ctx):
             )
         )
         s.flush()
+    assert [f.id for f in as_admin(ctx, 801, exemptions.list_filings).filings] == [view.id]
+    assert len(as_admin(ctx, 802, exemptions.list_filings).filings) == 1
     with ctx.db.session() as s:
-        assert [f.id for f in exemptions.list_filings(s, unit_admin)] == [view.id]
-        assert len(exemptions.list_filings(s, city)) == 1
         actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
     assert actions[-4:] == [
         "exemption.filed",

@@ -1,4 +1,4 @@
-"""Tests proving tests/fakeapi.py works with the real python-telegram-bot client."""
+"""Tests proving harness.fakeapi works with the real python-telegram-bot client."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from tests.fakeapi import FakeBotAPI, fake_bot_api
+from bot.sandbox.telegram_text import text_entities, utf16_len
+from harness.fakeapi import ApiError, FakeBotAPI, check_markup, fake_bot_api, parse_html
 
 api = pytest.fixture(fake_bot_api)
 
@@ -263,3 +264,33 @@ async def test_application_end_to_end(api: FakeBotAPI) -> None:
         await app.stop()
         await app.shutdown()
         assert time.monotonic() - t0 < 3
+
+
+def test_text_entities_count_utf16_units() -> None:
+    """The one copy of Telegram's entity rules, shared by the fake server and the sandbox."""
+    text = "/bind@xuefa_test_bot 😀编号 @zhang_san a@not_a_mention"
+    assert utf16_len("😀编号") == 4
+    assert text_entities(text) == [
+        {"type": "bot_command", "offset": 0, "length": 20},
+        {"type": "mention", "offset": 26, "length": 10},
+    ]
+    assert text_entities("/<b>x</b>") == []  # Telegram marks no command here
+    lenient = text_entities("/<b>x</b> @zhang_san", lenient_command=True)
+    assert lenient == [
+        {"type": "bot_command", "offset": 0, "length": 9},
+        {"type": "mention", "offset": 10, "length": 10},
+    ]
+
+
+def test_html_checker_and_markup_check() -> None:
+    plain, entities = parse_html(
+        '<a href="tg://user?id=7">张</a><pre><code class="language-py">x</code></pre>'
+    )
+    assert plain == "张x"
+    assert [e["type"] for e in entities] == ["text_mention", "pre"]
+    assert entities[1]["language"] == "py"
+    with pytest.raises(ApiError, match="Unmatched end tag"):
+        parse_html("<b>x</i>")
+    with pytest.raises(ApiError, match="BUTTON_DATA_INVALID"):
+        check_markup({"inline_keyboard": [[{"text": "x", "callback_data": "d" * 65}]]})
+    assert check_markup({"inline_keyboard": []}) is None

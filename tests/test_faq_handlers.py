@@ -61,7 +61,7 @@ VAGUE = "考试的事"
 
 
 async def test_private_low_confidence_offers_buttons(bot, ctx):
-    assert ctx.faq.decide(VAGUE, mode="private").kind == "suggest"
+    assert ctx.faq.decide(VAGUE, mode="private", now=ctx.now()).kind == "suggest"
     out = await bot.send(VAGUE)
     markup = bot.request.of("sendMessage")[-1].params.get("reply_markup")
     assert markup and 1 <= len(markup["inline_keyboard"]) <= 3, out
@@ -81,3 +81,18 @@ async def test_private_answer_without_quote(bot):
     out = await bot.send("补考报名时间")
     assert "10月25日" in out[0]
     assert "reply_parameters" not in bot.request.of("sendMessage")[-1].params
+
+
+def test_the_repeat_rule_lives_in_the_engine(ctx):
+    now = ctx.now()
+    recent: dict = {}
+    first = ctx.faq.decide("集中考试地点在哪里", now=now, recent=recent)
+    assert first.kind == "answer" and first.reply_to is None
+    ctx.faq.remember(recent, first, 42, now)
+    soon = now + dt.timedelta(minutes=3)
+    again = ctx.faq.decide("集中考试在哪", now=soon, recent=recent)
+    assert again.kind == "repeat" and again.reply_to == 42 and "3分钟前" in again.answer_html
+    private = ctx.faq.decide("集中考试在哪", mode="private", now=soon, recent=recent)
+    assert private.kind == "answer" and private.reply_to is None
+    later = ctx.faq.decide("集中考试在哪", now=now + dt.timedelta(minutes=11), recent=recent)
+    assert later.kind == "answer" and recent == {}

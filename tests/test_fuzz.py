@@ -26,9 +26,9 @@ from sqlalchemy import text
 from sqlmodel import select
 from telegram import Update
 
+from bot.core import rounds
 from bot.core.render import render
 from bot.org.models import Role, Unit
-from bot.registration import service as reg
 from bot.roster.models import Learner
 from bot.sandbox.offline import BOT_USERNAME, ApiCall
 from handlers import commands
@@ -367,7 +367,6 @@ async def test_every_command_with_random_arguments(world, sender, data):
     value, args = data.draw(command_texts(command_names(bot.app)))
     assume(cannot_act(bot, value))
     name = value[1:].split()[0].split("@")[0].lower() if len(value) > 1 else ""
-    assume(not is_real_action(name, sender))
     if name == "plan" and sender.name == COUNTY:  # "6 9月20日" is a valid plan
         assume(not re.match(r"\s*\d+\s+\S", args.text))
     await deliver(bot, [message_update(bot, value, sender)], [args])
@@ -385,7 +384,7 @@ def callback_seeds(config, faq) -> list[str]:
         f"faq:{first_faq}",
         "act:ok:1",
         "act:no:1",
-        *(f"rg:r:{r.key}" for r in reg.rounds(config)),
+        *(f"rg:r:{r.key}" for r in rounds.registrable(config)),
         f"rg:d:{day}",
         "rg:s:0900",
         "rg:ok",
@@ -396,7 +395,9 @@ def callback_seeds(config, faq) -> list[str]:
         f"rg:cs:1:{day}:0900",
         "st:p:1:5",
         "st:ok:1:5",
+        "st:cf:1:1",
         "st:no",
+        "st:cx",
     ]
 
 
@@ -536,7 +537,6 @@ async def test_odd_updates(world, sender, payload, shape, data):
         name = data.draw(st.sampled_from(command_names(bot.app)))
         update = message_update(bot, f"/{name} {payload.text}", sender, kind="edited_message")
         assume(cannot_act(bot, f"/{name} {payload.text}"))
-        assume(not is_real_action(name, sender))
         if name == "plan" and sender.name == COUNTY:
             assume(not re.match(r"\s*\d+\s+\S", payload.text))
     await deliver(bot, [update], [payload])
@@ -595,15 +595,7 @@ def _meant_for(command: commands.Command | None, turn: int) -> str:
 
 async def _command(bot, name: str, payload: Payload | None, sender: Sender) -> None:
     value = f"/{name} {payload.text}" if payload else f"/{name}"
-    if is_real_action(name, sender):
-        return
     await deliver(bot, [message_update(bot, value, sender)], [payload] if payload else [])
-
-
-def is_real_action(name: str, sender: Sender) -> bool:
-    """/seats_confirm takes no arguments: from the city office, in private, it is the real
-    (audited) action whatever follows it."""
-    return name == "seats_confirm" and sender.name == CITY and not sender.group
 
 
 # --- regressions: what the fuzz found in the files this issue may change -----------------------

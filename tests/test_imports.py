@@ -16,7 +16,8 @@ from openpyxl import Workbook
 from sqlmodel import func, select
 
 from bot.core.audit import AuditLog
-from bot.core.tabular import ImportFileError, ImportReport, RowError, read_table
+from bot.core.tabular import ImportFileError, ImportReport, ImportRequest, RowError, read_table
+from bot.core.uow import Origin
 from bot.org.models import ROOT_CODE, Unit
 from bot.org.units_import import import_units
 from bot.roster.models import Learner
@@ -61,15 +62,13 @@ def counts(ctx) -> dict[str, int]:
 
 
 def run_units(ctx, path: Path, **kwargs) -> ImportReport:
-    rows = read_table(path, "units")
-    with ctx.db.session() as s:
-        return import_units(s, rows, now=ctx.now(), source=path.name, **kwargs)
+    request = ImportRequest(read_table(path, "units"), source=path.name, **kwargs)
+    return ctx.run_sync(lambda uow: import_units(uow, request), Origin.cli())
 
 
 def run_roster(ctx, path: Path, **kwargs) -> ImportReport:
-    rows = read_table(path, "roster")
-    with ctx.db.session() as s:
-        return import_roster(s, rows, now=ctx.now(), source=path.name, **kwargs)
+    request = ImportRequest(read_table(path, "roster"), source=path.name, **kwargs)
+    return ctx.run_sync(lambda uow: import_roster(uow, request), Origin.cli())
 
 
 def units_by_code(ctx) -> dict[str, Unit]:
@@ -206,8 +205,7 @@ def test_chinese_headers_and_gb18030_csv(ctx, tmp_path):
     )
     rows = read_table(roster)  # kind guessed from the account column
     assert rows[0]["account"] == "zhao_liu" and rows[0]["_row"] == "2"
-    with ctx.db.session() as s:
-        report = import_roster(s, rows, now=ctx.now())
+    report = ctx.run_sync(lambda uow: import_roster(uow, ImportRequest(rows)), Origin.cli())
     assert report.created == 1
     with ctx.db.session() as s:
         learner = s.exec(select(Learner)).one()
@@ -307,7 +305,7 @@ def test_skip_bad_writes_only_the_good_rows(any_ctx, tmp_path):
 
 def test_render_caps_the_error_list():
     report = ImportReport(
-        errors=[RowError(n, "account", "格式不正确", "登录账号") for n in range(2, 62)]
+        errors=[RowError(n, "account", "format", {}, "登录账号") for n in range(2, 62)]
     )
     lines = report.render().splitlines()
     assert lines[0] == "导入被拒绝：共 60 行有错误，未写入任何数据"
@@ -424,3 +422,44 @@ def test_cli_exit_codes(tmp_path):
     fake = _write(tmp_path / "fake.xlsx", b"not a zip")
     broken = _cli(tmp_path, "units", "import", str(fake))
     assert broken.returncode == 2 and "不是有效的 XLSX" in broken.stderr and broken.stdout == ""
+
+
+# --- messages --------------------------------------------------------------------------------
+
+IMPORTERS = [
+    "bot/core/tabular/files.py",
+    "bot/core/tabular/tables.py",
+    "bot/core/tabular/rows.py",
+    "bot/org/units_import.py",
+    "bot/roster/roster_import.py",
+    "bot/results/importer.py",
+    "bot/bank/questions.py",
+]
+CODE_PATTERNS = [
+    r'\.error\(\s*[^,()]+,\s*"(\w+)"',  # RowCheck.error(key, code, ...)
+    r'\.add\(\s*[^,()]+,\s*[^,()]+,\s*"(\w+)"',  # RowErrors.add(row, key, code, ...)
+    r'Error\(\s*"(\w+)"',  # ImportFileError / BankFileError(code, ...)
+    r'return "(\w+)", \{',  # a unit-tree problem (code, params)
+]
+
+
+def test_every_error_code_has_a_message():
+    """Each code an importer raises is written by a messages template (a typo would print an
+    empty message)."""
+    import re
+
+    from bot.core.render import template_dirs
+
+    templates = "".join(
+        p.read_text(encoding="utf-8")
+        for d in template_dirs()
+        for p in d.glob("_*import_messages.j2")
+    )
+    codes = {
+        code
+        for path in IMPORTERS
+        for pattern in CODE_PATTERNS
+        for code in re.findall(pattern, (REPO / path).read_text(encoding="utf-8"))
+    }
+    assert len(codes) > 70
+    assert sorted(c for c in codes if f'code == "{c}"' not in templates) == []

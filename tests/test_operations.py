@@ -16,10 +16,9 @@ import pytest
 from bot.context import create_context
 from bot.core.config import load_config
 from bot.core.logging_setup import REDACT, setup_logging
-from bot.org import admins
+from harness.fakeapi import FakeBotAPI
 from tests import factories
 from tests.botproc import BotProcess, free_port, write_config
-from tests.fakeapi import FakeBotAPI
 
 SECRET = "s3cret-Webhook_token-1234567890"
 GROUP = -1001888000001
@@ -77,8 +76,7 @@ def test_webhook_mode_checks_the_secret_serves_health_and_logs_no_secrets(api, t
     db_url = f"sqlite:///{tmp_path / 'bot.db'}"
     ctx = create_context(load_config(), db_url=db_url)
     factories.tree(ctx)
-    with ctx.db.session() as s:
-        code = admins.issue_invite(s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now())
+    code = factories.invite(ctx, "LY-JY", "unit")
     ctx.db.dispose()
     default_password = ctx.config.platform.default_password
     port, health_port = free_port(), free_port()
@@ -141,7 +139,7 @@ def test_webhook_mode_checks_the_secret_serves_health_and_logs_no_secrets(api, t
         assert len(api.calls_of("sendMessage", after=mark)) == 1  # the refused ones: nothing
 
         mark = api.mark()
-        assert send(f"/bind {code.code}") == 200
+        assert send(f"/bind {code}") == 200
         bound = api.wait_for_call("sendMessage", lambda c: c.params["chat_id"] == ADMIN, after=mark)
         assert "绑定成功" in bound.params["text"]
         mark = api.mark()

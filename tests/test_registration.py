@@ -11,7 +11,7 @@ from sqlmodel import func, select
 
 from bot.core.audit import AuditLog
 from bot.core.errors import Refused
-from bot.org import admins
+from bot.core.uow import Origin
 from bot.org.models import Unit
 from bot.registration import seats
 from bot.registration.models import Registration, RegistrationLearner, SeatBooking, SeatSlot
@@ -227,14 +227,87 @@ async def test_seats_refusals_and_confirmation(bot, world, clock):
     await bot.press(1)
     out = await bot.send("/seats_confirm")
     assert "只有" in said(out)
-    out = await bot.send("/seats_confirm", user="市里")
+    bot.user = "市里"
+    out = await bot.send("/seats_confirm")  # shows what would be confirmed, confirms nothing
+    assert "档案馆" in said(out) and "30人" in said(out) and buttons(bot) == ["确认", "取消"]
+    assert count(world, SeatBooking, SeatBooking.status == "confirmed") == 0
+    out = await bot.press(1)
     assert "已确认 1 条" in said(out)
+    bot.user = "档案馆"
     out = await bot.send("/myreg")
     assert "已确认" in said(out)
     clock.freeze(dt.datetime(2022, 9, 17, 9))
     out = await bot.send("/seats_book 10")
     assert "截止" in said(out)
     assert count(world, SeatBooking) == 1
+
+
+async def test_seats_confirm_takes_no_arguments_and_confirms_once(bot, world):
+    """A message never confirms the seats by itself: /seats_confirm with anything after it is
+    refused with its usage, and the confirm button works once (pressed again, nothing happens)."""
+    factories.bind(world, "市档案馆", "unit", bot.user_id("档案馆"))
+    factories.bind(world, "city", "city", bot.user_id("市里"))
+    bot.user = "档案馆"
+    await bot.send("/seats_book 30")
+    await bot.press(2)
+    await bot.press(1)
+    bot.user = "市里"
+    audits = count(world, AuditLog)
+    for text in ["/seats_confirm anything", "/seats_confirm 1", "/seats_confirm <b>确认</b>"]:
+        out = await bot.send(text)
+        assert "用法" in said(out), out
+    assert count(world, SeatBooking, SeatBooking.status == "confirmed") == 0
+    assert count(world, AuditLog) == audits
+    await bot.send("/seats_confirm")
+    out = await bot.press(1)
+    assert "已确认 1 条" in said(out)
+    out = await bot.press(1)  # the same button again
+    assert "没有待确认" in said(out)
+    assert count(world, SeatBooking, SeatBooking.status == "confirmed") == 1
+    assert count(world, AuditLog, AuditLog.action == "seats.confirm") == 1
+    out = await bot.send("/seats_confirm")
+    assert "没有待确认" in said(out)
+    assert bot.request.of("sendMessage")[-1].params.get("reply_markup") is None
+
+
+async def test_seats_confirm_confirms_only_what_it_showed(bot, world):
+    """A booking made after /seats_confirm listed the pending ones is not confirmed by its
+    button; seats given back meanwhile are not confirmed either."""
+    factories.bind(world, "市档案馆", "unit", bot.user_id("档案馆"))
+    factories.bind(world, "市委统战部", "unit", bot.user_id("统战部"))
+    factories.bind(world, "city", "city", bot.user_id("市里"))
+
+    async def book(user: str, seats: int) -> None:
+        bot.user = user
+        await bot.send(f"/seats_book {seats}")
+        await bot.press(1)
+        await bot.press(1)
+
+    await book("档案馆", 30)
+    bot.user = "市里"
+    out = await bot.send("/seats_confirm")
+    assert "档案馆" in said(out) and "统战部" not in said(out)
+    shown = bot.last_buttons
+    await book("统战部", 10)  # after the list was shown
+    bot.user, bot.last_buttons = "市里", shown
+    out = await bot.press(1)
+    assert "已确认 1 条" in said(out)
+    with world.db.session() as s:
+        states = {
+            unit.name: booking.status
+            for booking, unit in s.exec(
+                select(SeatBooking, Unit).join(Unit, Unit.id == SeatBooking.unit_id)
+            )
+        }
+    assert states == {"市档案馆": "confirmed", "市委统战部": "pre"}
+    await bot.send("/seats_confirm")
+    shown = bot.last_buttons
+    bot.user = "统战部"
+    await bot.send("/seats_cancel")  # gives its seats back before the city office confirms
+    bot.user, bot.last_buttons = "市里", shown
+    out = await bot.press(1)
+    assert "没有待确认" in said(out)
+    assert count(world, SeatBooking, SeatBooking.status == "confirmed") == 1
 
 
 def test_seat_capacity_holds_under_concurrency(any_ctx):
@@ -244,19 +317,17 @@ def test_seat_capacity_holds_under_concurrency(any_ctx):
     for i, name in enumerate(config.centralized.units[:8]):
         factories.bind(any_ctx, name, "unit", 5000 + i)
         with any_ctx.db.session() as s:
-            identities.append(
-                (admins.authorize(s, 5000 + i), s.exec(select(Unit).where(Unit.name == name)).one())
-            )
+            identities.append((5000 + i, s.exec(select(Unit.id).where(Unit.name == name)).one()))
     with any_ctx.db.session() as s:
         slot_id = seats.slots(s, config)[0].id
     outcomes: list[str] = []
     barrier = threading.Barrier(len(identities) * 2)
 
-    def attempt(identity, unit):
+    def attempt(user_id, unit_id):
         barrier.wait()
         try:
-            with any_ctx.db.session() as s:
-                seats.book(s, config, identity, unit, [(slot_id, 30)], any_ctx.now())
+            with any_ctx.unit_of_work(Origin.telegram(user_id, user_id)) as uow:
+                seats.place(uow, uow.session.get(Unit, unit_id), [(slot_id, 30)])
             outcomes.append("ok")
         except Refused as refusal:
             outcomes.append(refusal.key)

@@ -23,14 +23,13 @@ from bot.context import create_context
 from bot.core.audit import AuditLog
 from bot.core.config import load_config
 from bot.core.db import Database, database_url
-from bot.org import admins
 from bot.registration.models import Registration
 from bot.roster.models import Learner
+from harness.fakeapi import FakeBotAPI
 from reminders.models import ReminderSend
 from reminders.scheduler import PARALLEL_CHATS
 from tests import factories
 from tests.botproc import BotProcess, delivered, free_port, press, say, write_config
-from tests.fakeapi import FakeBotAPI
 
 # At this moment two reminders are due and still useful (their deadline is 2022-09-16 18:00);
 # the older ones are past their deadline and only recorded as skipped.
@@ -88,10 +87,9 @@ def settled(db_url: str, expected: int) -> bool:
 def invite(db_url: str) -> str:
     ctx = create_context(load_config(), db_url=db_url)
     factories.tree(ctx)
-    with ctx.db.session() as s:
-        code = admins.issue_invite(s, ctx.config, unit_code="LY-JY", role="unit", now=ctx.now())
+    code = factories.invite(ctx, "LY-JY", "unit")
     ctx.db.dispose()
-    return code.code
+    return code
 
 
 # --- SIGKILL ---------------------------------------------------------------------------------------

@@ -15,26 +15,30 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlmodel import func, select
 
 from bot.app import build_application
 from bot.context import create_context
 from bot.core.audit import AuditLog
 from bot.core.render import strip_html
+from bot.core.uow import Origin
 from bot.org import admins
 from bot.org.models import Administrator
 from bot.registration.models import CountyPlan, Registration, SeatBooking, SeatSlot
 from bot.sandbox.offline import OfflineRequest
 from bot.sandbox.runner import SANDBOX_TOKEN
-from reminders import scheduler, service
+from harness.fakeapi import FakeBotAPI
+from reminders import custom, messages, scheduler, sendlog, store
 from reminders.calendar import build_calendar
 from reminders.models import ReminderSend, SendStatus, StoredReminder
 from tests import factories
-from tests.fakeapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = -1001555000001
 MINUTE = dt.timedelta(minutes=1)
+SYSTEM = Origin.system("test")
+CITY = Origin.telegram(None, 9001)  # the city office's administrator, once bound
 
 
 def with_changes(config, **sections):
@@ -56,8 +60,7 @@ def rctx(config, sqlite_url, clock):
         clock=clock,
         migrate=False,
     )
-    with context.db.session() as s:
-        service.sync_calendar(s, context.config, clock.now())
+    context.run_sync(store.sync_calendar, SYSTEM)
     yield context
     context.db.dispose()
 
@@ -224,22 +227,22 @@ def test_calendar_comes_from_config_with_stable_ids(config):
 
 def test_sync_moves_changed_reminders_and_keeps_custom_and_paused(rctx, clock):
     factories.bind(rctx, "city", "city", 9001)
-    with rctx.db.session() as s:
-        identity = admins.authorize(s, 9001)
-        request = service.CustomRequest(at(rctx, "2022-09-20 10:00"), "自定义")
-        service.add_custom(s, rctx.config, identity, request, clock.now())
-        service.set_paused(s, identity, "zone1-registration-last", True, clock.now())
+    request = custom.CustomRequest(at(rctx, "2022-09-20 10:00"), "自定义")
+    rctx.run_sync(lambda uow: custom.add_custom(uow, request), CITY)
+    pause = custom.PauseRequest("zone1-registration-last", True)
+    rctx.run_sync(lambda uow: custom.set_paused(uow, pause), CITY)
     later = with_changes(rctx.config, reminders={"morning": dt.time(8, 30)})
-    with rctx.db.session() as s:
-        report = service.sync_calendar(s, later, clock.now())
+    later_ctx = create_context(later, db_url=rctx.db.url, clock=clock, migrate=False)
+    report = later_ctx.run_sync(store.sync_calendar, SYSTEM)
     assert "zone1-registration-open" in report.moved and not report.added
-    with rctx.db.session() as s:
-        row = service.load(s, "zone1-registration-open")
+    with later_ctx.unit_of_work(SYSTEM) as uow:
+        row = store.load(uow, "zone1-registration-open")
         assert row.fire_at == at(rctx, "2022-09-13 08:30")
-        assert service.load(s, "zone1-registration-last").paused
-        assert service.load(s, "custom-1").text == "自定义"
-    with rctx.db.session() as s:  # nothing changed: nothing written
-        assert not service.sync_calendar(s, later, clock.now()).changed
+        assert store.load(uow, "zone1-registration-last").paused
+        assert store.load(uow, "custom-1").text == "自定义"
+    # nothing changed: nothing written
+    assert not later_ctx.run_sync(store.sync_calendar, SYSTEM).changed
+    later_ctx.db.dispose()
 
 
 # --- firing at the right time with the right names -----------------------------------------------
@@ -248,14 +251,11 @@ def test_sync_moves_changed_reminders_and_keeps_custom_and_paused(rctx, clock):
 async def test_each_kind_fires_at_its_time_with_the_right_text_and_names(rctx, clock):
     submitted = world(rctx)
     factories.bind(rctx, "city", "city", 9001)
-    with rctx.db.session() as s:
-        identity = admins.authorize(s, 9001)
-        request = service.CustomRequest(at(rctx, "2022-09-20 10:00"), "请核对<b>名单</b>")
-        service.add_custom(s, rctx.config, identity, request, clock.now())
-    with rctx.db.session() as s:
-        calendar = [
-            (r.id, r.fire_at, r.kind) for r in service.upcoming(s, at(rctx, "2022-01-01 00:00"))
-        ]
+    request = custom.CustomRequest(at(rctx, "2022-09-20 10:00"), "请核对<b>名单</b>")
+    rctx.run_sync(lambda uow: custom.add_custom(uow, request), CITY)
+    clock.freeze(at(rctx, "2022-01-01 00:00"))
+    with rctx.unit_of_work(SYSTEM) as uow:
+        calendar = [(r.id, r.fire_at, r.kind) for r in store.upcoming(uow)]
     app, request = offline_app(rctx)
     texts: dict[str, str] = {}
     kind_of = {rid: kind for rid, _, kind in calendar}
@@ -339,6 +339,46 @@ async def test_private_targets_reach_bound_administrators_of_units_that_owe(rctx
     ctx.db.dispose()
 
 
+def register(ctx, code: str, round_key: str, exam_date: dt.date) -> None:
+    """An active registration of the unit ``code`` for a round, made at the clock's now."""
+    admin = admin_of(ctx, code, "unit")
+    now = ctx.now()
+    with ctx.db.session() as s:
+        s.add(
+            Registration(
+                unit_id=admins.find_unit(s, code).id,
+                round_key=round_key,
+                exam_date=exam_date,
+                session_time="09:00",
+                learner_count=10,
+                admin_id=admin,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+async def test_moving_the_clock_moves_the_owing_list(rctx, clock):
+    """Who still owes is looked up at the injected clock's moment, never at the wall clock's
+    (here years past the campaign): the morning's list names a unit, the evening's no longer
+    does once it has registered in between."""
+    with time_machine.travel(dt.datetime(2031, 3, 1, 12, 0, tzinfo=rctx.config.tz)):
+        clock.freeze(at(rctx, "2022-09-16 09:00"))
+        with rctx.unit_of_work(SYSTEM) as uow:
+            last = messages.compose(uow, store.load(uow, "zone1-registration-last"))
+        assert last.owing.as_of == at(rctx, "2022-09-16 09:00")
+        assert "市委宣传部" in owing_line(strip_html(last.text))
+        clock.freeze(at(rctx, "2022-09-16 09:30"))
+        register(rctx, "市委宣传部", "zone1", dt.date(2022, 9, 20))
+        clock.freeze(at(rctx, "2022-09-16 17:00"))
+        app, _ = offline_app(rctx)
+        async with app:
+            outcomes = await scheduler.run_due(app)
+    closing = next(o for o in outcomes if o.reminder_id == "zone1-registration-closing")
+    names = owing_line(strip_html(closing.text))
+    assert names and "市委宣传部" not in names
+
+
 # --- exactly once --------------------------------------------------------------------------------
 
 
@@ -375,8 +415,7 @@ async def test_restart_between_schedule_and_fire_time_sends_once(rctx, clock):
 def test_two_schedulers_on_one_database_send_once(any_ctx, clock, config):
     groups = [-1001000000101 - i for i in range(6)]
     clock.freeze(at(any_ctx, "2022-09-16 17:30"))  # five reminders due, deadlines not passed
-    with any_ctx.db.session() as s:
-        service.sync_calendar(s, config, clock.now())
+    any_ctx.run_sync(store.sync_calendar, SYSTEM)
     other = create_context(config, db_url=any_ctx.db.url, clock=clock, migrate=False)
     apps = [offline_app(any_ctx), offline_app(other)]
     barrier = threading.Barrier(len(apps))
@@ -456,25 +495,25 @@ async def test_quiet_hours_hold_sends_until_morning(rctx, clock):
 async def test_paused_reminder_is_held_and_resumed(rctx, clock):
     factories.bind(rctx, "city", "city", 9001)
     app, request = offline_app(rctx)
-    with rctx.db.session() as s:
-        identity = admins.authorize(s, 9001)
-        service.set_paused(s, identity, "zone1-registration-open", True, clock.now())
+    pause = custom.PauseRequest("zone1-registration-open", True)
+    rctx.run_sync(lambda uow: custom.set_paused(uow, pause), CITY)
     async with app:
         clock.freeze(at(rctx, "2022-09-13 09:00"))
         assert [o.reminder_id for o in await scheduler.run_due(app)] == [
             "centralized-preregistration-open"
         ]
-        with rctx.db.session() as s:
-            service.set_paused(s, identity, "zone1-registration-open", False, clock.now())
+        resume = custom.PauseRequest("zone1-registration-open", False)
+        rctx.run_sync(lambda uow: custom.set_paused(uow, resume), CITY)
         assert [o.reminder_id for o in await scheduler.run_due(app)] == ["zone1-registration-open"]
     assert len(sent(request)) == 2
 
 
 async def test_interrupted_claims_are_reported_not_resent(rctx, clock, caplog):
+    clock.freeze(at(rctx, "2022-09-13 09:00"))  # claimed then, never finished
+    with rctx.unit_of_work(SYSTEM) as uow:
+        row = store.load(uow, "zone1-registration-open")
+        sendlog.claim(uow, sendlog.Delivery(row.id, GROUP, row.fire_at, ""))
     clock.freeze(at(rctx, "2022-09-13 10:00"))
-    with rctx.db.session() as s:
-        row = service.load(s, "zone1-registration-open")
-        service.claim(s, row, GROUP, row.fire_at, at(rctx, "2022-09-13 09:00"))
     app, request = offline_app(rctx)
     with caplog.at_level(logging.ERROR, logger="reminders"):
         async with app:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
@@ -19,11 +20,12 @@ from bot.context import create_context
 from bot.core.audit import AuditLog
 from bot.core.clock import Clock
 from bot.core.errors import Refused
+from bot.core.uow import Origin
 from bot.org import admins
 from bot.org.models import Administrator, Role, Unit
-from bot.overview import export
+from bot.overview import county_plans, export
 from bot.overview import status as reports
-from bot.registration import plans
+from bot.registration import assignment, plans
 from bot.registration.models import CountyPlan, Registration, SeatBooking, SeatSlot
 from tests import factories
 
@@ -102,9 +104,25 @@ def registration(
         )
 
 
+@contextmanager
+def clock_at(ctx, moment):
+    """The clock at ``moment`` for one action, then back where it was."""
+    if moment is None:
+        yield
+        return
+    saved = ctx.clock.now()
+    ctx.clock.freeze(moment)
+    try:
+        yield
+    finally:
+        ctx.clock.freeze(saved)
+
+
 def submit(ctx, who, count_text, dates, detail="", now=None):
-    with ctx.db.session() as s:
-        return plans.submit_plan(s, ctx.config, who, count_text, dates, detail, now or ctx.now())
+    submission = plans.PlanSubmission(count_text, dates, detail)
+    origin = Origin.telegram(who.telegram_user_id, who.telegram_user_id)
+    with clock_at(ctx, now):
+        return ctx.run_sync(lambda uow: plans.submit_plan(uow, submission), origin)
 
 
 def on_time(ctx) -> dt.datetime:
@@ -193,7 +211,7 @@ def test_new_plan_replaces_old_and_late_is_flagged(world):
             "2022-09-22,2022-09-23",
             "改期",
         )
-        overview = plans.plan_status(s, world.config, world.now())
+        overview = county_plans.plan_status(s, world.config, world.now())
     assert count(world, AuditLog, AuditLog.action == "plan.submit") == 3
     states = {r.unit_name: r.state for r in overview.rows}
     assert states == {"耒阳市": "late", "衡东县": "missing", "衡阳高新区": "submitted"}
@@ -212,26 +230,26 @@ def test_category_precedence_by_level_and_consent(world):
             return s.exec(select(Unit).where(Unit.code == code)).one()
 
         # 省科技厅 covers the city level but not the county level.
-        assert reports.category_precedence(s, config, unit("KJJ")).name == "省科技厅"
-        assert reports.category_precedence(s, config, unit("LY-KJ")) is None
-        assert reports.category_precedence(s, config, unit("JTJ")).name == "省交通运输厅"
-        assert reports.category_precedence(s, config, unit("LY-JY")) is None
-        assert reports.unit_level(s, unit("LY-JY-1")) == "county"
-        assert reports.unit_level(s, unit("KJJ")) == "city"
+        assert assignment.category_precedence(s, config, unit("KJJ")).name == "省科技厅"
+        assert assignment.category_precedence(s, config, unit("LY-KJ")) is None
+        assert assignment.category_precedence(s, config, unit("JTJ")).name == "省交通运输厅"
+        assert assignment.category_precedence(s, config, unit("LY-JY")) is None
+        assert assignment.unit_level(s, unit("LY-JY-1")) == "county"
+        assert assignment.unit_level(s, unit("KJJ")) == "city"
     # A sub-unit follows its nearest ancestor that names a department.
     factories.unit(world, "KJJ-1", "市科技情报所", kind="sub", parent="KJJ")
     factories.unit(world, "LY-GA", "耒阳市公安局", parent="LY")
     _set(world, "LY-GA", category_department="省公安厅")
     with world.db.session() as s:
-        assert reports.category_precedence(s, config, unit("KJJ-1")).name == "省科技厅"
-        assert reports.category_precedence(s, config, unit("LY-GA")).name == "省公安厅"
+        assert assignment.category_precedence(s, config, unit("KJJ-1")).name == "省科技厅"
+        assert assignment.category_precedence(s, config, unit("LY-GA")).name == "省公安厅"
     # The department's recorded consent re-includes the unit (and its sub-units).
     _set(world, "KJJ", category_consent=True)
     _set(world, "JTJ", category_department="不在附件1的部门")
     with world.db.session() as s:
-        assert reports.category_precedence(s, config, unit("KJJ")) is None
-        assert reports.category_precedence(s, config, unit("KJJ-1")) is None
-        assert reports.category_precedence(s, config, unit("JTJ")) is None
+        assert assignment.category_precedence(s, config, unit("KJJ")) is None
+        assert assignment.category_precedence(s, config, unit("KJJ-1")) is None
+        assert assignment.category_precedence(s, config, unit("JTJ")) is None
 
 
 # --- the overview -----------------------------------------------------------------------------
@@ -329,8 +347,8 @@ def test_workbook_contents(world):
     ly = identity(world, "LY", "county", LY_USER)
     submit(world, ly, 6, "9月20日", "=1+1 说明")
     buffer = io.BytesIO()
-    with world.db.session() as s:
-        size = export.write_registrations_xlsx(s, world.config, buffer, now=world.now())
+    done = world.run_sync(lambda uow: export.write_registrations_xlsx(uow, buffer), Origin.cli())
+    size = done.size
     assert size == len(buffer.getvalue()) > 0
     book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
     assert book.sheetnames == list(export.SHEETS)

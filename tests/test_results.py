@@ -23,13 +23,15 @@ from bot.core import tabular as imports
 from bot.core.audit import AuditLog
 from bot.core.clock import Clock
 from bot.core.errors import Refused
+from bot.core.render import render
+from bot.core.uow import Origin
 from bot.org import admins
 from bot.org.models import Unit
 from bot.registration import service as reg
+from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
 from bot.registration.models import Registration, RegistrationLearner
+from bot.results import affected, importer, makeup, rates
 from bot.results import export as results_export
-from bot.results import importer
-from bot.results import service as results
 from bot.results.models import ExamResult
 from bot.roster.models import Learner
 from tests import factories
@@ -76,10 +78,8 @@ def csv_file(tmp_path: Path, text: str, name: str = "results.csv") -> Path:
 
 def do_import(ctx, path: Path, *, skip_bad: bool = False):
     rows = imports.read_table(path, "results")
-    with ctx.db.session() as s:
-        return importer.import_results(
-            s, ctx.config, rows, now=ctx.now(), skip_bad=skip_bad, source=path.name
-        )
+    request = imports.ImportRequest(rows, skip_bad=skip_bad, source=path.name)
+    return ctx.run_sync(lambda uow: importer.import_results(uow, request), Origin.cli())
 
 
 def transfer(ctx, account: str, unit_code: str) -> None:
@@ -99,6 +99,15 @@ def identity(ctx, code: str, role: str, uid: int):
     factories.bind(ctx, code, role, uid)
     with ctx.db.session() as s:
         return admins.authorize(s, uid)
+
+
+def as_admin(who) -> Origin:
+    """The origin of an action by a bound administrator (private chat)."""
+    return Origin.telegram(who.telegram_user_id, who.telegram_user_id)
+
+
+def rates_of(ctx):
+    return ctx.run_sync(rates.rates, Origin.cli())
 
 
 def _world(ctx, tmp_path):
@@ -128,8 +137,7 @@ def test_rates_over_the_subtree_exempt_out_transferred_counted_where_they_sat(an
     result's unit, fixed when that round's result was imported). ly1mover sat zone1 in 耒阳一中
     and then moved to 衡东县财政局: the 90 points stay with 耒阳一中 and its ancestors. Exempt
     and out-of-service learners are not in the base; a learner without any result is."""
-    with any_world.db.session() as s:
-        report = results.rates(s, any_world.config, any_world.now())
+    report = rates_of(any_world)
     by = {u.code: u for u in report.units.values()}
 
     def nums(code, phase="before"):
@@ -142,7 +150,7 @@ def test_rates_over_the_subtree_exempt_out_transferred_counted_where_they_sat(an
     assert nums("HD-CZ") == (2, 1, 0)  # sun 40, zhou absent; the mover is not here
     assert nums("HD") == (3, 2, 1)  # + hdzhao exactly on the pass mark (60)
     assert nums("市司法局") == (1, 1, 1)  # the category exam counts as a regular round
-    assert report.city.before == results.Counts(9, 7, 5)
+    assert report.city.before == rates.Counts(9, 7, 5)
     assert by["LY-JY"].before.pass_rate == pytest.approx(3 / 5)  # over the base, not the sat
     assert by["LY-JY"].before.participation == pytest.approx(4 / 5)
     assert [u.code for u in report.counties] == ["LY", "HD"] or {
@@ -158,10 +166,9 @@ def test_makeup_counts_after_the_makeup_and_reimport_replaces(any_world, tmp_pat
     any_world.clock.freeze(AFTER_MAKEUP)
     report = do_import(any_world, csv_file(tmp_path, MAKEUP, "makeup.csv"))
     assert (report.created, report.updated) == (2, 0)
-    with any_world.db.session() as s:
-        rates = results.rates(s, any_world.config, any_world.now())
-    by = {u.code: u for u in rates.units.values()}
-    assert rates.has_makeup
+    report = rates_of(any_world)
+    by = {u.code: u for u in report.units.values()}
+    assert report.has_makeup
     assert (by["LY-JY"].after.sat, by["LY-JY"].after.passed) == (4, 4)  # lyjyli passed it
     assert by["LY-JY"].before.passed == 3  # before the makeup: unchanged
     assert (by["HD-CZ"].after.sat, by["HD-CZ"].after.passed) == (1, 0)
@@ -169,8 +176,7 @@ def test_makeup_counts_after_the_makeup_and_reimport_replaces(any_world, tmp_pat
     again = do_import(any_world, csv_file(tmp_path, MAKEUP.replace("65", "55"), "makeup2.csv"))
     assert (again.created, again.updated, again.unchanged) == (0, 2, 1)
     assert count(any_world, ExamResult) == 13
-    with any_world.db.session() as s:
-        assert results.rates(s, any_world.config, any_world.now()).city.after.passed == 5
+    assert rates_of(any_world).city.after.passed == 5
     assert count(any_world, AuditLog, AuditLog.action == "results.import") == 3
 
 
@@ -181,8 +187,7 @@ def test_unit_column_fixes_the_unit_of_the_round_and_reimport_keeps_it(any_ctx, 
     do_import(any_ctx, csv_file(tmp_path, "账号,轮次,成绩,单位\nlyjyqian,zone1,88,衡东县财政局\n"))
     do_import(any_ctx, csv_file(tmp_path, "账号,轮次,成绩\nlyjyqian,zone1,91\n", "again.csv"))
     transfer(any_ctx, "lyjyqian", "市司法局")  # a later roster change does not move the result
-    with any_ctx.db.session() as s:
-        by = {u.code: u for u in results.rates(s, any_ctx.config, any_ctx.now()).units.values()}
+    by = {u.code: u for u in rates_of(any_ctx).units.values()}
     assert (by["HD-CZ"].before.base, by["HD-CZ"].before.passed) == (3, 1)
     assert by["市司法局"].before.base == 1  # only sfjwang (no result: counts where he is)
     assert by["LY-JY"].before.base == 4  # ly1zhang, ly1wu, ly1mover, lyjyli
@@ -251,9 +256,9 @@ def test_malformed_files_change_nothing(any_world, tmp_path):
 
 
 def test_makeup_list_is_absent_or_failed_in_every_regular_round(any_world):
-    with any_world.db.session() as s:
-        unit = admins.find_unit(s, "LY")
-        listing = results.makeup_list(s, any_world.config, unit, any_world.now())
+    with any_world.unit_of_work(Origin.cli()) as uow:
+        unit = admins.find_unit(uow.session, "LY")
+        listing = makeup.makeup_list(uow, unit, MAKEUP_REGISTRATIONS)
     assert [(e.account, e.reason) for e in listing.entries] == [
         ("lyjyli", "failed"),
         ("lyjyqian", "absent"),
@@ -288,33 +293,19 @@ async def test_register_makeup_offers_exactly_the_list(bot, world, clock):
     assert "已报名补考 2 人" in out and "lyjyqian" in out
 
 
+def makeup_request(learners: str) -> reg.RegistrationRequest:
+    return reg.RegistrationRequest("makeup", dt.date(2022, 10, 27), "09:00", learners)
+
+
 def test_makeup_without_results_keeps_todays_behaviour(any_world, clock):
     clock.freeze(MAKEUP_OPEN)
     factories.learner(any_world, "dagzhang", "张档", "市档案馆")  # no result for this unit at all
     who = identity(any_world, "市档案馆", "unit", 7001)
-    with any_world.db.session() as s:
-        planned = reg.plan(
-            s,
-            any_world.config,
-            who,
-            round_key="makeup",
-            exam_date=dt.date(2022, 10, 27),
-            session_time="09:00",
-            learners_text="dagzhang",
-            now=clock.now(),
-        )
+    with any_world.unit_of_work(as_admin(who)) as uow:
+        planned = reg.plan(uow, makeup_request("dagzhang"))
         assert planned.count == 1
         with pytest.raises(Refused) as refused:
-            reg.plan(
-                s,
-                any_world.config,
-                who,
-                round_key="makeup",
-                exam_date=dt.date(2022, 10, 27),
-                session_time="09:00",
-                learners_text="全部",
-                now=clock.now(),
-            )
+            reg.plan(uow, makeup_request("全部"))
         assert refused.value.key == "makeup_no_results"
 
 
@@ -326,21 +317,22 @@ def test_consequences_after_the_makeup_closes(any_world, tmp_path, clock):
     do_import(any_world, csv_file(tmp_path, MAKEUP, "makeup.csv"))
     hd = identity(any_world, "HD-CZ", "unit", 7002)
     ly = identity(any_world, "LY-JY", "unit", 7003)
-    with any_world.db.session() as s, pytest.raises(Refused) as early:
-        results.affected(s, any_world.config, hd, clock.now())
+    with pytest.raises(Refused) as early:
+        any_world.run_sync(affected.affected, as_admin(hd))
     assert early.value.key == "affected_not_yet"  # the makeup's last day is not over
     clock.freeze(AFTER_MAKEUP)
-    with any_world.db.session() as s:
-        report = results.affected(s, any_world.config, hd, clock.now())
-        assert [a.account for a in report.absent] == ["hdczzhou"]  # never sat: grade deferred
-        assert [(a.account, a.detail) for a in report.failed] == [
-            ("hdczsun", "考试最高 40 分，未参加补考")
-        ]  # sat and never passed: not excellent
-        mine = results.affected(s, any_world.config, ly, clock.now())
-        assert [a.account for a in mine.absent] == ["lyjyqian"] and not mine.failed
-        with pytest.raises(Refused) as foreign:  # another unit's learners stay hidden
-            results.affected(s, any_world.config, ly, clock.now(), "HD-CZ")
-        assert foreign.value.key == "unit_out_of_scope"
+    report = any_world.run_sync(affected.affected, as_admin(hd))
+    assert [a.account for a in report.absent] == ["hdczzhou"]  # never sat: grade deferred
+    assert [(a.account, a.detail, a.best) for a in report.failed] == [
+        ("hdczsun", affected.SKIPPED_MAKEUP, 40)
+    ]  # sat and never passed: not excellent
+    text = render("results_affected", c=any_world.config, a=report, limit=30)
+    assert "孙* hdczsun · 衡东县财政局 · 考试最高 40 分，未参加补考" in text
+    mine = any_world.run_sync(affected.affected, as_admin(ly))
+    assert [a.account for a in mine.absent] == ["lyjyqian"] and not mine.failed
+    with pytest.raises(Refused) as foreign:  # another unit's learners stay hidden
+        any_world.run_sync(lambda uow: affected.affected(uow, "HD-CZ"), as_admin(ly))
+    assert foreign.value.key == "unit_out_of_scope"
 
 
 async def test_affected_command_shows_the_notice_consequences(bot, world, tmp_path, clock):
@@ -394,8 +386,7 @@ async def test_results_export_sends_workbook_and_chart(bot, world):
 
 
 def test_chart_file_opens_as_an_image(any_world, tmp_path, recwarn, monkeypatch):
-    with any_world.db.session() as s:
-        report = results.rates(s, any_world.config, any_world.now())
+    report = rates_of(any_world)
     chart = results_export.render_chart(any_world.config, report)
     path = tmp_path / "chart.png"
     path.write_bytes(chart.png)
@@ -474,37 +465,30 @@ def test_cli_import_show_and_export(tmp_path, config, capsys, monkeypatch):
 def test_makeup_list_reminder_names_units_whose_list_is_not_registered(any_world, clock):
     """A reminder kind of the reminders machinery: the evening of the first makeup registration
     day, naming (through its "who still owes" lookup) the units with unregistered learners."""
-    from reminders import service
+    from bot.core.uow import Origin
+    from reminders import messages, store
+
+    def reminder_text(row):
+        with any_world.unit_of_work(Origin.system()) as uow:
+            message = messages.compose(uow, row)
+        return message.text, message.owing
 
     clock.freeze(MAKEUP_OPEN)
-    with any_world.db.session() as s:
-        service.sync_calendar(s, any_world.config, clock.now())
-        row = service.load(s, "makeup-list")
-        assert row.fire_at == clock.at(dt.date(2022, 10, 25), dt.time(18, 0))
-        text, owing = service.render_text(s, any_world.config, row, clock.now())
+    any_world.run_sync(store.sync_calendar, Origin.system())
+    with any_world.unit_of_work(Origin.system()) as uow:
+        row = store.load(uow, "makeup-list")
+    assert row.fire_at == clock.at(dt.date(2022, 10, 25), dt.time(18, 0))
+    text, owing = reminder_text(row)
     assert owing.known and owing.expected == 2
     assert {u.code for u in owing.units} == {"LY-JY", "HD-CZ"}
     assert "耒阳市教育局" in text and "衡东县财政局" in text and "/makeup_list" in text
     who = identity(any_world, "LY-JY", "unit", 7004)
-    with any_world.db.session() as s:
-        planned = reg.plan(
-            s,
-            any_world.config,
-            who,
-            round_key="makeup",
-            exam_date=dt.date(2022, 10, 27),
-            session_time="09:00",
-            learners_text="all",
-            now=clock.now(),
-        )
-        reg.commit(s, any_world.config, who, planned, clock.now())
-    with any_world.db.session() as s:
-        text, owing = service.render_text(s, any_world.config, row, clock.now())
+    any_world.run_sync(lambda uow: reg.commit(uow, makeup_request("all")), as_admin(who))
+    text, owing = reminder_text(row)
     assert [u.code for u in owing.units] == ["HD-CZ"] and owing.expected == 2
     assert "衡东县财政局" in text and "耒阳市教育局" not in text
     assert count(any_world, Registration, Registration.round_key == "makeup") == 1
     with any_world.db.session() as s:  # nothing imported at all: said so, nobody named
         s.exec(delete(ExamResult))
-    with any_world.db.session() as s:
-        text, owing = service.render_text(s, any_world.config, row, clock.now())
+    text, owing = reminder_text(row)
     assert not owing.known and "尚未导入" in text

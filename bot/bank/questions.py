@@ -1,71 +1,60 @@
-"""Reading and validating a question-bank upload (XLSX or CSV), row by row."""
+"""Reading and validating a question-bank upload (XLSX or CSV), row by row.
+
+The file is read through the import pipeline (``bot.core.tabular``: its safety checks, sheets,
+header aliases of the ``questions`` table, row errors); this module keeps the question bank's
+own rules: which sheet holds the questions, types, options, answers, duplicates and the number
+of questions of each type. Its words are ``questions.toml``'s; its messages
+``templates/_questions_import_messages.j2``.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.core.config import Config
 from bot.core.tabular import (
+    ROW_KEY,
+    Header,
     ImportFileError,
+    Record,
+    RowCheck,
+    RowError,
+    RowErrors,
+    Sheet,
     check_file_name,
     check_file_size,
-    check_xlsx_container,
-    decode_csv,
+    first_filled,
+    fold,
+    load_data,
+    open_sheets,
+    read_header,
+    table,
+    vocabulary,
 )
 
+WORDS = load_data(Path(__file__).with_name("questions.toml"))
+TABLE = table("questions")
 MAX_FILE_BYTES = 2 * 1024 * 1024  # an upload larger than this is refused before it is read
 MAX_UNCOMPRESSED_BYTES = 20 * 1024 * 1024  # what a 2 MB XLSX may inflate to
 MAX_SCANNED_ROWS = 2000  # rows read, blank ones included, before giving up
 MAX_COLUMNS = 30
-MAX_STEM = 1000
-MAX_OPTION = 500
-MAX_LAW = 100
-QUOTE = 20  # characters of a cell quoted back in an error message
-SHEET_NAME = "试题"
-HELP_SHEET_NAME = "填写说明"
+SHEET_NAME: str = WORDS["sheet"]
+HELP_SHEET_NAME: str = WORDS["help_sheet"]
 LETTERS = ("A", "B", "C", "D", "E", "F")
 REQUIRED_LETTERS = 4  # A–D must be filled; E and F are optional
+MAX_STEM: int = TABLE.columns["stem"].max or 0
+MAX_OPTION: int = TABLE.columns["A"].max or 0
+MAX_LAW: int = TABLE.columns["law"].max or 0
 SINGLE, MULTIPLE = "single", "multiple"
-TYPE_LABELS = {SINGLE: "单选", MULTIPLE: "多选"}
-TYPE_WORDS = {
-    "单选": SINGLE,
-    "单选题": SINGLE,
-    "单项选择": SINGLE,
-    "单项选择题": SINGLE,
-    "single": SINGLE,
-    "多选": MULTIPLE,
-    "多选题": MULTIPLE,
-    "多项选择": MULTIPLE,
-    "多项选择题": MULTIPLE,
-    "multiple": MULTIPLE,
-}
-HEADER = ["题型", "题干", *LETTERS, "答案", "所属法律"]
-HEADER_ALIASES: dict[str, str] = {
-    "题型": "type",
-    "题目类型": "type",
-    "类型": "type",
-    "题干": "stem",
-    "题目": "stem",
-    "试题": "stem",
-    "答案": "key",
-    "正确答案": "key",
-    "参考答案": "key",
-    "所属法律": "law",
-    "法律": "law",
-    "法律法规": "law",
-    "所属法律法规": "law",
-    **{letter.lower(): letter for letter in LETTERS},
-    **{f"选项{letter.lower()}": letter for letter in LETTERS},
-}
-REQUIRED_COLUMNS = ("type", "stem", "A", "B", "C", "D", "key")
-_KEY_NOISE = re.compile(r"[\s,，、;；/|.。]+")
-_HEADER_NOISE = re.compile(r"[\s*:：_\-（）()]+")
+TYPE_LABELS: dict[str, str] = {kind: spec["label"] for kind, spec in WORDS["types"].items()}
+TYPE_WORDS = vocabulary({kind: spec["words"] for kind, spec in WORDS["types"].items()})
+HEADER = [column.label for column in TABLE.columns.values()]
+"""The template's header row."""
+KEY_NOISE = re.compile("[\\s" + re.escape("".join(WORDS["key"]["separators"])) + "]+")
 
 
 @dataclass(frozen=True)
@@ -78,19 +67,10 @@ class Question:
     law: str = ""
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int  # the row in the file (header = 1); 0 for the file as a whole
-    message: str
-
-    def render(self) -> str:
-        return f"第 {self.row} 行：{self.message}" if self.row else self.message
-
-
 @dataclass
 class Validation:
     questions: list[Question] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # row 0: the file as a whole
     sheet: str = ""
 
     @property
@@ -109,123 +89,7 @@ class Validation:
 class BankFileError(ImportFileError):
     """The upload as a whole is refused (type, size, macros, zip bomb, wrong or empty sheet)."""
 
-
-def _text(value: object) -> str:
-    """A cell as the author wrote it (trimmed); comparisons normalise separately."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _fold(text: str) -> str:
-    """Width- and case-folded, for reading types, keys and headers."""
-    return unicodedata.normalize("NFKC", text).strip().lower()
-
-
-def _header_key(text: str) -> str | None:
-    return HEADER_ALIASES.get(_HEADER_NOISE.sub("", _fold(text)))
-
-
-def _columns(header: Sequence[str]) -> dict[str, int] | None:
-    """Column index by key, or None when the row is not the template's header."""
-    columns: dict[str, int] = {}
-    for index, text in enumerate(header):
-        key = _header_key(text)
-        if key is not None and key not in columns:
-            columns[key] = index
-    if all(k in columns for k in REQUIRED_COLUMNS):
-        return columns
-    return None
-
-
-def _records_from_rows(rows: Iterator[Sequence[object]]) -> Iterator[tuple[int, list[str]]]:
-    for number, values in enumerate(rows, start=1):
-        if number > MAX_SCANNED_ROWS:
-            raise BankFileError(f"文件行数过多（超过 {MAX_SCANNED_ROWS} 行），请只保留试题行")
-        yield number, [_text(v) for v in list(values)[:MAX_COLUMNS]]
-
-
-def _first_nonblank(
-    records: Iterator[tuple[int, list[str]]],
-) -> tuple[int, list[str]] | None:
-    for number, values in records:
-        if any(values):
-            return number, values
-    return None
-
-
-def _read_xlsx(data: bytes) -> tuple[str, int, dict[str, int], list[tuple[int, list[str]]]]:
-    check_xlsx_container(io.BytesIO(data), MAX_UNCOMPRESSED_BYTES)
-    from openpyxl import load_workbook
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise BankFileError(f"不是有效的 XLSX 文件（{type(exc).__name__}）") from None
-    try:
-        sheets = list(workbook.worksheets)
-        if not sheets:
-            raise BankFileError("XLSX 文件中没有工作表")
-        # The template's sheet by name first; otherwise the first sheet that has its header.
-        named = [s for s in sheets if s.title.strip() == SHEET_NAME]
-        candidates = named + [s for s in sheets if s not in named]
-        empty: list[str] = []
-        for sheet in candidates:
-            if hasattr(sheet, "reset_dimensions"):
-                sheet.reset_dimensions()  # don't trust the stored dimension
-            try:
-                records = _records_from_rows(sheet.iter_rows(values_only=True))
-                first = _first_nonblank(records)
-                if first is None:
-                    empty.append(sheet.title)
-                    continue
-                columns = _columns(first[1])
-                if columns is None:
-                    continue
-                return sheet.title, first[0], columns, list(records)
-            except BankFileError:
-                raise
-            except Exception as exc:
-                raise BankFileError(f"读取 XLSX 内容失败（{type(exc).__name__}）") from None
-        titles = "、".join(f"“{s.title}”" for s in sheets)
-        if named and named[0].title in empty:
-            raise BankFileError(f"“{SHEET_NAME}”工作表是空的，没有表头和试题")
-        if len(empty) == len(sheets):
-            raise BankFileError("文件是空的：所有工作表都没有内容")
-        raise BankFileError(
-            f"找不到试题工作表：工作表 {titles} 中没有模板的表头（{'、'.join(HEADER)}）。"
-            "请用 /template 下载模板填写"
-        )
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> tuple[str, int, dict[str, int], list[tuple[int, list[str]]]]:
-    text = decode_csv(data)
-    try:
-        records = _records_from_rows(csv.reader(io.StringIO(text, newline="")))
-        first = _first_nonblank(records)
-        if first is None:
-            raise BankFileError("文件是空的，没有表头和试题")
-        columns = _columns(first[1])
-        if columns is None:
-            raise BankFileError(f"CSV 第 {first[0]} 行不是模板的表头（应为 {'、'.join(HEADER)}）")
-        return "CSV", first[0], columns, list(records)
-    except csv.Error as exc:
-        raise BankFileError(f"CSV 格式错误：{exc}") from None
-
-
-def _quote(text: str) -> str:
-    return text if len(text) <= QUOTE else text[:QUOTE] + "…"
-
-
-def _norm(text: str) -> str:
-    """For duplicate checks: width- and case-folded, without any white space."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+    table = "questions"
 
 
 def validate(
@@ -239,141 +103,193 @@ def validate(
     ``department`` only labels the result (the rules are the same for every department).
     """
     try:
-        suffix = check_file_name(filename or "")
-        check_file_size(len(file_bytes), MAX_FILE_BYTES)
-        reader = _read_csv if suffix == ".csv" else _read_xlsx
-        sheet, header_row, columns, records = reader(file_bytes)
+        sheet, header, records = _read(file_bytes, filename)
     except BankFileError:
         raise
     except ImportFileError as exc:
-        raise BankFileError(str(exc)) from None
+        raise BankFileError(exc.code, **exc.params) from None
+    rows = _question_rows(header, records)
+    if not rows:
+        raise BankFileError("no_questions", row=header.row)
+    errors = RowErrors(TABLE)
     result = Validation(sheet=sheet)
-    qs = config.question_submission
     stems: dict[str, int] = {}
-    rows_seen = 0
-    for number, values in records:
-        if not any(values):
-            continue
-        rows_seen += 1
-        question = _check_row(result.errors, number, values, columns, stems)
+    for check in errors.rows(rows):
+        question = _check_row(check, stems)
         if question is not None:
             result.questions.append(question)
-    if rows_seen == 0:
-        raise BankFileError(f"只有表头（第 {header_row} 行），没有试题")
-    # Counts by type, over every row whose type could be read.
-    typed = _typed_counts(records, columns)
-    for kind, wanted in ((SINGLE, qs.single_choice), (MULTIPLE, qs.multiple_choice)):
-        got = typed[kind]
-        if got != wanted:
-            result.errors.append(RowError(0, f"{TYPE_LABELS[kind]}题共 {got} 道，应为 {wanted} 道"))
-    result.errors.sort(key=lambda e: e.row)
+    _check_counts(errors, rows, config)
+    result.errors = errors.sorted()
     if result.errors:
         result.questions = []
     return result
 
 
-def _typed_counts(
-    records: Sequence[tuple[int, list[str]]], columns: dict[str, int]
-) -> dict[str, int]:
-    counts = {SINGLE: 0, MULTIPLE: 0}
-    for _number, values in records:
-        if any(values):
-            kind = TYPE_WORDS.get(_fold(_cell(values, columns, "type")))
-            if kind is not None:
-                counts[kind] += 1
-    return counts
+def _question_rows(header: Header, records: Sequence[Record]) -> list[dict[str, str]]:
+    """The rows after the header by column key, numbered; rows with no column filled are
+    left out, as in every imported table."""
+    rows: list[dict[str, str]] = []
+    for number, values in records:
+        cells = header.cells(values)
+        if any(cells.values()):
+            rows.append({**cells, ROW_KEY: str(number)})
+    return rows
 
 
-def _cell(values: list[str], columns: dict[str, int], key: str) -> str:
-    index = columns.get(key)
-    if index is None or index >= len(values):
-        return ""
-    return values[index]
+# --- reading ------------------------------------------------------------------------------------
 
 
-def _check_row(
-    errors: list[RowError],
-    number: int,
-    values: list[str],
-    columns: dict[str, int],
-    stems: dict[str, int],
-) -> Question | None:
-    before = len(errors)
+def _read(data: bytes, filename: str) -> tuple[str, Header, list[Record]]:
+    """The question sheet's title, its header and its rows after the header."""
+    suffix = check_file_name(filename or "")
+    check_file_size(len(data), MAX_FILE_BYTES)
+    with open_sheets(data, suffix, max_uncompressed=MAX_UNCOMPRESSED_BYTES) as sheets:
+        if suffix == ".csv":
+            return _csv_sheet(sheets[0])
+        return _question_sheet(sheets)
 
-    def add(message: str) -> None:
-        errors.append(RowError(number, message))
 
-    type_text = _cell(values, columns, "type")
-    if type_text and not any(
-        _cell(values, columns, key) for key in ("stem", *LETTERS, "key", "law")
-    ):
-        add("只有题型，题干、选项和答案都没有填写")
+def _scanned(sheet: Sheet) -> Iterator[Record]:
+    """A sheet's rows, at most ``MAX_COLUMNS`` cells each, refusing a sheet that goes on for
+    more than ``MAX_SCANNED_ROWS`` rows (blank ones included)."""
+    for number, values in sheet.records():
+        if number > MAX_SCANNED_ROWS:
+            raise BankFileError("rows_scanned", max=MAX_SCANNED_ROWS)
+        yield number, values[:MAX_COLUMNS]
+
+
+def _csv_sheet(sheet: Sheet) -> tuple[str, Header, list[Record]]:
+    records = _scanned(sheet)
+    first = first_filled(records)
+    if first is None:
+        raise BankFileError("csv_empty")
+    header = read_header(TABLE, *first)
+    if header.missing:
+        raise BankFileError("csv_not_header", row=header.row, header=HEADER)
+    return sheet.title, header, list(records)
+
+
+def _question_sheet(sheets: Sequence[Sheet]) -> tuple[str, Header, list[Record]]:
+    """The template's sheet by name first; otherwise the first sheet that has its header."""
+    named = [s for s in sheets if s.title.strip() == SHEET_NAME]
+    empty: list[str] = []
+    for sheet in named + [s for s in sheets if s not in named]:
+        records = _scanned(sheet)
+        first = first_filled(records)
+        if first is None:
+            empty.append(sheet.title)
+            continue
+        header = read_header(TABLE, *first)
+        if not header.missing:
+            return sheet.title, header, list(records)
+    if named and named[0].title in empty:
+        raise BankFileError("sheet_empty", sheet=SHEET_NAME)
+    if len(empty) == len(sheets):
+        raise BankFileError("all_sheets_empty")
+    raise BankFileError("no_question_sheet", titles=[s.title for s in sheets], header=HEADER)
+
+
+# --- the rules ----------------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    """For duplicate checks: width- and case-folded, without any white space."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def _check_counts(errors: RowErrors, rows: Sequence[dict[str, str]], config: Config) -> None:
+    """The number of questions of each type, over every row whose type could be read."""
+    qs = config.question_submission
+    typed = {SINGLE: 0, MULTIPLE: 0}
+    for row in rows:
+        kind = TYPE_WORDS.get(fold(row.get("type", "")))
+        if kind is not None:
+            typed[kind] += 1
+    for kind, wanted in ((SINGLE, qs.single_choice), (MULTIPLE, qs.multiple_choice)):
+        if typed[kind] != wanted:
+            label = TYPE_LABELS[kind]
+            errors.add(0, "type", "count", type_label=label, got=typed[kind], wanted=wanted)
+
+
+def _check_row(check: RowCheck, stems: dict[str, int]) -> Question | None:
+    type_text = check.get("type")
+    if type_text and not any(check.get(key) for key in ("stem", *LETTERS, "key", "law")):
+        check.error("type", "type_only")
         return None
-    kind = TYPE_WORDS.get(_fold(type_text))
+    kind = TYPE_WORDS.get(fold(type_text))
     if not type_text:
-        add("题型为空，应填“单选”或“多选”")
+        check.error("type", "type_empty")
     elif kind is None:
-        add(f"题型“{_quote(type_text)}”无法识别，应填“单选”或“多选”")
+        check.error("type", "type_unknown", value=type_text)
+    stem = _check_stem(check, stems)
+    options = _check_options(check)
+    key = _check_key(check, kind, options)
+    law = check.get("law")
+    if len(law) > MAX_LAW:
+        check.error("law", "law_long", length=len(law), max=MAX_LAW)
+    if not check.ok or kind is None:
+        return None
+    return Question(row=check.number, kind=kind, stem=stem, options=options, key=key, law=law)
 
-    stem = _cell(values, columns, "stem")
+
+def _check_stem(check: RowCheck, stems: dict[str, int]) -> str:
+    stem = check.get("stem")
     if not stem:
-        add("题干为空")
+        check.error("stem", "stem_empty")
     elif len(stem) > MAX_STEM:
-        add(f"题干过长（{len(stem)} 字，最多 {MAX_STEM} 字）")
+        check.error("stem", "stem_long", length=len(stem), max=MAX_STEM)
+    elif (normalized := _norm(stem)) in stems:
+        check.error("stem", "stem_duplicate", first=stems[normalized])
     else:
-        normalized = _norm(stem)
-        if normalized in stems:
-            add(f"题干与第 {stems[normalized]} 行重复")
-        else:
-            stems[normalized] = number
+        stems[normalized] = check.number
+    return stem
 
+
+def _check_options(check: RowCheck) -> dict[str, str]:
+    """A–D filled, E and F in order, none too long, no two the same; the filled ones."""
     options: dict[str, str] = {}
     gap: str | None = None
-    seen_options: dict[str, str] = {}
+    seen: dict[str, str] = {}
     for index, letter in enumerate(LETTERS):
-        text = _cell(values, columns, letter)
+        text = check.get(letter)
         if not text:
             if index < REQUIRED_LETTERS:
-                add(f"选项 {letter} 为空（A–D 必填）")
+                check.error(letter, "option_empty", letter=letter)
             else:
                 gap = gap or letter
             continue
         if gap is not None and index >= REQUIRED_LETTERS:
-            add(f"选项 {letter} 前的选项 {gap} 为空，选项须依次填写")
+            check.error(letter, "option_gap", letter=letter, gap=gap)
         if len(text) > MAX_OPTION:
-            add(f"选项 {letter} 过长（{len(text)} 字，最多 {MAX_OPTION} 字）")
+            check.error(letter, "option_long", letter=letter, length=len(text), max=MAX_OPTION)
         normalized = _norm(text)
-        if normalized in seen_options:
-            add(f"选项 {letter} 与选项 {seen_options[normalized]} 相同（“{_quote(text)}”）")
+        if normalized in seen:
+            check.error(letter, "option_same", letter=letter, other=seen[normalized], value=text)
         else:
-            seen_options[normalized] = letter
+            seen[normalized] = letter
         options[letter] = text
+    return options
 
-    key_text = _cell(values, columns, "key")
-    key = ""
-    if not key_text:
-        add("答案为空")
-    else:
-        letters = _KEY_NOISE.sub("", _fold(key_text)).upper()
-        bad = [ch for ch in letters if ch not in LETTERS]
-        if bad or not letters:
-            add(f"答案“{_quote(key_text)}”无效，只能填 A–F 的字母")
-        elif len(set(letters)) != len(letters):
-            add(f"答案“{_quote(key_text)}”中有重复的字母")
-        else:
-            missing = [ch for ch in letters if ch not in options]
-            if missing:
-                add(f"答案中的 {'、'.join(missing)} 没有对应的选项")
-            if kind == SINGLE and len(letters) != 1:
-                add(f"单选题答案只能是一个字母，现在是“{_quote(key_text)}”")
-            if kind == MULTIPLE and len(letters) < 2:
-                add(f"多选题答案至少要有两个字母，现在是“{_quote(key_text)}”")
-            key = "".join(sorted(letters))
 
-    law = _cell(values, columns, "law")
-    if len(law) > MAX_LAW:
-        add(f"所属法律过长（{len(law)} 字，最多 {MAX_LAW} 字）")
-
-    if len(errors) > before or kind is None:
-        return None
-    return Question(row=number, kind=kind, stem=stem, options=options, key=key, law=law)
+def _check_key(check: RowCheck, kind: str | None, options: dict[str, str]) -> str:
+    """The answer's letters, in order; one for a single-choice question, two or more for a
+    multiple-choice one, each an option that is filled."""
+    text = check.get("key")
+    if not text:
+        check.error("key", "key_empty")
+        return ""
+    letters = KEY_NOISE.sub("", unicodedata.normalize("NFKC", text).strip().lower()).upper()
+    if not letters or any(ch not in LETTERS for ch in letters):
+        check.error("key", "key_invalid", value=text)
+        return ""
+    if len(set(letters)) != len(letters):
+        check.error("key", "key_repeated", value=text)
+        return ""
+    missing = [ch for ch in letters if ch not in options]
+    if missing:
+        check.error("key", "key_no_option", letters=missing)
+    if kind == SINGLE and len(letters) != 1:
+        check.error("key", "single_key", value=text)
+    if kind == MULTIPLE and len(letters) < 2:
+        check.error("key", "multiple_key", value=text)
+    return "".join(sorted(letters))

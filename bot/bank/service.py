@@ -1,18 +1,19 @@
 """The question bank (notice 四（三）): each department in ``config.question_bank`` owes a fixed
 number of single- and multiple-choice questions on its laws by the deadline.
 
-``write_template`` makes the XLSX template; ``validate`` checks an uploaded XLSX/CSV completely
-and says what is wrong row by row; ``submit`` stores a fully valid file for the administrator's
-department (superseding the earlier one, which stays as history; late files are accepted and
-marked late); ``status`` tells the city office who has submitted; ``export`` writes the merged
-bank. File-safety checks (size, type, macros, zip bombs) are the importer's, reused.
+``check_upload`` decides, before a file is downloaded, whether its sender and its declared name
+and size may submit at all; ``submit`` validates an uploaded XLSX/CSV completely and stores a
+fully valid file for the administrator's department (superseding the earlier one, which stays as
+history; late files are accepted and marked late); ``status`` tells the city office who has
+submitted and ``current_questions`` gives the merged bank. The spreadsheets themselves (the
+template, the merged export) are written by ``bot.bank.workbooks``. File-safety checks (size,
+type, macros, zip bombs) are the importer's, reused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,23 +23,32 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.bank.models import QuestionSubmission
-from bot.bank.questions import (
-    HEADER,
-    HELP_SHEET_NAME,
-    LETTERS,
-    MAX_FILE_BYTES,
-    MULTIPLE,
-    SHEET_NAME,
-    SINGLE,
-    TYPE_LABELS,
-    Validation,
-    validate,
-)
-from bot.core import audit
+from bot.bank.questions import MAX_FILE_BYTES, BankFileError, Validation, validate
 from bot.core.config import Config, QuestionDepartment
 from bot.core.errors import Refused
+from bot.core.tabular import ImportFileError, check_file_name, check_file_size
+from bot.core.uow import UnitOfWork
+from bot.org.access import city_or_operator
 from bot.org.identity import Identity
 from bot.org.models import Unit
+
+# --- commands and results -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as Telegram announces it, before it is downloaded."""
+
+    file_name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    """A downloaded question file to validate and, when fully valid, store."""
+
+    file_bytes: bytes
+    filename: str
 
 
 @dataclass(frozen=True)
@@ -51,62 +61,26 @@ class SubmitResult:
     submission_id: int | None = None
 
 
-def template_bytes(config: Config) -> bytes:
-    """The XLSX template: a question sheet with the header row (and the type column pre-filled
-    with the owed number of each type), and a sheet of instructions in Chinese."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    qs = config.question_submission
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET_NAME
-    ws.append(HEADER)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center")
-    for _ in range(qs.single_choice):
-        ws.append([TYPE_LABELS[SINGLE]])
-    for _ in range(qs.multiple_choice):
-        ws.append([TYPE_LABELS[MULTIPLE]])
-    widths = {"A": 8, "B": 50, "I": 10, "J": 24}
-    for column in "CDEFGH":
-        widths[column] = 22
-    for column, width in widths.items():
-        ws.column_dimensions[column].width = width
-    ws.freeze_panes = "A2"
-    types = DataValidation(type="list", formula1='"单选,多选"', allow_blank=True)
-    types.add(f"A2:A{qs.total + 200}")
-    ws.add_data_validation(types)
-
-    help_sheet = wb.create_sheet(HELP_SHEET_NAME)
-    help_sheet.column_dimensions["A"].width = 110
-    for line in _instructions(config):
-        help_sheet.append([line])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+@dataclass(frozen=True)
+class DepartmentStatus:
+    department: str
+    topic: str
+    state: str  # "submitted" | "late" | "missing"
+    submitted_at: dt.datetime | None = None
+    file_name: str = ""
+    versions: int = 0
 
 
-def _instructions(config: Config) -> list[str]:
-    """The instruction sheet's lines, from bot/templates/bank_instructions.j2 (plain text)."""
-    from bot.core.render import render, strip_html
+@dataclass(frozen=True)
+class MergedDepartment:
+    """A department's current questions (as stored: ``asdict`` of ``questions.Question``)."""
 
-    text = render(
-        "bank_instructions",
-        c=config,
-        sheet=SHEET_NAME,
-        header=HEADER,
-        max_mb=MAX_FILE_BYTES // 1024 // 1024,
-    )
-    return strip_html(text).splitlines()
+    department: str
+    late: bool
+    questions: list[dict[str, Any]]
 
 
-def write_template(path: str | Path, config: Config) -> Path:
-    path = Path(path)
-    path.write_bytes(template_bytes(config))
-    return path
+# --- rules ------------------------------------------------------------------------------------
 
 
 def department_of(identity: Identity, config: Config) -> QuestionDepartment:
@@ -126,67 +100,41 @@ def is_late(now: dt.datetime, config: Config) -> bool:
     return now.astimezone(config.tz).date() > config.question_submission.deadline
 
 
-def submit(
-    session: Session,
-    config: Config,
-    identity: Identity,
-    *,
-    file_bytes: bytes,
-    filename: str,
-    now: dt.datetime,
-    chat_id: int | None = None,
-) -> SubmitResult:
+# --- submitting -------------------------------------------------------------------------------
+
+
+def check_upload(uow: UnitOfWork, upload: Upload) -> QuestionDepartment:
+    """Refuse a file before it is downloaded: its sender must be a department's administrator,
+    and its declared name and size must be acceptable. Changes nothing."""
+    dept = department_of(uow.authorize(), uow.config)
+    try:
+        check_file_name(upload.file_name)
+        check_file_size(upload.size, MAX_FILE_BYTES)
+    except ImportFileError as exc:
+        raise Refused("bank_file", message=str(exc)) from None
+    return dept
+
+
+def submit(uow: UnitOfWork, request: SubmitRequest) -> SubmitResult:
     """Validate and, when fully valid, store the department's file (replacing the current one,
     which is kept as history), with one audit row in the same transaction.
 
-    Refusals: not a department's administrator (``Refused``); the file as a whole
-    (``BankFileError``). A file with row errors is returned unstored with its errors.
+    Refusals: not a department's administrator; the file as a whole (``bank_file``, with the
+    validator's reason). A file with row errors is returned unstored with its errors.
     """
-    dept = department_of(identity, config)
-    validation = validate(file_bytes, filename, dept.department, config)
+    identity: Identity = uow.authorize()
+    dept = department_of(identity, uow.config)
+    try:
+        validation = validate(request.file_bytes, request.filename, dept.department, uow.config)
+    except BankFileError as exc:
+        raise Refused("bank_file", message=str(exc)) from None
     if not validation.ok:
         return SubmitResult(dept.department, validation, stored=False)
-    late = is_late(now, config)
-    current = session.exec(
-        select(QuestionSubmission).where(
-            QuestionSubmission.unit_id == identity.unit_id,
-            col(QuestionSubmission.superseded_at).is_(None),
-        )
-    ).first()
-    if current is not None:
-        # Conditional: two uploads at once supersede the same row once; the partial unique
-        # index then refuses the second new row.
-        session.execute(
-            update(QuestionSubmission)
-            .where(
-                col(QuestionSubmission.id) == current.id,
-                col(QuestionSubmission.superseded_at).is_(None),
-            )
-            .values(superseded_at=now)
-        )
-    content = json.dumps(
-        [asdict(q) for q in validation.questions], ensure_ascii=False, separators=(",", ":")
-    )
-    row = QuestionSubmission(
-        unit_id=identity.unit_id,
-        department=dept.department,
-        file_name=Path(filename).name[:256],
-        sha256=hashlib.sha256(file_bytes).hexdigest(),
-        single_count=validation.single,
-        multiple_count=validation.multiple,
-        content=content,
-        late=late,
-        admin_id=identity.admin_id,
-        telegram_user_id=identity.telegram_user_id,
-        submitted_at=now,
-    )
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        at=now,
-        action="questions.submit",
-        actor=identity.unit_name,
+    late = is_late(uow.now, uow.config)
+    replaced = _supersede_current(uow.session, identity.unit_id, uow.now)
+    row = _store(uow, identity, dept, request, validation, late)
+    uow.audit(
+        "questions.submit",
         target=dept.department,
         detail={
             "submission_id": row.id,
@@ -195,48 +143,99 @@ def submit(
             "single": row.single_count,
             "multiple": row.multiple_count,
             "late": late,
-            "replaced": current.id if current is not None else None,
+            "replaced": replaced,
         },
-        actor_admin_id=identity.admin_id,
-        actor_telegram_id=identity.telegram_user_id,
-        chat_id=chat_id,
     )
     return SubmitResult(
         dept.department,
         validation,
         stored=True,
         late=late,
-        replaced=current is not None,
+        replaced=replaced is not None,
         submission_id=row.id,
     )
 
 
-@dataclass(frozen=True)
-class DepartmentStatus:
-    department: str
-    topic: str
-    state: str  # "submitted" | "late" | "missing"
-    submitted_at: dt.datetime | None = None
-    file_name: str = ""
-    versions: int = 0
+def _supersede_current(session: Session, unit_id: int, now: dt.datetime) -> int | None:
+    """Mark the unit's current submission superseded; its id, or None when there was none.
+
+    Conditional: two uploads at once supersede the same row once; the partial unique index
+    then refuses the second new row.
+    """
+    current = session.exec(
+        select(QuestionSubmission).where(
+            QuestionSubmission.unit_id == unit_id,
+            col(QuestionSubmission.superseded_at).is_(None),
+        )
+    ).first()
+    if current is None:
+        return None
+    session.execute(
+        update(QuestionSubmission)
+        .where(
+            col(QuestionSubmission.id) == current.id,
+            col(QuestionSubmission.superseded_at).is_(None),
+        )
+        .values(superseded_at=now)
+    )
+    return current.id
+
+
+def _store(
+    uow: UnitOfWork,
+    identity: Identity,
+    dept: QuestionDepartment,
+    request: SubmitRequest,
+    validation: Validation,
+    late: bool,
+) -> QuestionSubmission:
+    content = json.dumps(
+        [asdict(q) for q in validation.questions], ensure_ascii=False, separators=(",", ":")
+    )
+    row = QuestionSubmission(
+        unit_id=identity.unit_id,
+        department=dept.department,
+        file_name=Path(request.filename).name[:256],
+        sha256=hashlib.sha256(request.file_bytes).hexdigest(),
+        single_count=validation.single,
+        multiple_count=validation.multiple,
+        content=content,
+        late=late,
+        admin_id=identity.admin_id,
+        telegram_user_id=identity.telegram_user_id,
+        submitted_at=uow.now,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    return row
+
+
+# --- who has submitted ------------------------------------------------------------------------
 
 
 def _department_units(session: Session, config: Config) -> dict[str, int]:
+    """The unit id of each department: by code, or by name where no code matches."""
     names = [d.department for d in config.question_bank]
     units = session.exec(
         select(Unit).where(col(Unit.code).in_(names) | col(Unit.name).in_(names))
     ).all()
-    found: dict[str, int] = {u.code: u.id for u in units if u.code in names}  # type: ignore[misc]
-    for unit in units:  # a unit matched by name only where no code matches
-        if unit.name in names and unit.name not in found:
-            found[unit.name] = unit.id  # type: ignore[assignment]
+    found: dict[str, int] = {}
+    for unit in units:
+        if unit.id is not None and unit.code in names:
+            found[unit.code] = unit.id
+    for unit in units:
+        if unit.id is not None and unit.name in names and unit.name not in found:
+            found[unit.name] = unit.id
     return found
 
 
-def status(session: Session, config: Config) -> list[DepartmentStatus]:
-    """Every department of the config, in the config's order, with its current submission."""
-    units = _department_units(session, config)
-    rows = session.exec(
+def status(uow: UnitOfWork) -> list[DepartmentStatus]:
+    """Every department of the config, in the config's order, with its current submission
+    (the city office, or the operator on the command line)."""
+    city_or_operator(uow)
+    config = uow.config
+    units = _department_units(uow.session, config)
+    rows = uow.session.exec(
         select(QuestionSubmission).where(col(QuestionSubmission.unit_id).in_(units.values()))
     ).all()
     by_unit: dict[int, list[QuestionSubmission]] = {}
@@ -262,73 +261,23 @@ def status(session: Session, config: Config) -> list[DepartmentStatus]:
     return result
 
 
-def current_questions(session: Session, config: Config) -> list[tuple[str, bool, list[dict]]]:
-    """(department, late, questions) for every department with a current submission."""
-    units = _department_units(session, config)
+def current_questions(uow: UnitOfWork) -> list[MergedDepartment]:
+    """Every department with a current submission, in the config's order, with its questions
+    (the city office, or the operator on the command line)."""
+    city_or_operator(uow)
+    units = _department_units(uow.session, uow.config)
     current = {
         row.unit_id: row
-        for row in session.exec(
+        for row in uow.session.exec(
             select(QuestionSubmission).where(
                 col(QuestionSubmission.unit_id).in_(units.values()),
                 col(QuestionSubmission.superseded_at).is_(None),
             )
         )
     }
-    merged: list[tuple[str, bool, list[dict[str, Any]]]] = []
-    for dept in config.question_bank:
+    merged: list[MergedDepartment] = []
+    for dept in uow.config.question_bank:
         row = current.get(units.get(dept.department, -1))
         if row is not None:
-            merged.append((dept.department, row.late, json.loads(row.content)))
+            merged.append(MergedDepartment(dept.department, row.late, json.loads(row.content)))
     return merged
-
-
-def export(path: str | Path, session: Session, config: Config) -> int:
-    """Write the merged bank (current submissions, in the config's order) and a sheet with
-    every department's status; return the number of questions written."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "题库"
-    ws.append(["序号", "报送单位", *HEADER, "逾期"])
-    count = 0
-    for department, late, questions in current_questions(session, config):
-        for question in questions:
-            count += 1
-            options = question["options"]
-            ws.append(
-                [
-                    count,
-                    department,
-                    TYPE_LABELS[question["kind"]],
-                    question["stem"],
-                    *(options.get(letter, "") for letter in LETTERS),
-                    question["key"],
-                    question["law"],
-                    "是" if late else "",
-                ]
-            )
-    sheet = wb.create_sheet("报送情况")
-    sheet.append(["报送单位", "报送内容", "状态", "报送时间", "文件", "报送次数"])
-    labels = {"submitted": "已报送", "late": "逾期报送", "missing": "未报送"}
-    for item in status(session, config):
-        when = (
-            item.submitted_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
-            if (item.submitted_at)
-            else ""
-        )
-        sheet.append(
-            [item.department, item.topic, labels[item.state], when, item.file_name, item.versions]
-        )
-    for worksheet in (ws, sheet):
-        for cell in worksheet[1]:
-            cell.font = Font(bold=True)
-    Path(path).write_bytes(_save(wb))
-    return count
-
-
-def _save(workbook: Any) -> bytes:
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()

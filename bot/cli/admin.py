@@ -1,4 +1,8 @@
-"""Server-side administration: invites, revoking bindings, the audit log."""
+"""Server-side administration: invites, revoking bindings, the audit log.
+
+The operator on the server acts as the city office (audit rows say "cli"). Help texts are in
+``bot/org/cli.toml``; what is printed comes from ``bot/org/templates``.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +10,74 @@ import argparse
 import datetime as dt
 import json
 import sys
+from typing import Any
 
-from bot.core import audit
+from bot.context import AppContext
+from bot.core import words as data
+from bot.core.audit import AuditLog
 from bot.core.errors import Refused
-from bot.org import admins
+from bot.core.render import render, strip_html
+from bot.core.uow import Origin
+from bot.org import admins, invites
+from bot.org.models import Role
 
 
-def _ctx(args: argparse.Namespace):
+def words() -> dict[str, Any]:
+    """The help texts of these commands (bot/org/cli.toml)."""
+    return data.of("bot.org", "cli.toml")
+
+
+def _ctx(args: argparse.Namespace) -> AppContext:
     from bot.cli.common import open_context
 
     return open_context(args)
 
 
+def _say(ctx: AppContext, template: str, **variables: Any) -> str:
+    return strip_html(render(template, c=ctx.config, **variables))
+
+
+def _refused(ctx: AppContext, refusal: Refused) -> int:
+    print(strip_html(refusal.render(c=ctx.config)), file=sys.stderr)
+    return 1
+
+
 def cmd_invite(args: argparse.Namespace) -> int:
     ctx = _ctx(args)
+    request = invites.InviteRequest(unit_code=args.unit, role=args.role)
     try:
-        with ctx.db.session() as session:
-            invite = admins.issue_invite(
-                session, ctx.config, unit_code=args.unit, role=args.role, now=ctx.now()
-            )
+        invite = ctx.run_sync(lambda uow: invites.issue_invite(uow, request), Origin.cli())
     except Refused as refusal:
-        print(refusal.render(c=ctx.config), file=sys.stderr)
-        return 1
-    expires = invite.expires_at.astimezone(ctx.config.tz).strftime("%Y-%m-%d %H:%M")
+        return _refused(ctx, refusal)
     print(invite.code)
-    print(
-        f"单位：{invite.unit_name}；角色：{invite.role.value}；一次有效，{expires} 前使用。"
-        f"请让管理员私聊机器人发送 /bind {invite.code}",
-        file=sys.stderr,
-    )
+    print(_say(ctx, "org_cli_invite_issued", invite=invite), file=sys.stderr)
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     ctx = _ctx(args)
+    request = admins.RevokeRequest(telegram_user_id=args.telegram_id, unit_code=args.unit)
     try:
-        with ctx.db.session() as session:
-            ended = admins.revoke(
-                session, now=ctx.now(), telegram_user_id=args.telegram_id, unit_code=args.unit
-            )
+        revoked = ctx.run_sync(lambda uow: admins.revoke(uow, request), Origin.cli())
     except Refused as refusal:
-        print(refusal.render(c=ctx.config), file=sys.stderr)
-        return 1
-    print(f"已解除 {len(ended)} 个绑定 / revoked {len(ended)} binding(s)")
+        return _refused(ctx, refusal)
+    print(_say(ctx, "org_cli_revoked", revoked=revoked))
     return 0
+
+
+def audit_record(row: AuditLog, tz: dt.tzinfo) -> dict[str, Any]:
+    """One audit row as ``audit --json`` prints it."""
+    return {
+        "id": row.id,
+        "at": row.at.astimezone(tz).isoformat(),
+        "action": row.action,
+        "actor": row.actor,
+        "actor_admin_id": row.actor_admin_id,
+        "actor_telegram_id": row.actor_telegram_id,
+        "target": row.target,
+        "detail": json.loads(row.detail or "{}"),
+        "chat_id": row.chat_id,
+    }
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -59,45 +87,43 @@ def cmd_audit(args: argparse.Namespace) -> int:
         try:
             since = ctx.clock.localize(dt.datetime.fromisoformat(args.since))
         except ValueError:
-            print(f"--since 格式不对 / bad --since: {args.since!r}", file=sys.stderr)
+            print(_say(ctx, "org_cli_bad_since", text=repr(args.since)), file=sys.stderr)
             return 2
-    with ctx.db.session() as session:
-        rows = audit.recent(session, since=since, limit=args.limit)
-    for row in reversed(rows):
-        record = {
-            "id": row.id,
-            "at": row.at.astimezone(ctx.config.tz).isoformat(),
-            "action": row.action,
-            "actor": row.actor,
-            "actor_admin_id": row.actor_admin_id,
-            "actor_telegram_id": row.actor_telegram_id,
-            "target": row.target,
-            "detail": json.loads(row.detail or "{}"),
-            "chat_id": row.chat_id,
-        }
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False))
-        else:
-            print(f"{record['at']} {row.action} {row.actor} → {row.target} {row.detail}")
+    rows = ctx.run_sync(
+        lambda uow: admins.audit_trail(uow, since=since, limit=args.limit), Origin.cli()
+    )
+    oldest_first = list(reversed(rows))
+    if args.json:
+        for row in oldest_first:
+            print(json.dumps(audit_record(row, ctx.config.tz), ensure_ascii=False))
+    elif oldest_first:
+        records = [
+            {**audit_record(row, ctx.config.tz), "detail_text": row.detail} for row in oldest_first
+        ]
+        print(_say(ctx, "org_cli_audit", records=records))
     return 0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    invite = sub.add_parser("invite", help="为单位管理员生成一次性邀请码")
-    invite.add_argument("--unit", required=True, help="单位编码")
-    invite.add_argument("--role", required=True, choices=["city", "county", "unit"])
+    text = words()
+    invite = sub.add_parser("invite", help=text["invite"]["help"])
+    invite.add_argument("--unit", required=True, help=text["invite"]["unit"])
+    invite.add_argument(
+        "--role", required=True, choices=[r.value for r in Role], help=text["invite"]["role"]
+    )
     invite.set_defaults(func=cmd_invite)
 
-    admin = sub.add_parser("admin", help="管理员绑定")
+    admin = sub.add_parser("admin", help=text["admin"]["help"])
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
-    revoke = admin_sub.add_parser("revoke", help="解除绑定")
+    revoke_text = text["admin"]["revoke"]
+    revoke = admin_sub.add_parser("revoke", help=revoke_text["help"])
     target = revoke.add_mutually_exclusive_group(required=True)
-    target.add_argument("--telegram-id", type=int)
-    target.add_argument("--unit", help="单位编码：解除该单位所有管理员账号的绑定")
+    target.add_argument("--telegram-id", type=int, help=revoke_text["telegram_id"])
+    target.add_argument("--unit", help=revoke_text["unit"])
     revoke.set_defaults(func=cmd_revoke)
 
-    log = sub.add_parser("audit", help="查看操作记录")
-    log.add_argument("--json", action="store_true")
-    log.add_argument("--since", help="ISO 8601，例如 2022-09-14T00:00")
-    log.add_argument("--limit", type=int, default=1000)
+    log = sub.add_parser("audit", help=text["audit"]["help"])
+    log.add_argument("--json", action="store_true", help=text["audit"]["json"])
+    log.add_argument("--since", help=text["audit"]["since"])
+    log.add_argument("--limit", type=int, default=1000, help=text["audit"]["limit"])
     log.set_defaults(func=cmd_audit)

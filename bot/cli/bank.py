@@ -5,61 +5,59 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
 
-from bot.bank import service as bank
+from bot.bank import workbooks
+from bot.bank.words import words
+from bot.cli.common import open_context
+from bot.core.config import load_config
+from bot.core.render import render, strip_html
+from bot.core.uow import Origin
 
 
-def _ctx(args: argparse.Namespace):
-    from bot.cli.common import open_context
+def _say(template: str, *, error: bool = False, **variables: Any) -> None:
+    """Print a template as plain text (to stderr for an error)."""
+    print(strip_html(render(template, **variables)), file=sys.stderr if error else sys.stdout)
 
-    return open_context(args)
 
-
-def _xlsx_path(path: str) -> bool:
-    if not path.lower().endswith(".xlsx"):
-        print(f"文件名须以 .xlsx 结尾 / the file name must end in .xlsx: {path}", file=sys.stderr)
-        return False
-    return True
+def _is_xlsx(path: str) -> bool:
+    if path.lower().endswith(".xlsx"):
+        return True
+    _say("bank_cli_not_xlsx", error=True, path=path)
+    return False
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from bot.core.config import load_config
-
-    if not _xlsx_path(args.file):
+    if not _is_xlsx(args.file):
         return 2
     config = load_config(args.config)
-    path = bank.write_template(args.file, config)
-    qs = config.question_submission
-    print(f"已写出试题模板：{path}（单选 {qs.single_choice} 道、多选 {qs.multiple_choice} 道）")
+    path = workbooks.write_template(args.file, config)
+    _say("bank_cli_template", c=config, path=path)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    if not _xlsx_path(args.file):
+    if not _is_xlsx(args.file):
         return 2
-    ctx = _ctx(args)
+    ctx = open_context(args)
     try:
-        with ctx.db.session() as session:
-            count = bank.export(args.file, session, ctx.config)
-            items = bank.status(session, ctx.config)
+        summary = ctx.run_sync(
+            lambda uow: workbooks.export(uow, Path(args.file)), Origin.cli("cli")
+        )
     finally:
         ctx.db.dispose()
-    missing = [i.department for i in items if i.state == "missing"]
-    late = [i.department for i in items if i.state == "late"]
-    print(f"已写出合并题库：{args.file}，共 {count} 道题，来自 {len(items) - len(missing)} 个单位")
-    if late:
-        print(f"逾期报送：{'、'.join(late)}")
-    if missing:
-        print(f"未报送：{'、'.join(missing)}")
+    _say("bank_cli_export", c=ctx.config, s=summary)
     return 0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    group = sub.add_parser("questions", help="试题报送：模板与合并题库")
+    help_text = words().cli
+    group = sub.add_parser("questions", help=help_text["group"])
     actions = group.add_subparsers(dest="questions_command", required=True)
-    template = actions.add_parser("template", help="写出试题报送模板 (.xlsx)")
+    template = actions.add_parser("template", help=help_text["template"])
     template.add_argument("file", metavar="FILE.xlsx")
     template.set_defaults(func=cmd_template)
-    export = actions.add_parser("export", help="写出各单位当前版本合并后的题库 (.xlsx)")
+    export = actions.add_parser("export", help=help_text["export"])
     export.add_argument("file", metavar="FILE.xlsx")
     export.set_defaults(func=cmd_export)

@@ -1,59 +1,71 @@
-"""The city office's overview on the server: ``python -m bot status`` and ``python -m bot export``."""
+"""The city office's overview on the server: ``python -m bot status`` and ``python -m bot export``.
+
+The operator on the server acts as the city office (``Origin.cli``); ``--now`` moves the clock
+(``bot.cli.common.open_context``). Help texts are in ``bot/overview/cli.toml``; what is printed
+comes from ``bot/overview/templates``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
+from bot.context import AppContext
+from bot.core import rounds
+from bot.core import words as data
 from bot.core.render import render, strip_html
+from bot.core.uow import Origin
 from bot.overview import export
 from bot.overview import status as reports
 
 
-def _ctx(args: argparse.Namespace):
+def words() -> dict[str, Any]:
+    """The help texts of these commands (bot/overview/cli.toml)."""
+    return data.of("bot.overview", "cli.toml")
+
+
+def _ctx(args: argparse.Namespace) -> AppContext:
     from bot.cli.common import open_context
 
     return open_context(args)
 
 
-def _now(ctx, args: argparse.Namespace) -> dt.datetime | None:
-    """``--now`` (ISO 8601, campaign timezone when naive) or the context's clock; None if bad."""
-    text = getattr(args, "now", None)
-    if not text:
-        return ctx.now()
-    try:
-        return ctx.clock.localize(dt.datetime.fromisoformat(text))
-    except ValueError:
-        print(f"--now 格式不对 / bad --now: {text!r} (ISO 8601)", file=sys.stderr)
-        return None
+def _say(ctx: AppContext, template: str, **variables: Any) -> str:
+    return strip_html(render(template, c=ctx.config, **variables))
+
+
+def _with_round_names(ctx: AppContext, data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON names each round as the messages do."""
+    for item in [*data["rounds"], data["makeup"]]:
+        item["name"] = rounds.name(ctx.config, item["key"])
+    return data
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     ctx = _ctx(args)
     try:
-        now = _now(ctx, args)
-        if now is None:
-            return 2
-        with ctx.db.session() as session:
-            result = reports.status(session, ctx.config, now)
+        result = ctx.run_sync(reports.report, Origin.cli())
     finally:
         ctx.db.dispose()
     if args.json:
-        print(result.to_json(indent=2))
+        print(json.dumps(_with_round_names(ctx, result.to_dict()), ensure_ascii=False, indent=2))
     else:
-        print(strip_html(render("status", c=ctx.config, now=now, r=result)))
+        print(_say(ctx, "status", now=result.now, r=result))
     return 0
 
 
 def xlsx_target_error(path: Path) -> str | None:
     """Why ``path`` cannot take an XLSX export, or None when it can."""
     if path.suffix.lower() != ".xlsx":
-        return f"文件名须以 .xlsx 结尾 / FILE must end in .xlsx: {path}"
-    if not path.parent.is_dir():
-        return f"目录不存在 / no such directory: {path.parent}"
-    return None
+        problem = "suffix"
+    elif not path.parent.is_dir():
+        problem = "directory"
+    else:
+        return None
+    return strip_html(render("overview_cli_target", problem=problem, path=path))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -63,28 +75,22 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     ctx = _ctx(args)
     try:
-        now = _now(ctx, args)
-        if now is None:
-            return 2
-        with ctx.db.session() as session:
-            size = export.write_registrations_xlsx(session, ctx.config, path, now=now)
-            rows = export.count_registrations(session)
+        done = ctx.run_sync(lambda uow: export.write_registrations_xlsx(uow, path), Origin.cli())
     finally:
         ctx.db.dispose()
-    print(f"已写入 {path}（{size} 字节，报名 {rows} 条）/ wrote {path} ({size} bytes, {rows} rows)")
+    print(_say(ctx, "overview_cli_exported", path=path, done=done))
     return 0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     # SUPPRESS: a top-level ``--now`` (if the main parser has one) is not overwritten by None.
-    status = sub.add_parser("status", help="报名总览（各轮报名、集中考试、补考、县市区安排）")
-    status.add_argument("--json", action="store_true", help="输出 JSON")
-    status.add_argument(
-        "--now", default=argparse.SUPPRESS, help="按这个时间统计（ISO 8601），例如 2022-09-14T10:00"
-    )
+    text = words()
+    status = sub.add_parser("status", help=text["status"]["help"])
+    status.add_argument("--json", action="store_true", help=text["status"]["json"])
+    status.add_argument("--now", default=argparse.SUPPRESS, help=text["status"]["now"])
     status.set_defaults(func=cmd_status)
 
-    xlsx = sub.add_parser("export", help="导出报名汇总 Excel（.xlsx）")
-    xlsx.add_argument("file", metavar="FILE", help="要写入的 .xlsx 文件")
-    xlsx.add_argument("--now", default=argparse.SUPPRESS, help="按这个时间统计（ISO 8601）")
+    xlsx = sub.add_parser("export", help=text["export"]["help"])
+    xlsx.add_argument("file", metavar="FILE", help=text["export"]["file"])
+    xlsx.add_argument("--now", default=argparse.SUPPRESS, help=text["export"]["now"])
     xlsx.set_defaults(func=cmd_export)

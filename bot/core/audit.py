@@ -57,30 +57,6 @@ def record(
     return row
 
 
-def record_by(
-    session: Session,
-    identity: Any,
-    *,
-    at: dt.datetime,
-    action: str,
-    target: str = "",
-    detail: dict[str, Any] | None = None,
-    chat_id: int | None = None,
-) -> AuditLog:
-    """An audit row for an action of a bound administrator (an ``Identity``)."""
-    return record(
-        session,
-        at=at,
-        action=action,
-        actor=identity.unit_name,
-        target=target,
-        detail=detail,
-        actor_admin_id=identity.admin_id,
-        actor_telegram_id=identity.telegram_user_id,
-        chat_id=chat_id,
-    )
-
-
 def recent(
     session: Session, *, since: dt.datetime | None = None, limit: int = 50
 ) -> list[AuditLog]:

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import cache
 from pathlib import Path
 from typing import Any
+
+from bot.core import words
 
 WORDS = Path(__file__).with_name("config_errors.toml")
 _TOML_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_.\-\"]+)\s*=")
 _TABLE_LINE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
 
 
-@cache
 def _words() -> dict[str, Any]:
-    with WORDS.open("rb") as handle:
-        return tomllib.load(handle)
+    return words.load(WORDS)
 
 
 def message(name: str, **params: Any) -> str:

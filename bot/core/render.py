@@ -26,6 +26,8 @@ def template_dirs() -> list[Path]:
     template's name is unique across them all (tests/test_templates.py checks)."""
     own = sorted(PRODUCT_ROOT.glob("bot/*/templates")) + sorted(PRODUCT_ROOT.glob("*/templates"))
     return [TEMPLATE_DIR, *(d for d in own if d != TEMPLATE_DIR and d.is_dir())]
+
+
 WEEKDAYS = "一二三四五六日"
 NUMERALS = "零一二三四五六七八九十"
 

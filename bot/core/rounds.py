@@ -34,7 +34,7 @@ class ExamRound:
         return self.kind == ZONE
 
     def registration_state(self, today: dt.date) -> str:
-        """"upcoming", "open" or "closed" for the round's registration window."""
+        """ "upcoming", "open" or "closed" for the round's registration window."""
         if self.registration is None:
             return "closed"
         if today < self.registration.start:

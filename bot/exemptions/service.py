@@ -14,24 +14,27 @@ Only at ``city_filed`` does the learner become exempt. Any other way of making a
 is refused with the notice's warning: it counts as evading the exam. ``rejected`` ends a filing
 at any step before the city office files it. Every state change writes an audit row in the same
 transaction, and a step is claimed with a conditional UPDATE so it is recorded exactly once.
+
+Every action runs in a unit of work and is taken by the administrator it authorizes; the role
+and scope checks are here, never in an adapter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.core import audit
-from bot.core.config import Config
 from bot.core.errors import Refused
+from bot.core.uow import UnitOfWork
 from bot.exemptions.models import ExemptionFiling, ExemptionReason, ExemptionState, ExemptionStep
-from bot.org.admins import require_city, require_scope
+from bot.exemptions.rules import parse_reason, retirement_date
+from bot.org.access import require_city, require_scope
 from bot.org.identity import Identity
 from bot.org.models import Role, Unit
 from bot.roster.learners import mask_name, parse_account
@@ -45,69 +48,41 @@ PREVIOUS = {S.HR_REVIEWED: S.FILED, S.HEAD_APPROVED: S.HR_REVIEWED, S.CITY_FILED
 OPEN_STATES = (S.FILED, S.HR_REVIEWED, S.HEAD_APPROVED)
 # States an administrator of the learner's unit (or above) records; the city office files.
 UNIT_STEPS = (S.HR_REVIEWED, S.HEAD_APPROVED)
-
-REASON_WORDS: dict[str, ExemptionReason] = {
-    "retirement": ExemptionReason.RETIREMENT,
-    "retire": ExemptionReason.RETIREMENT,
-    "退休": ExemptionReason.RETIREMENT,
-    "临近退休": ExemptionReason.RETIREMENT,
-    "maternity": ExemptionReason.MATERNITY,
-    "产假": ExemptionReason.MATERNITY,
-    "休产假": ExemptionReason.MATERNITY,
-    "illness": ExemptionReason.ILLNESS,
-    "重病": ExemptionReason.ILLNESS,
-    "疾病": ExemptionReason.ILLNESS,
-    "重大疾病": ExemptionReason.ILLNESS,
-    "大病": ExemptionReason.ILLNESS,
-}
 MAX_NOTE = 200
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+LIST_LIMIT = 200
 
 
-def parse_reason(text: str | None) -> ExemptionReason:
-    word = unicodedata.normalize("NFKC", text or "").strip().lower()
-    if not word:
-        raise Refused("exempt_usage")
-    reason = REASON_WORDS.get(word)
-    if reason is None:
-        raise Refused("exempt_reason_unknown", reason=word[:20])
-    return reason
+# --- commands ---------------------------------------------------------------------------------
 
 
-def parse_date(text: str) -> dt.date:
-    match = _DATE.match(unicodedata.normalize("NFKC", text).strip())
-    if match is None:
-        raise Refused("exempt_date_malformed", text=text[:20])
-    try:
-        return dt.date(*(int(g) for g in match.groups()))
-    except ValueError:
-        raise Refused("exempt_date_malformed", text=text[:20]) from None
+@dataclass(frozen=True)
+class OpenFiling:
+    """Open a filing: the learner's account, the reason as written (or the reason itself) and,
+    for retirement, the retirement date (as written or a date)."""
+
+    account: str | None
+    reason: str | ExemptionReason | None
+    retirement_date: dt.date | str | None = None
 
 
-def _add_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year without one
-        return day.replace(year=day.year + years, day=28)
+@dataclass(frozen=True)
+class StepRequest:
+    """Record the step that brings filing ``filing_id`` to state ``step``, with a note."""
+
+    filing_id: int
+    step: str
+    note: str = ""
 
 
-def retirement_window(config: Config, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The retirement dates that qualify, both ends included.
+@dataclass(frozen=True)
+class FilingNote:
+    """Act on filing ``filing_id`` (file it with the city office, reject it), with a note."""
 
-    The notice: "2022年12月30日前距退休时间在2周年内的" — as of the cut-off date (2022-12-30),
-    the time left until retirement is at most two full years. So the latest qualifying
-    retirement date is the cut-off plus ``retirement_within_years`` calendar years (2024-12-30).
-    A learner retiring *before* the cut-off is even closer to retirement and qualifies as well,
-    as long as they are still in service: the earliest date is today (someone whose retirement
-    date has passed is no longer a participant at all and belongs in the roster as 不在职, not
-    in an exemption). Between today and the cut-off this is wider than "cut-off ≤ date"; a
-    learner retiring next month is plainly "within two years of retirement".
-    """
-    ex = config.exemption
-    return today, _add_years(ex.retirement_cutoff, ex.retirement_within_years)
+    filing_id: int
+    note: str = ""
 
 
-# --- views -----------------------------------------------------------------------------------
+# --- views ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -131,16 +106,34 @@ class FilingView:
     exempt: bool
 
 
+@dataclass(frozen=True)
+class FilingList:
+    """Filings in an administrator's scope: the whole city's, or those of ``unit_name`` and the
+    units below it."""
+
+    filings: list[FilingView]
+    whole_city: bool
+    unit_name: str
+
+
+def _learner_and_unit(session: Session, learner_id: int) -> tuple[Learner, Unit]:
+    learner = session.get(Learner, learner_id)
+    unit = session.get(Unit, learner.unit_id) if learner is not None else None
+    if learner is None or unit is None:  # foreign keys make this impossible
+        raise LookupError(f"learner {learner_id} or its unit is missing")
+    return learner, unit
+
+
 def _view(session: Session, filing: ExemptionFiling) -> FilingView:
-    learner = session.get(Learner, filing.learner_id)
-    unit = session.get(Unit, learner.unit_id)
+    learner, unit = _learner_and_unit(session, filing.learner_id)
     steps = session.exec(
         select(ExemptionStep)
         .where(ExemptionStep.filing_id == filing.id)
         .order_by(col(ExemptionStep.at), col(ExemptionStep.id))
     ).all()
+    assert filing.id is not None  # a stored filing
     return FilingView(
-        id=filing.id,  # type: ignore[arg-type]
+        id=filing.id,
         account=learner.account,
         masked_name=mask_name(learner.name),
         unit_name=unit.name,
@@ -152,19 +145,22 @@ def _view(session: Session, filing: ExemptionFiling) -> FilingView:
     )
 
 
+# --- recording --------------------------------------------------------------------------------
+
+
 def _record_step(
-    session: Session,
-    identity: Identity,
+    uow: UnitOfWork,
     filing: ExemptionFiling,
     state: ExemptionState,
-    now: dt.datetime,
     *,
+    target: str,
     note: str = "",
-    chat_id: int | None = None,
-    detail: dict | None = None,
-    target: str = "",
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
+    """The step row (who, when, the note) and its audit row, in the unit of work."""
+    identity: Identity = uow.authorize()
+    assert filing.id is not None  # flushed before its first step
+    uow.session.add(
         ExemptionStep(
             filing_id=filing.id,
             state=state,
@@ -172,26 +168,20 @@ def _record_step(
             telegram_user_id=identity.telegram_user_id,
             actor=identity.unit_name,
             note=note[:MAX_NOTE],
-            at=now,
+            at=uow.now,
         )
     )
-    audit.record(
-        session,
-        at=now,
-        action=f"exemption.{state.value}",
-        actor=identity.unit_name,
+    uow.audit(
+        f"exemption.{state.value}",
         target=target,
         detail={"filing_id": filing.id, "reason": filing.reason, **(detail or {})},
-        actor_admin_id=identity.admin_id,
-        actor_telegram_id=identity.telegram_user_id,
-        chat_id=chat_id,
     )
 
 
-def _learner(session: Session, account: str) -> tuple[Learner, Unit]:
+def _learner_by_account(session: Session, account: str) -> tuple[Learner, Unit]:
     row = session.exec(
         select(Learner, Unit)
-        .join(Unit, Unit.id == Learner.unit_id)
+        .join(Unit, col(Unit.id) == col(Learner.unit_id))
         .where(Learner.account == account)
     ).first()
     if row is None:
@@ -199,30 +189,24 @@ def _learner(session: Session, account: str) -> tuple[Learner, Unit]:
     return row
 
 
-# --- opening a filing ---------------------------------------------------------------------------
+# --- opening a filing -------------------------------------------------------------------------
 
 
-def open_filing(
-    session: Session,
-    config: Config,
-    identity: Identity,
-    account: str | None,
-    reason: str | ExemptionReason | None,
-    retirement_date: dt.date | str | None,
-    now: dt.datetime,
-    *,
-    chat_id: int | None = None,
-) -> FilingView:
+def open_filing(uow: UnitOfWork, request: OpenFiling) -> FilingView:
     """Open a filing for a learner of the administrator's scope (state ``filed``)."""
-    account = parse_account(account)
+    identity = uow.authorize()
+    if not request.account or not request.reason:
+        raise Refused("exempt_usage")
+    account = parse_account(request.account)
+    reason = request.reason
     kind = reason if isinstance(reason, ExemptionReason) else parse_reason(reason)
-    learner, unit = _learner(session, account)
+    learner, unit = _learner_by_account(uow.session, account)
     require_scope(identity, unit)
     if not learner.in_service:
         raise Refused("exempt_not_in_service", account=account)
     if learner.exempt:
         raise Refused("exempt_already", account=account)
-    existing = session.exec(
+    existing = uow.session.exec(
         select(ExemptionFiling).where(
             ExemptionFiling.learner_id == learner.id,
             col(ExemptionFiling.state) != S.REJECTED,
@@ -232,198 +216,168 @@ def open_filing(
         raise Refused("exempt_open_exists", id=existing.id, state=existing.state)
     when: dt.date | None = None
     if kind == ExemptionReason.RETIREMENT:
-        if retirement_date is None or retirement_date == "":
-            raise Refused("exempt_date_missing")
-        when = (
-            retirement_date if isinstance(retirement_date, dt.date) else parse_date(retirement_date)
-        )
-        earliest, latest = retirement_window(config, now.astimezone(config.tz).date())
-        if when < earliest:
-            raise Refused("exempt_already_retired", date=when.isoformat())
-        if when > latest:
-            raise Refused("exempt_retirement_window", date=when.isoformat(), latest=latest)
+        today = uow.now.astimezone(uow.config.tz).date()
+        when = retirement_date(uow.config, request.retirement_date, today)
+    assert learner.id is not None  # a stored learner
     filing = ExemptionFiling(
-        learner_id=learner.id,  # type: ignore[arg-type]
+        learner_id=learner.id,
         reason=kind,
         retirement_date=when,
         state=S.FILED,
-        created_at=now,
-        updated_at=now,
+        created_at=uow.now,
+        updated_at=uow.now,
     )
-    session.add(filing)
+    uow.session.add(filing)
     try:
-        session.flush()
+        uow.session.flush()
     except IntegrityError:  # another filing for this learner was opened at the same moment
         raise Refused("exempt_open_exists", id="?", state=S.FILED.value) from None
     _record_step(
-        session,
-        identity,
+        uow,
         filing,
         S.FILED,
-        now,
-        chat_id=chat_id,
         target=learner.account,
         detail={"unit": unit.code, "retirement_date": when.isoformat() if when else None},
     )
-    session.flush()
-    return _view(session, filing)
+    uow.session.flush()
+    return _view(uow.session, filing)
 
 
-# --- moving a filing along ---------------------------------------------------------------------
+# --- moving a filing along --------------------------------------------------------------------
 
 
-def _filing(
-    session: Session, identity: Identity, filing_id: int
-) -> tuple[ExemptionFiling, Learner]:
-    filing = session.get(ExemptionFiling, filing_id)
+def _state(step: str) -> ExemptionState:
+    try:
+        return S(step)
+    except ValueError:
+        raise Refused("exempt_step_unknown", step=str(step)[:20]) from None
+
+
+def _filing_in_scope(uow: UnitOfWork, filing_id: int) -> tuple[ExemptionFiling, Learner]:
+    """The filing, if it exists and its learner lies in the administrator's scope."""
+    filing = uow.session.get(ExemptionFiling, filing_id)
     if filing is None:
         raise Refused("exempt_unknown", id=filing_id)
-    learner = session.get(Learner, filing.learner_id)
-    unit = session.get(Unit, learner.unit_id)
-    require_scope(identity, unit)
+    learner, unit = _learner_and_unit(uow.session, filing.learner_id)
+    require_scope(uow.authorize(), unit)
     return filing, learner
 
 
 def _claim(
-    session: Session, filing: ExemptionFiling, expected: ExemptionState, to: ExemptionState, now
+    uow: UnitOfWork, filing: ExemptionFiling, expected: ExemptionState, to: ExemptionState
 ) -> None:
     """Move the filing from ``expected`` to ``to`` exactly once (a conditional UPDATE)."""
-    if filing.state != expected:
-        raise Refused(
+
+    def wrong_state(state: str) -> Refused:
+        return Refused(
             "exempt_wrong_state",
             id=filing.id,
-            state=filing.state,
+            state=state,
             wanted=to.value,
             expected=expected.value,
         )
-    claimed = session.execute(
+
+    if filing.state != expected:
+        raise wrong_state(filing.state)
+    claimed: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]
         update(ExemptionFiling)
         .where(col(ExemptionFiling.id) == filing.id, col(ExemptionFiling.state) == expected)
-        .values(state=to, updated_at=now)
+        .values(state=to, updated_at=uow.now)
     )
     if claimed.rowcount != 1:
-        raise Refused(
-            "exempt_wrong_state",
-            id=filing.id,
-            state="changed",
-            wanted=to.value,
-            expected=expected.value,
-        )
+        raise wrong_state("changed")
     filing.state = to
-    filing.updated_at = now
+    filing.updated_at = uow.now
 
 
-def advance(
-    session: Session,
-    identity: Identity,
-    filing_id: int,
-    step: ExemptionState | str,
-    now: dt.datetime,
-    *,
-    note: str = "",
-    chat_id: int | None = None,
-) -> FilingView:
+def advance(uow: UnitOfWork, request: StepRequest) -> FilingView:
     """Record the HR review or the head's approval. An administrator of the learner's unit or of
     a unit above it (county, city) records them, in order."""
-    target = S(step)
+    target = _state(request.step)
     if target not in UNIT_STEPS:
-        raise Refused("exempt_step_unknown", step=str(step))
-    filing, learner = _filing(session, identity, filing_id)
-    _claim(session, filing, PREVIOUS[target], target, now)
-    _record_step(
-        session, identity, filing, target, now, note=note, chat_id=chat_id, target=learner.account
-    )
-    session.flush()
-    return _view(session, filing)
+        raise Refused("exempt_step_unknown", step=str(request.step)[:20])
+    filing, learner = _filing_in_scope(uow, request.filing_id)
+    _claim(uow, filing, PREVIOUS[target], target)
+    _record_step(uow, filing, target, target=learner.account, note=request.note)
+    uow.session.flush()
+    return _view(uow.session, filing)
 
 
-def file_with_city(
-    session: Session,
-    identity: Identity,
-    filing_id: int,
-    now: dt.datetime,
-    *,
-    note: str = "",
-    chat_id: int | None = None,
-) -> FilingView:
+def file_with_city(uow: UnitOfWork, request: FilingNote) -> FilingView:
     """The city office puts an approved filing on file; only now is the learner exempt."""
-    require_city(identity)
-    filing, learner = _filing(session, identity, filing_id)
-    _claim(session, filing, S.HEAD_APPROVED, S.CITY_FILED, now)
+    require_city(uow.authorize())
+    filing, learner = _filing_in_scope(uow, request.filing_id)
+    _claim(uow, filing, S.HEAD_APPROVED, S.CITY_FILED)
     learner.exempt = True
-    learner.updated_at = now
-    session.add(learner)
+    learner.updated_at = uow.now
+    uow.session.add(learner)
     _record_step(
-        session,
-        identity,
+        uow,
         filing,
         S.CITY_FILED,
-        now,
-        note=note,
-        chat_id=chat_id,
         target=learner.account,
+        note=request.note,
         detail={"exempt": True},
     )
-    session.flush()
-    return _view(session, filing)
+    uow.session.flush()
+    return _view(uow.session, filing)
 
 
-def reject(
-    session: Session,
-    identity: Identity,
-    filing_id: int,
-    now: dt.datetime,
-    *,
-    note: str = "",
-    chat_id: int | None = None,
-) -> FilingView:
+def reject(uow: UnitOfWork, request: FilingNote) -> FilingView:
     """End a filing that is not yet on file with the city office (in-scope administrators)."""
-    filing, learner = _filing(session, identity, filing_id)
+    filing, learner = _filing_in_scope(uow, request.filing_id)
     if filing.state not in OPEN_STATES:
         raise Refused("exempt_not_open", id=filing.id, state=filing.state)
-    _claim(session, filing, S(filing.state), S.REJECTED, now)
-    _record_step(
-        session,
-        identity,
-        filing,
-        S.REJECTED,
-        now,
-        note=note,
-        chat_id=chat_id,
-        target=learner.account,
-    )
-    session.flush()
-    return _view(session, filing)
+    _claim(uow, filing, S(filing.state), S.REJECTED)
+    _record_step(uow, filing, S.REJECTED, target=learner.account, note=request.note)
+    uow.session.flush()
+    return _view(uow.session, filing)
 
 
-# --- the only way to exempt, and lists ---------------------------------------------------------
+def record_step(uow: UnitOfWork, request: StepRequest) -> FilingView:
+    """Any step by the state it reaches: the unit's steps, the city's filing, or a rejection."""
+    target = _state(request.step)
+    if target == S.CITY_FILED:
+        return file_with_city(uow, FilingNote(request.filing_id, request.note))
+    if target == S.REJECTED:
+        return reject(uow, FilingNote(request.filing_id, request.note))
+    return advance(uow, request)
 
 
-def set_exempt(session: Session, identity: Identity, account: str | None) -> FilingView:
+# --- the only way to exempt, and lists --------------------------------------------------------
+
+
+def set_exempt(uow: UnitOfWork, account: str | None) -> FilingView:
     """Asked to mark a learner exempt directly: the notice forbids it. Refused with the reason,
     unless the learner's filing is already on file with the city office (then nothing to do)."""
+    identity = uow.authorize()
+    if account is None:
+        raise Refused("exempt_set_refused")
     account = parse_account(account)
-    learner, unit = _learner(session, account)
+    learner, unit = _learner_by_account(uow.session, account)
     require_scope(identity, unit)
-    filed = session.exec(
+    filed = uow.session.exec(
         select(ExemptionFiling).where(
             ExemptionFiling.learner_id == learner.id, ExemptionFiling.state == S.CITY_FILED
         )
     ).first()
     if filed is None:
         raise Refused("exempt_set_refused", account=account)
-    return _view(session, filed)
+    return _view(uow.session, filed)
 
 
-def list_filings(session: Session, identity: Identity, *, limit: int = 200) -> list[FilingView]:
+def list_filings(uow: UnitOfWork, *, limit: int = LIST_LIMIT) -> FilingList:
     """Filings of learners in the administrator's scope (the city office sees all), newest
     first."""
+    identity: Identity = uow.authorize()
+    whole_city = identity.role == Role.CITY
     query = (
         select(ExemptionFiling)
-        .join(Learner, Learner.id == ExemptionFiling.learner_id)
-        .join(Unit, Unit.id == Learner.unit_id)
+        .join(Learner, col(Learner.id) == col(ExemptionFiling.learner_id))
+        .join(Unit, col(Unit.id) == col(Learner.unit_id))
         .order_by(col(ExemptionFiling.created_at).desc(), col(ExemptionFiling.id).desc())
     )
-    if identity.role != Role.CITY:
+    if not whole_city:
         query = query.where(col(Unit.path).startswith(identity.unit_path))
-    return [_view(session, f) for f in session.exec(query.limit(limit))]
+    filings = [_view(uow.session, f) for f in uow.session.exec(query.limit(limit))]
+    return FilingList(filings, whole_city, identity.unit_name)

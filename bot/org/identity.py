@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.org.models import Administrator, Role, TelegramBinding, Unit
 
@@ -25,14 +25,16 @@ class Identity:
 
 
 def identify(session: Session, telegram_user_id: int | None) -> Identity | None:
+    """The administrator a Telegram user is bound to now, or None (display and authorization
+    alike; ``bot.org.access.authorize`` turns None into a refusal)."""
     if telegram_user_id is None:
         return None
     row = session.exec(
         select(TelegramBinding, Administrator, Unit)
-        .join(Administrator, Administrator.id == TelegramBinding.admin_id)
-        .join(Unit, Unit.id == Administrator.unit_id)
+        .join(Administrator, col(Administrator.id) == TelegramBinding.admin_id)
+        .join(Unit, col(Unit.id) == Administrator.unit_id)
         .where(TelegramBinding.telegram_user_id == telegram_user_id)
-        .where(TelegramBinding.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(TelegramBinding.revoked_at).is_(None))
     ).first()
     if row is None:
         return None

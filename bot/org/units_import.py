@@ -1,53 +1,34 @@
-"""Importing the unit tree from the city office's CSV/XLSX file (validated row by row)."""
+"""Importing the unit tree from the city office's CSV/XLSX file (validated row by row).
+
+The file's rows come from ``bot.core.tabular.read_table(path, "units")``; the words its "kind"
+column may hold are ``units_import.toml``'s. Run by the server's operator (the command line,
+the sandbox's demo data): there is no administrator to authorize.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from bot.core import audit
 from bot.core.tabular import (
-    MAX_CODE,
-    MAX_NAME,
-    Errors,
     ImportReport,
-    cell_value,
-    check_text,
-    row_number,
+    ImportRequest,
+    RowCheck,
+    RowErrors,
+    fold,
+    load_data,
+    table,
+    vocabulary,
 )
+from bot.core.uow import UnitOfWork
 from bot.org.models import ROOT_CODE, Unit, UnitKind
 
+WORDS_FILE = Path(__file__).with_name("units_import.toml")
 MAX_DEPTH = 30
-
-KIND_VALUES: dict[str, UnitKind] = {
-    "county": UnitKind.COUNTY,
-    "县市区": UnitKind.COUNTY,
-    "县(市、区)": UnitKind.COUNTY,
-    "县(市区)": UnitKind.COUNTY,
-    "县区": UnitKind.COUNTY,
-    "park": UnitKind.PARK,
-    "园区": UnitKind.PARK,
-    "unit": UnitKind.UNIT,
-    "一级单位": UnitKind.UNIT,
-    "市直单位": UnitKind.UNIT,
-    "sub": UnitKind.SUB,
-    "二级单位": UnitKind.SUB,
-    "下级单位": UnitKind.SUB,
-    "city": UnitKind.CITY,
-    "市级": UnitKind.CITY,
-}
-
-KIND_NAMES = {
-    UnitKind.CITY: "市级",
-    UnitKind.COUNTY: "县市区",
-    UnitKind.PARK: "园区",
-    UnitKind.UNIT: "一级单位",
-    UnitKind.SUB: "二级单位",
-}
 
 # Which kinds a unit of each kind may hang under (see the Unit model's docstring).
 ALLOWED_PARENTS: dict[UnitKind, frozenset[UnitKind]] = {
@@ -58,9 +39,15 @@ ALLOWED_PARENTS: dict[UnitKind, frozenset[UnitKind]] = {
 }
 
 
-def _parse_kind(text: str) -> UnitKind | None:
-    normalized = unicodedata.normalize("NFKC", text).lower().replace(" ", "")
-    return KIND_VALUES.get(normalized)
+@cache
+def kind_words() -> dict[str, UnitKind]:
+    """Folded word -> unit kind, from ``units_import.toml``."""
+    kinds = vocabulary(load_data(WORDS_FILE)["kinds"])
+    return {word: UnitKind(kind) for word, kind in kinds.items()}
+
+
+def parse_kind(text: str) -> UnitKind | None:
+    return kind_words().get(fold(text))
 
 
 @dataclass
@@ -74,34 +61,45 @@ class _UnitRow:
     has_category: bool
 
 
-def import_units(
-    session: Session,
-    rows: Sequence[dict[str, str]],
-    *,
-    now: dt.datetime,
-    actor: str = "cli",
-    skip_bad: bool = False,
-    source: str = "",
-) -> ImportReport:
+Units = dict[str, Unit]
+UnitsById = dict[int, Unit]
+Good = dict[str, _UnitRow]
+
+
+def import_units(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
     """Create or update units by code; parents are resolved within the file and the database,
     and every unit whose ancestry changed gets a fresh materialised path."""
-    errors = Errors("units")
-    existing: dict[str, Unit] = {u.code: u for u in session.exec(select(Unit))}
-    by_id: dict[int, Unit] = {u.id: u for u in existing.values() if u.id is not None}
-    good: dict[str, _UnitRow] = {}
+    session = uow.session
+    errors = RowErrors(table("units"))
+    existing: Units = {u.code: u for u in session.exec(select(Unit))}
+    by_id: UnitsById = {u.id: u for u in existing.values() if u.id is not None}
+    good: Good = {}
     seen: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        parsed = _parse_unit_row(errors, row, row_number(row, index), seen)
+    for check in errors.rows(request.rows):
+        parsed = _parse_unit_row(check, seen)
         if parsed is not None:
             good[parsed.code] = parsed
-
     _check_unit_tree(errors, good, existing, by_id)
 
     report = ImportReport(errors=errors.sorted())
-    if errors.items and not skip_bad:
+    if errors and not request.skip_bad:
         return report
+    _write(uow, report, good, existing, by_id)
+    report.written = True
+    uow.audit(
+        "units.import",
+        target=request.source,
+        detail={**report.counts(), "moved": report.moved, "source": request.source},
+    )
+    session.flush()
+    return report
 
-    # Parents before children: by depth in the tree as it will be after the import.
+
+def _write(
+    uow: UnitOfWork, report: ImportReport, good: Good, existing: Units, by_id: UnitsById
+) -> None:
+    """Parents before children: by depth in the tree as it will be after the import."""
+    session = uow.session
     ordered = sorted(good.values(), key=lambda r: (_depth(r.code, good, existing, by_id), r.number))
     for item in ordered:
         unit = existing.get(item.code)
@@ -135,72 +133,49 @@ def import_units(
             report.unchanged += 1
     session.flush()
     _repath(by_id)
-    report.written = True
-    audit.record(
-        session,
-        at=now,
-        action="units.import",
-        actor=actor,
-        target=source,
-        detail={
-            **report.counts(),
-            "moved": report.moved,
-            "source": source,
-        },
-    )
-    session.flush()
-    return report
 
 
-def _parse_unit_row(
-    errors: Errors, row: dict[str, str], number: int, seen: dict[str, int]
-) -> _UnitRow | None:
-    code, name = cell_value(row, "code"), cell_value(row, "name")
-    kind_text, parent = cell_value(row, "kind"), cell_value(row, "parent")
-    category = cell_value(row, "category_department")
-    before = len(errors.items)
-    check_text(errors, number, "code", code, limit=MAX_CODE, required=True)
-    check_text(errors, number, "name", name, limit=MAX_NAME, required=True)
-    check_text(errors, number, "parent", parent, limit=MAX_CODE, required=False)
-    check_text(errors, number, "category_department", category, limit=MAX_NAME, required=False)
+def _parse_unit_row(check: RowCheck, seen: dict[str, int]) -> _UnitRow | None:
+    code, name = check.get("code"), check.get("name")
+    kind_text, parent = check.get("kind"), check.get("parent")
+    check.text("code", required=True)
+    check.text("name", required=True)
+    check.text("parent")
+    check.text("category_department")
     kind: UnitKind | None = None
     if not kind_text:
-        errors.add(number, "kind", "不能为空")
+        check.error("kind", "empty")
     else:
-        kind = _parse_kind(kind_text)
+        kind = parse_kind(kind_text)
         if kind is None:
-            errors.add(
-                number, "kind", f"“{kind_text}”无效，应为 县市区、园区、一级单位 或 二级单位"
-            )
+            check.error("kind", "kind_invalid", value=kind_text)
     if code and code == parent:
-        errors.add(number, "parent", "不能把单位自己设为上级单位")
+        check.error("parent", "self_parent")
     if code == ROOT_CODE:
         if parent:
-            errors.add(number, "parent", f"根单位 {ROOT_CODE} 不能设置上级单位")
+            check.error("parent", "root_parent", root=ROOT_CODE)
         if kind is not None and kind != UnitKind.CITY:
-            errors.add(number, "kind", f"根单位 {ROOT_CODE} 的类型不能更改")
+            check.error("kind", "root_kind", root=ROOT_CODE)
     elif kind == UnitKind.CITY:
-        errors.add(number, "kind", f"只有根单位 {ROOT_CODE} 可以是市级")
+        check.error("kind", "city_not_root", root=ROOT_CODE)
     if code in seen:
-        errors.add(number, "code", f"单位编码 {code} 与第 {seen[code]} 行重复")
+        check.error("code", "code_duplicate", code=code, first=seen[code])
     elif code:
-        seen[code] = number
-    if len(errors.items) > before or kind is None:
+        seen[code] = check.number
+    if not check.ok or kind is None:
         return None
     return _UnitRow(
-        number=number,
+        number=check.number,
         code=code,
         name=name,
         kind=kind,
         parent=parent,
-        category_department=category or None,
-        has_category="category_department" in row,
+        category_department=check.get("category_department") or None,
+        has_category=check.has("category_department"),
     )
 
 
-def _effective_parent(
-    code: str, good: dict[str, _UnitRow], existing: dict[str, Unit], by_id: dict[int, Unit]
-) -> str | None:
+def _effective_parent(code: str, good: Good, existing: Units, by_id: UnitsById) -> str | None:
     """The parent code ``code`` will have after the import; None for the root or unknown."""
     if code == ROOT_CODE:
         return None
@@ -213,66 +188,64 @@ def _effective_parent(
     return parent.code if parent is not None else None
 
 
-def _effective_kind(code: str, good: dict[str, _UnitRow], existing: dict[str, Unit]) -> str | None:
+def _effective_kind(code: str, good: Good, existing: Units) -> str | None:
     if code in good:
         return good[code].kind.value
     unit = existing.get(code)
     return unit.kind if unit is not None else None
 
 
-def _check_unit_tree(
-    errors: Errors, good: dict[str, _UnitRow], existing: dict[str, Unit], by_id: dict[int, Unit]
-) -> None:
+def _check_unit_tree(errors: RowErrors, good: Good, existing: Units, by_id: UnitsById) -> None:
     """Parents exist, kinds fit, no cycles. Rows whose parent row was refused are refused too,
     until nothing changes (so skip_bad never writes a unit without its parent)."""
     while True:
-        refused: dict[str, tuple[str, str]] = {}
+        refused: dict[str, Problem] = {}
         for code, item in good.items():
             problem = _tree_problem(code, item, good, existing, by_id)
             if problem is not None:
                 refused[code] = problem
         if not refused:
             return
-        for code, (key, message) in refused.items():
-            errors.add(good[code].number, key, message)
+        for code, (message, params) in refused.items():
+            errors.add(good[code].number, "parent", message, **params)
             del good[code]
 
 
+Problem = tuple[str, dict[str, Any]]  # a message code of the parent column, and its parameters
+
+
 def _tree_problem(
-    code: str,
-    item: _UnitRow,
-    good: dict[str, _UnitRow],
-    existing: dict[str, Unit],
-    by_id: dict[int, Unit],
-) -> tuple[str, str] | None:
+    code: str, item: _UnitRow, good: Good, existing: Units, by_id: UnitsById
+) -> Problem | None:
     if code == ROOT_CODE:
         return None
     parent = item.parent or ROOT_CODE
     if parent not in good and parent not in existing:
-        return "parent", f"上级单位 {parent} 不存在（数据库和本文件中都没有，或其所在行有错误）"
+        return "parent_missing", {"parent": parent}
     parent_kind = _effective_kind(parent, good, existing)
     allowed = ALLOWED_PARENTS.get(item.kind, frozenset())
     if parent_kind is not None and parent_kind not in {k.value for k in allowed}:
-        parent_name = {k.value: n for k, n in KIND_NAMES.items()}.get(parent_kind, parent_kind)
-        return "parent", (f"{KIND_NAMES[item.kind]}不能隶属于{parent_name}（上级单位 {parent}）")
+        return "parent_kind", {
+            "kind": item.kind.value,
+            "parent_kind": parent_kind,
+            "parent": parent,
+        }
     # Walk up to the root; coming back to ``code`` is a cycle.
     chain = [code]
     current: str | None = parent
     while current is not None:
         if current == code:
-            return "parent", "上级单位形成循环：" + " → ".join([*chain, code])
-        if current in chain or len(chain) > MAX_DEPTH:
-            if current in chain:
-                return "parent", "上级单位链中存在循环：" + " → ".join([*chain, current])
-            return "parent", f"单位层级过深（超过 {MAX_DEPTH} 级）"
+            return "cycle", {"chain": [*chain, code]}
+        if current in chain:
+            return "chain_cycle", {"chain": [*chain, current]}
+        if len(chain) > MAX_DEPTH:
+            return "too_deep", {"max": MAX_DEPTH}
         chain.append(current)
         current = _effective_parent(current, good, existing, by_id)
     return None
 
 
-def _depth(
-    code: str, good: dict[str, _UnitRow], existing: dict[str, Unit], by_id: dict[int, Unit]
-) -> int:
+def _depth(code: str, good: Good, existing: Units, by_id: UnitsById) -> int:
     depth, current = 0, _effective_parent(code, good, existing, by_id)
     while current is not None and depth <= MAX_DEPTH:
         depth += 1

@@ -1,44 +1,59 @@
 """The registrations workbook (``/export``, ``python -m bot export FILE``): every active online
 registration, the centralized-exam slots with their bookings, the units that have not registered
-per round, and the county plans. One function writes it to a path or a binary buffer.
+per round, and the county plans. One function writes it to a path or a binary buffer, as of the
+unit of work's moment; its words (sheets, headers, state labels) are in ``export.toml``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session, col, func, select
 
-from bot.core import xlsx
+from bot.core import rounds, words, xlsx
 from bot.core.config import Config
+from bot.core.uow import UnitOfWork
+from bot.org.access import city_or_operator
 from bot.org.models import Unit
 from bot.overview import status as reports
 from bot.registration.models import Registration
-from bot.registration.plans import LATE, MISSING
 
-SHEET_REGISTRATIONS = "报名汇总"
-SHEET_CENTRALIZED = "集中考试"
-SHEET_MISSING = "未报名单位"
-SHEET_PLANS = "县市区集中组考"
-SHEETS = (SHEET_REGISTRATIONS, SHEET_CENTRALIZED, SHEET_MISSING, SHEET_PLANS)
+LABELS_FILE = Path(__file__).with_name("export.toml")
+SHEET_KEYS = ("registrations", "centralized", "missing", "plans")
 
-STATE_LABELS = {"pre": "预报名", "confirmed": "已确认"}
-PLAN_LABELS = {"submitted": "已报送", LATE: "逾期报送", MISSING: "未报送"}
+
+def labels() -> dict[str, Any]:
+    return words.load(LABELS_FILE)
+
+
+def sheet_names() -> tuple[str, ...]:
+    return tuple(labels()["sheets"][key]["name"] for key in SHEET_KEYS)
+
+
+SHEETS = sheet_names()
+
+
+def file_name(moment: dt.datetime) -> str:
+    """The workbook's file name for /export, by the day of ``moment``."""
+    return str(labels()["file_name"]).format(day=f"{moment:%Y%m%d}")
+
+
+def _sheet(book: Workbook, key: str) -> Worksheet:
+    spec = labels()["sheets"][key]
+    headers, widths = zip(*spec["columns"], strict=True)
+    return xlsx.add_sheet(book, spec["name"], headers, widths)
 
 
 def _registrations(session: Session, config: Config, book: Workbook) -> None:
-    sheet = xlsx.add_sheet(
-        book,
-        SHEET_REGISTRATIONS,
-        ["单位", "单位编码", "轮次", "考试日期", "场次", "人数", "报名时间"],
-        [30, 18, 20, 12, 8, 8, 18],
-    )
-    order = {f"zone{r.number}": r.number for r in config.zone_rounds}
-    order["makeup"] = len(order) + 1
+    sheet = _sheet(book, "registrations")
+    order = {key: i for i, key in enumerate(rounds.keys(config))}
     rows = session.exec(
         select(Registration, Unit)
         .join(Unit, col(Unit.id) == Registration.unit_id)
@@ -47,25 +62,25 @@ def _registrations(session: Session, config: Config, book: Workbook) -> None:
     rows = sorted(
         rows,
         key=lambda pair: (
-            order.get(pair[0].round_key, 99),
+            order.get(pair[0].round_key, len(order)),
             pair[0].exam_date,
             pair[0].session_time,
             pair[1].code,
-            pair[0].id,
+            pair[0].id or 0,
         ),
     )
-    tz = config.tz
+    names = {key: rounds.name(config, key) for key in {reg.round_key for reg, _unit in rows}}
     xlsx.put_rows(
         sheet,
         [
             [
                 unit.name,
                 unit.code,
-                reports.round_label(config, reg.round_key),
+                names[reg.round_key],
                 reg.exam_date,
                 reg.session_time,
                 reg.learner_count,
-                reg.created_at.astimezone(tz),
+                reg.created_at.astimezone(config.tz),
             ]
             for reg, unit in rows
         ],
@@ -73,12 +88,8 @@ def _registrations(session: Session, config: Config, book: Workbook) -> None:
 
 
 def _centralized(status: reports.StatusReport, book: Workbook) -> None:
-    sheet = xlsx.add_sheet(
-        book,
-        SHEET_CENTRALIZED,
-        ["考试日期", "场次", "时间", "容量", "已预订", "单位", "座位数", "状态"],
-        [12, 10, 14, 8, 8, 30, 8, 10],
-    )
+    sheet = _sheet(book, "centralized")
+    states = labels()["booking_states"]
     rows: list[list[Any]] = []
     for slot in status.centralized.slots:
         head = [
@@ -91,28 +102,24 @@ def _centralized(status: reports.StatusReport, book: Workbook) -> None:
         if not slot.bookings:
             rows.append([*head, "", None, ""])
         for booking in slot.bookings:
-            rows.append(
-                [*head, booking.unit.name, booking.seats, STATE_LABELS.get(booking.status, "")]
-            )
+            rows.append([*head, booking.unit.name, booking.seats, states.get(booking.status, "")])
     xlsx.put_rows(sheet, rows)
 
 
-def _missing(status: reports.StatusReport, book: Workbook) -> None:
-    sheet = xlsx.add_sheet(book, SHEET_MISSING, ["轮次", "单位", "单位编码", "所属"], [20, 30, 18, 14])
+def _missing(config: Config, status: reports.StatusReport, book: Workbook) -> None:
+    sheet = _sheet(book, "missing")
+    city_level = labels()["city_level"]
     rows: list[list[Any]] = []
     for rnd in status.rounds:
+        name = rounds.name(config, rnd.key)
         for unit in rnd.missing or []:
-            rows.append([rnd.name, unit.name, unit.code, unit.county or "市直"])
+            rows.append([name, unit.name, unit.code, unit.county or city_level])
     xlsx.put_rows(sheet, rows)
 
 
 def _plans(status: reports.StatusReport, book: Workbook) -> None:
-    sheet = xlsx.add_sheet(
-        book,
-        SHEET_PLANS,
-        ["县市区/园区", "单位编码", "状态", "组考单位数", "考试日期", "说明", "报送时间"],
-        [16, 14, 10, 10, 30, 50, 18],
-    )
+    sheet = _sheet(book, "plans")
+    states, separator = labels()["plan_states"], labels()["date_separator"]
     tz = status.now.tzinfo
     xlsx.put_rows(
         sheet,
@@ -120,9 +127,9 @@ def _plans(status: reports.StatusReport, book: Workbook) -> None:
             [
                 row.unit_name,
                 row.unit_code,
-                PLAN_LABELS[row.state],
+                states[row.state],
                 row.unit_count,
-                "、".join(d.isoformat() for d in row.dates),
+                separator.join(d.isoformat() for d in row.dates),
                 row.detail,
                 row.submitted_at.astimezone(tz) if row.submitted_at else None,
             ]
@@ -144,25 +151,26 @@ def build_workbook(session: Session, config: Config, now: dt.datetime) -> Workbo
     book = xlsx.new_workbook()
     _registrations(session, config, book)
     _centralized(status, book)
-    _missing(status, book)
+    _missing(config, status, book)
     _plans(status, book)
-    book.properties.title = f"{config.campaign.title} 报名汇总"
+    book.properties.title = str(labels()["title"]).format(campaign=config.campaign.title)
     book.properties.creator = config.campaign.city_office
     return book
 
 
-def write_registrations_xlsx(
-    session: Session,
-    config: Config,
-    path_or_buffer: str | os.PathLike[str] | IO[bytes],
-    *,
-    now: dt.datetime | None = None,
-) -> int:
-    """Write the workbook to a file path or a binary buffer; return its size in bytes.
+@dataclass(frozen=True)
+class Exported:
+    size: int  # bytes written
+    registrations: int  # active registrations in the workbook
+    at: dt.datetime  # the moment it describes
 
-    ``now`` (the injected clock's) decides round states and late plans; by default the real time
-    in the campaign's timezone.
-    """
-    now = now or dt.datetime.now(config.tz)
-    book = build_workbook(session, config, now)
-    return xlsx.save(book, path_or_buffer)
+
+def write_registrations_xlsx(
+    uow: UnitOfWork, target: str | os.PathLike[str] | IO[bytes]
+) -> Exported:
+    """Write the workbook to a file path or a binary buffer, for the city office (or the
+    server's operator). ``uow.now`` decides round states and late plans."""
+    city_or_operator(uow)
+    book = build_workbook(uow.session, uow.config, uow.now)
+    size = xlsx.save(book, target)
+    return Exported(size, count_registrations(uow.session), uow.now)

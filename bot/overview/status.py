@@ -1,7 +1,7 @@
 """The city office's overview (``/status``, ``python -m bot status``): per online round who has
 registered and who has not, learners covered, the centralized-exam slots, makeup numbers and the
-county plans. Also the one place that decides whether a unit's category exam takes precedence
-(notice 二.3), used by the registration service as well.
+county plans. Which exam a unit takes (category precedence, the centralized list) is decided by
+``bot.registration.assignment``; this module only counts.
 """
 
 from __future__ import annotations
@@ -14,65 +14,20 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.core import rounds
 from bot.core.config import CategoryDepartment, Config, Window
+from bot.core.rounds import ExamRound
+from bot.core.uow import UnitOfWork
+from bot.org.access import city_or_operator
 from bot.org.models import Unit, UnitKind
+from bot.overview.county_plans import PlanOverview, plan_status
+from bot.registration.assignment import COUNTY_KINDS, category_precedence, is_centralized, path_ids
 from bot.registration.models import Registration, SeatBooking, SeatSlot
-from bot.registration.plans import PlanOverview, plan_status
 
-COUNTY_KINDS = (UnitKind.COUNTY.value, UnitKind.PARK.value)
-NUMERALS = "零一二三四五六七八九十"
 ACTIVE = "active"
 
 
 # --- the unit tree ------------------------------------------------------------------------------
-
-
-def _path_ids(unit: Unit) -> list[int]:
-    """The ids from the root down to ``unit`` (its materialised path, plus itself if missing)."""
-    ids = [int(part) for part in (unit.path or "").strip("/").split("/") if part.isdigit()]
-    if unit.id is not None and (not ids or ids[-1] != unit.id):
-        ids.append(unit.id)
-    return ids
-
-
-def _chain(session: Session, unit: Unit) -> list[Unit]:
-    """``unit`` and its ancestors, nearest first."""
-    chain = [unit]
-    for unit_id in reversed(_path_ids(unit)[:-1]):
-        node = session.get(Unit, unit_id)
-        if node is not None:
-            chain.append(node)
-    return chain
-
-
-def unit_level(session: Session, unit: Unit) -> str:
-    """Attachment 1's level of a unit: "county" under (or being) a county or park, else "city"."""
-    return "county" if any(n.kind in COUNTY_KINDS for n in _chain(session, unit)) else "city"
-
-
-def category_precedence(session: Session, config: Config, unit: Unit) -> CategoryDepartment | None:
-    """The provincial department whose category exam this unit takes instead of the city's zone
-    exam, or None.
-
-    The unit's own ``category_department`` decides, else its nearest ancestor's that has one. It
-    takes precedence only when that name is a department of attachment 1 (config
-    ``category_departments``) whose exam covers the unit's level, and only while no consent of
-    the department is recorded (``category_consent`` on the unit or on any node up to and
-    including the one naming the department).
-    """
-    chain = _chain(session, unit)
-    level = "county" if any(n.kind in COUNTY_KINDS for n in chain) else "city"
-    consent = False
-    for node in chain:
-        consent = consent or bool(node.category_consent)
-        name = "".join((node.category_department or "").split())
-        if not name:
-            continue
-        department = config.category_department(name)
-        if department is None or not department.covers(level) or consent:
-            return None
-        return department
-    return None
 
 
 @dataclass(frozen=True)
@@ -83,7 +38,7 @@ class UnitRef:
     county: str | None = None  # the county / park it belongs to; None for city-level units
 
 
-class _Tree:
+class UnitTree:
     """All units loaded once; first-level ancestors and counties looked up in memory."""
 
     def __init__(self, session: Session) -> None:
@@ -97,7 +52,7 @@ class _Tree:
         unit = self.units.get(unit_id)
         if unit is None:
             return None
-        for node_id in _path_ids(unit):
+        for node_id in path_ids(unit):
             node = self.units.get(node_id)
             if node is not None and node.kind == UnitKind.UNIT.value:
                 return node
@@ -112,12 +67,12 @@ class _Tree:
         county = next(
             (
                 self.units[i].name
-                for i in _path_ids(unit)
+                for i in path_ids(unit)
                 if i in self.units and self.units[i].kind in COUNTY_KINDS
             ),
             None,
         )
-        return UnitRef(unit.id, unit.code, unit.name, county)  # type: ignore[arg-type]
+        return UnitRef(unit.id or 0, unit.code, unit.name, county)
 
 
 # --- the result objects -----------------------------------------------------------------------
@@ -132,9 +87,11 @@ class Excluded:
 
 @dataclass(frozen=True)
 class RoundStatus:
+    """One registrable round; ``kind`` and ``number`` name it (the ``round_name`` macro)."""
+
     key: str  # "zone1", "zone2", "makeup"
+    kind: str  # bot.core.rounds.ZONE | MAKEUP
     number: int | None  # the zone round's number; None for the makeup
-    name: str
     registration: Window
     exam: Window
     state: str  # "upcoming" | "open" | "closed" (the registration window, by the clock)
@@ -146,7 +103,7 @@ class RoundStatus:
 
     @property
     def is_makeup(self) -> bool:
-        return self.number is None
+        return self.kind == rounds.MAKEUP
 
     @property
     def expected(self) -> int | None:
@@ -258,16 +215,7 @@ def _plain(value: Any) -> Any:
 # --- computing the overview -------------------------------------------------------------------
 
 
-def round_label(config: Config, key: str) -> str:
-    if key == "makeup":
-        return "补考"
-    number = int(key.removeprefix("zone")) if key.startswith("zone") else 0
-    numeral = NUMERALS[number] if 0 < number <= 10 else str(number)
-    return f"分众组考第{numeral}次考试"
-
-
-def _state(window: Window, now: dt.datetime) -> str:
-    today = now.date()
+def _state(window: Window, today: dt.date) -> str:
     if today < window.start:
         return "upcoming"
     return "closed" if today > window.end else "open"
@@ -276,43 +224,38 @@ def _state(window: Window, now: dt.datetime) -> str:
 def _round(
     session: Session,
     config: Config,
-    tree: _Tree,
-    *,
-    key: str,
-    number: int | None,
-    registration: Window,
-    exam: Window,
-    now: dt.datetime,
+    tree: UnitTree,
+    item: ExamRound,
+    today: dt.date,
     rows: list[Registration],
 ) -> RoundStatus:
-    active = [r for r in rows if r.round_key == key]
-    registered_ids: set[int] = set()
+    active = [r for r in rows if r.round_key == item.key]
+    registered_ids: set[int | None] = set()
     for row in active:
         first = tree.first_level_of(row.unit_id)
         if first is not None:
-            registered_ids.add(first.id)  # type: ignore[arg-type]
+            registered_ids.add(first.id)
     excluded: list[Excluded] = []
     missing: list[UnitRef] | None = None
-    if number is not None:  # the makeup is for whoever failed or missed: nobody is "missing"
+    if not item.is_makeup:  # the makeup is for whoever failed or missed: nobody is "missing"
         missing = []
-        centralized = set(config.centralized.units)
         for unit in tree.first_level():
             department = tree.precedence(session, config, unit)
             if department is not None:
                 excluded.append(Excluded(tree.ref(unit), "category", department.name))
-            elif unit.name in centralized:
+            elif is_centralized(config, unit):
                 excluded.append(Excluded(tree.ref(unit), "centralized"))
             elif unit.id not in registered_ids:
                 missing.append(tree.ref(unit))
-    registered = [tree.ref(u) for u in tree.first_level() if u.id in registered_ids]
+    assert item.registration is not None  # a registrable round
     return RoundStatus(
-        key=key,
-        number=number,
-        name=round_label(config, key),
-        registration=registration,
-        exam=exam,
-        state=_state(registration, now),
-        registered=registered,
+        key=item.key,
+        kind=item.kind,
+        number=None if item.is_makeup else item.number,
+        registration=item.registration,
+        exam=item.exam,
+        state=item.registration_state(today),
+        registered=[tree.ref(u) for u in tree.first_level() if u.id in registered_ids],
         missing=missing,
         excluded=excluded,
         registrations=len(active),
@@ -321,17 +264,17 @@ def _round(
 
 
 def _centralized(
-    session: Session, config: Config, tree: _Tree, now: dt.datetime
+    session: Session, config: Config, tree: UnitTree, today: dt.date
 ) -> CentralizedStatus:
     cz = config.centralized
     rows = {(s.exam_date, s.slot_index): s for s in session.exec(select(SeatSlot))}
-    bookings: dict[int, list[SeatBooking]] = {}
+    bookings: dict[int | None, list[SeatBooking]] = {}
     for booking in session.exec(
         select(SeatBooking).where(SeatBooking.status != "cancelled").order_by(col(SeatBooking.id))
     ):
         bookings.setdefault(booking.slot_id, []).append(booking)
     slots = []
-    booked_units: set[int] = set()
+    booked_units: set[int | None] = set()
     for day in cz.exam.days():
         for index, spec in enumerate(cz.slots):
             row = rows.get((day, index))
@@ -340,7 +283,7 @@ def _centralized(
                 unit = tree.units.get(booking.unit_id)
                 if unit is None:
                     continue
-                booked_units.add(unit.id)  # type: ignore[arg-type]
+                booked_units.add(unit.id)
                 items.append(SlotBooking(tree.ref(unit), booking.seats, booking.status))
             slots.append(
                 SlotStatus(
@@ -357,7 +300,7 @@ def _centralized(
     booked_names = {tree.units[i].name for i in booked_units}
     return CentralizedStatus(
         window=cz.preregistration,
-        state=_state(cz.preregistration, now),
+        state=_state(cz.preregistration, today),
         capacity_per_slot=cz.capacity_per_slot,
         slots=slots,
         booked=[n for n in cz.units if n in booked_names],
@@ -368,38 +311,21 @@ def _centralized(
 def status(session: Session, config: Config, now: dt.datetime) -> StatusReport:
     """The whole overview as of ``now`` (read only)."""
     now = now.astimezone(config.tz)
-    tree = _Tree(session)
+    tree = UnitTree(session)
     rows = list(session.exec(select(Registration).where(Registration.status == ACTIVE)))
-    zone_rounds = [
-        _round(
-            session,
-            config,
-            tree,
-            key=f"zone{r.number}",
-            number=r.number,
-            registration=r.registration,
-            exam=r.exam,
-            now=now,
-            rows=rows,
-        )
-        for r in config.zone_rounds
-    ]
-    makeup = _round(
-        session,
-        config,
-        tree,
-        key="makeup",
-        number=None,
-        registration=config.makeup.registration,
-        exam=config.makeup.exam,
-        now=now,
-        rows=rows,
-    )
+    items = [_round(session, config, tree, r, now.date(), rows) for r in rounds.registrable(config)]
     return StatusReport(
         now=now,
         first_level_units=len(tree.first_level()),
-        rounds=zone_rounds,
-        makeup=makeup,
-        centralized=_centralized(session, config, tree, now),
+        rounds=[r for r in items if not r.is_makeup],
+        makeup=next(r for r in items if r.is_makeup),
+        centralized=_centralized(session, config, tree, now.date()),
         plans=plan_status(session, config, now),
     )
+
+
+def report(uow: UnitOfWork) -> StatusReport:
+    """/status: the overview for the city office (or the server's operator), as of the unit of
+    work's moment."""
+    city_or_operator(uow)
+    return status(uow.session, uow.config, uow.now)

@@ -4,25 +4,30 @@ gives, each slot holding at most its capacity; the city office confirms the fina
 The capacity holds under concurrent bookings because the database enforces it: a booking moves
 ``seat_slots.used`` with one conditional UPDATE (``used + n <= capacity``) and a CHECK constraint
 backs it up, so no interleaving of requests can overfill a slot.
+
+The city office's confirmation is two steps: ``confirmation`` shows what is pending, and
+``confirm`` fixes exactly that (the bookings it showed, no later ones), once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from bot.core import audit
 from bot.core.config import Config
 from bot.core.errors import Refused
-from bot.org.identity import Identity
+from bot.core.uow import UnitOfWork
+from bot.org.access import require_city, unit_in_scope
 from bot.org.models import Unit
+from bot.registration.assignment import is_centralized
 from bot.registration.models import SeatBooking, SeatSlot
-from bot.registration.service import registering_unit
 
 MAX_SEATS = 2000
+PRE, CONFIRMED, CANCELLED = "pre", "confirmed", "cancelled"
 
 
 def ensure_slots(session: Session, config: Config) -> int:
@@ -58,13 +63,15 @@ class SlotView:
 
 
 def slots(session: Session, config: Config) -> list[SlotView]:
-    rows = session.exec(select(SeatSlot).order_by(SeatSlot.exam_date, SeatSlot.slot_index)).all()
+    rows = session.exec(
+        select(SeatSlot).order_by(col(SeatSlot.exam_date), col(SeatSlot.slot_index))
+    ).all()
     confirmed: dict[int, int] = {}
-    for booking in session.exec(select(SeatBooking).where(SeatBooking.status == "confirmed")):
+    for booking in session.exec(select(SeatBooking).where(SeatBooking.status == CONFIRMED)):
         confirmed[booking.slot_id] = confirmed.get(booking.slot_id, 0) + booking.seats
     views = []
     for row in rows:
-        if row.slot_index >= len(config.centralized.slots):
+        if row.id is None or row.slot_index >= len(config.centralized.slots):
             continue
         spec = config.centralized.slots[row.slot_index]
         views.append(
@@ -83,165 +90,6 @@ def slots(session: Session, config: Config) -> list[SlotView]:
     return views
 
 
-def centralized_unit(
-    session: Session, config: Config, identity: Identity, unit_code: str | None
-) -> Unit:
-    unit = registering_unit(session, identity, unit_code)
-    if unit.name not in config.centralized.units:
-        raise Refused("not_centralized", unit=unit.name)
-    return unit
-
-
-def require_window(config: Config, now: dt.datetime) -> None:
-    window = config.centralized.preregistration
-    if not window.contains(now.date()):
-        state = "upcoming" if now.date() < window.start else "closed"
-        raise Refused(f"seats_{state}", start=window.start, end=window.end)
-
-
-def split(views: list[SlotView], first_slot_id: int, seats: int) -> list[tuple[SlotView, int]]:
-    """Seats for a unit larger than what the chosen slot has left: the chosen slot first, then
-    the following slots in order (the notice: batch it)."""
-    chosen = next(v for v in views if v.id == first_slot_id)
-    position = (chosen.exam_date, chosen.index)
-    later = [v for v in views if (v.exam_date, v.index) > position]
-    earlier = [v for v in views if (v.exam_date, v.index) < position]
-    order = [chosen, *later, *earlier]
-    parts: list[tuple[SlotView, int]] = []
-    remaining = seats
-    for view in order:
-        take = min(view.left, remaining)
-        if take > 0:
-            parts.append((view, take))
-            remaining -= take
-        if remaining == 0:
-            return parts
-    raise Refused("seats_exhausted", seats=seats, left=seats - remaining)
-
-
-def propose(
-    session: Session,
-    config: Config,
-    identity: Identity,
-    *,
-    slot_id: int,
-    seats: int,
-    now: dt.datetime,
-    unit_code: str | None = None,
-) -> tuple[Unit, list[tuple[SlotView, int]]]:
-    """Check a booking request and say how it would be placed; nothing is written."""
-    require_window(config, now)
-    unit = centralized_unit(session, config, identity, unit_code)
-    if not 1 <= seats <= MAX_SEATS:
-        raise Refused("count_range", max=MAX_SEATS)
-    views = slots(session, config)
-    if not any(v.id == slot_id for v in views):
-        raise Refused("slot_unknown")
-    return unit, split(views, slot_id, seats)
-
-
-def book(
-    session: Session,
-    config: Config,
-    identity: Identity,
-    unit: Unit,
-    parts: list[tuple[int, int]],
-    now: dt.datetime,
-    chat_id: int | None = None,
-) -> list[SeatBooking]:
-    """Book ``(slot_id, seats)`` parts all together or not at all."""
-    require_window(config, now)
-    bookings = []
-    for slot_id, seats in parts:
-        if seats <= 0:
-            raise Refused("count_range", max=MAX_SEATS)
-        moved = session.execute(
-            update(SeatSlot)
-            .where(col(SeatSlot.id) == slot_id)
-            .where(col(SeatSlot.used) + seats <= col(SeatSlot.capacity))
-            .values(used=col(SeatSlot.used) + seats)
-        )
-        if moved.rowcount != 1:
-            raise Refused("slot_full")  # the caller's transaction rolls every part back
-        booking = SeatBooking(
-            slot_id=slot_id,
-            unit_id=unit.id,
-            seats=seats,
-            admin_id=identity.admin_id,
-            created_at=now,
-        )
-        session.add(booking)
-        bookings.append(booking)
-    session.flush()
-    audit.record_by(
-        session,
-        identity,
-        at=now,
-        action="seats.book",
-        target=unit.name,
-        detail={"parts": parts},
-        chat_id=chat_id,
-    )
-    return bookings
-
-
-def cancel_unit(
-    session: Session,
-    config: Config,
-    identity: Identity,
-    unit: Unit,
-    now: dt.datetime,
-    chat_id: int | None = None,
-) -> int:
-    """Give back every pre-registered (unconfirmed) seat of ``unit``."""
-    require_window(config, now)
-    freed = 0
-    for booking in session.exec(
-        select(SeatBooking).where(SeatBooking.unit_id == unit.id, SeatBooking.status == "pre")
-    ):
-        session.execute(
-            update(SeatSlot)
-            .where(col(SeatSlot.id) == booking.slot_id)
-            .values(used=col(SeatSlot.used) - booking.seats)
-        )
-        booking.status = "cancelled"
-        session.add(booking)
-        freed += booking.seats
-    if freed:
-        audit.record_by(
-            session,
-            identity,
-            at=now,
-            action="seats.cancel",
-            target=unit.name,
-            detail={"seats": freed},
-            chat_id=chat_id,
-        )
-    return freed
-
-
-def confirm_all(
-    session: Session, identity: Identity, now: dt.datetime, chat_id: int | None = None
-) -> int:
-    """The city office fixes the allocation: every pre-registered booking becomes confirmed."""
-    from bot.org.admins import require_city
-
-    require_city(identity)
-    result = session.execute(
-        update(SeatBooking).where(col(SeatBooking.status) == "pre").values(status="confirmed")
-    )
-    audit.record_by(
-        session,
-        identity,
-        at=now,
-        action="seats.confirm",
-        target="all",
-        detail={"bookings": result.rowcount},
-        chat_id=chat_id,
-    )
-    return result.rowcount
-
-
 @dataclass(frozen=True)
 class UnitBooking:
     slot: SlotView
@@ -253,7 +101,254 @@ def unit_bookings(session: Session, config: Config, unit: Unit) -> list[UnitBook
     views = {v.id: v for v in slots(session, config)}
     rows = session.exec(
         select(SeatBooking)
-        .where(SeatBooking.unit_id == unit.id, SeatBooking.status != "cancelled")
-        .order_by(SeatBooking.slot_id)
+        .where(SeatBooking.unit_id == unit.id, SeatBooking.status != CANCELLED)
+        .order_by(col(SeatBooking.slot_id))
     ).all()
     return [UnitBooking(views[b.slot_id], b.seats, b.status) for b in rows if b.slot_id in views]
+
+
+# --- the table and the requests ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeatTable:
+    views: list[SlotView]
+    mine: list[UnitBooking]  # the administrator's own unit's seats
+
+
+@dataclass(frozen=True)
+class SeatRequest:
+    """``seats`` seats from ``slot_id`` on (later slots take what it cannot hold)."""
+
+    slot_id: int
+    seats: int
+
+
+@dataclass(frozen=True)
+class SeatOffer:
+    unit_name: str
+    wanted: int
+    free: list[SlotView]  # slots with seats left, to choose from
+
+
+@dataclass(frozen=True)
+class Proposal:
+    unit_name: str
+    wanted: int
+    parts: list[tuple[SlotView, int]]  # (slot, seats) in booking order
+
+
+@dataclass(frozen=True)
+class Freed:
+    unit_name: str
+    seats: int
+
+
+def table(uow: UnitOfWork) -> SeatTable:
+    """/seats: every slot with its use, and the administrator's own unit's seats."""
+    identity = uow.authorize()
+    own = uow.session.get(Unit, identity.unit_id)
+    mine = unit_bookings(uow.session, uow.config, own) if own is not None else []
+    return SeatTable(slots(uow.session, uow.config), mine)
+
+
+def centralized_unit(uow: UnitOfWork) -> Unit:
+    """The administrator's unit, which must be on the centralized exam's list."""
+    unit = unit_in_scope(uow.session, uow.authorize(), None)
+    if not is_centralized(uow.config, unit):
+        raise Refused("not_centralized", unit=unit.name)
+    return unit
+
+
+def require_window(config: Config, now: dt.datetime) -> None:
+    window = config.centralized.preregistration
+    if not window.contains(now.date()):
+        state = "upcoming" if now.date() < window.start else "closed"
+        raise Refused(f"seats_{state}", start=window.start, end=window.end)
+
+
+def parse_seats(text: str) -> int:
+    """A number of seats as typed after /seats_book: ASCII digits only."""
+    if not (text.isascii() and text.isdigit()):
+        raise Refused("count_range", max=MAX_SEATS)
+    return int(text)
+
+
+def _require_seats(seats: int) -> None:
+    if not 1 <= seats <= MAX_SEATS:
+        raise Refused("count_range", max=MAX_SEATS)
+
+
+def offer(uow: UnitOfWork, seats_text: str) -> SeatOffer:
+    """/seats_book N: the slots that still have seats, for the unit to choose the first one."""
+    uow.authorize()
+    wanted = parse_seats(seats_text)
+    require_window(uow.config, uow.now)
+    unit = centralized_unit(uow)
+    _require_seats(wanted)
+    free = [v for v in slots(uow.session, uow.config) if v.left > 0]
+    return SeatOffer(unit.name, wanted, free)
+
+
+def split(views: list[SlotView], first_slot_id: int, seats: int) -> list[tuple[SlotView, int]]:
+    """Seats for a unit larger than what the chosen slot has left: the chosen slot first, then
+    the following slots in order (the notice: batch it)."""
+    chosen = next(v for v in views if v.id == first_slot_id)
+    position = (chosen.exam_date, chosen.index)
+    later = [v for v in views if (v.exam_date, v.index) > position]
+    earlier = [v for v in views if (v.exam_date, v.index) < position]
+    parts: list[tuple[SlotView, int]] = []
+    remaining = seats
+    for view in [chosen, *later, *earlier]:
+        take = min(view.left, remaining)
+        if take > 0:
+            parts.append((view, take))
+            remaining -= take
+        if remaining == 0:
+            return parts
+    raise Refused("seats_exhausted", seats=seats, left=seats - remaining)
+
+
+def _propose(uow: UnitOfWork, request: SeatRequest) -> tuple[Unit, Proposal]:
+    require_window(uow.config, uow.now)
+    unit = centralized_unit(uow)
+    _require_seats(request.seats)
+    views = slots(uow.session, uow.config)
+    if not any(v.id == request.slot_id for v in views):
+        raise Refused("slot_unknown")
+    parts = split(views, request.slot_id, request.seats)
+    return unit, Proposal(unit.name, request.seats, parts)
+
+
+def propose(uow: UnitOfWork, request: SeatRequest) -> Proposal:
+    """Check a booking request and say how it would be placed; nothing is written."""
+    return _propose(uow, request)[1]
+
+
+def book(uow: UnitOfWork, request: SeatRequest) -> Proposal:
+    """Check the request again (others may have booked since the proposal) and book it."""
+    unit, proposal = _propose(uow, request)
+    place(uow, unit, [(view.id, seats) for view, seats in proposal.parts])
+    return proposal
+
+
+def place(uow: UnitOfWork, unit: Unit, parts: list[tuple[int, int]]) -> None:
+    """Book ``(slot_id, seats)`` parts for ``unit`` all together or not at all: a slot that
+    cannot take its part refuses, and the unit of work rolls every part back."""
+    admin_id = uow.authorize().admin_id
+    for slot_id, seats in parts:
+        _require_seats(seats)
+        moved = cast(
+            Any,
+            uow.session.execute(
+                update(SeatSlot)
+                .where(col(SeatSlot.id) == slot_id)
+                .where(col(SeatSlot.used) + seats <= col(SeatSlot.capacity))
+                .values(used=col(SeatSlot.used) + seats)
+            ),
+        )
+        if moved.rowcount != 1:
+            raise Refused("slot_full")
+        uow.session.add(
+            SeatBooking(
+                slot_id=slot_id,
+                unit_id=unit.id or 0,
+                seats=seats,
+                admin_id=admin_id,
+                created_at=uow.now,
+            )
+        )
+    uow.session.flush()
+    uow.audit("seats.book", target=unit.name, detail={"parts": parts})
+
+
+def cancel_unit(uow: UnitOfWork) -> Freed:
+    """Give back every pre-registered (unconfirmed) seat of the administrator's unit."""
+    unit = centralized_unit(uow)
+    require_window(uow.config, uow.now)
+    freed = 0
+    for booking in uow.session.exec(
+        select(SeatBooking).where(SeatBooking.unit_id == unit.id, SeatBooking.status == PRE)
+    ):
+        uow.session.execute(
+            update(SeatSlot)
+            .where(col(SeatSlot.id) == booking.slot_id)
+            .values(used=col(SeatSlot.used) - booking.seats)
+        )
+        booking.status = CANCELLED
+        uow.session.add(booking)
+        freed += booking.seats
+    if freed:
+        uow.audit("seats.cancel", target=unit.name, detail={"seats": freed})
+    return Freed(unit.name, freed)
+
+
+# --- the city office's confirmation -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pending:
+    unit_name: str
+    slot: SlotView
+    seats: int
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a confirmation would fix: the pending bookings up to booking ``up_to``."""
+
+    pending: list[Pending]
+    up_to: int  # the last pending booking's id (0: none)
+    bookings: int  # pending bookings up to it (what ``ConfirmSeats.count`` must match)
+
+    @property
+    def seats(self) -> int:
+        return sum(p.seats for p in self.pending)
+
+
+@dataclass(frozen=True)
+class ConfirmSeats:
+    """Confirm the ``count`` pending bookings a confirmation showed, numbered up to ``up_to``."""
+
+    up_to: int
+    count: int
+
+
+def confirmation(uow: UnitOfWork) -> Confirmation:
+    """/seats_confirm: the pending bookings the city office would confirm; nothing is written."""
+    require_city(uow.authorize())
+    rows = uow.session.exec(
+        select(SeatBooking, Unit)
+        .join(Unit, col(Unit.id) == SeatBooking.unit_id)
+        .where(SeatBooking.status == PRE)
+        .order_by(col(SeatBooking.id))
+    ).all()
+    views = {v.id: v for v in slots(uow.session, uow.config)}
+    pending = [Pending(u.name, views[b.slot_id], b.seats) for b, u in rows if b.slot_id in views]
+    up_to = max((b.id or 0 for b, _u in rows), default=0)
+    return Confirmation(pending, up_to, len(rows))
+
+
+def confirm(uow: UnitOfWork, request: ConfirmSeats) -> int:
+    """The city office fixes the allocation it was shown: those pre-registered bookings become
+    confirmed. Nothing pending (pressed again) or a changed list is refused, writing nothing."""
+    require_city(uow.authorize())
+    count = uow.session.exec(
+        select(func.count())
+        .select_from(SeatBooking)
+        .where(SeatBooking.status == PRE, col(SeatBooking.id) <= request.up_to)
+    ).one()
+    if count == 0:
+        raise Refused("seats_nothing_pending")
+    if count != request.count:
+        raise Refused("seats_pending_changed")
+    result = cast(
+        Any,
+        uow.session.execute(
+            update(SeatBooking)
+            .where(col(SeatBooking.status) == PRE, col(SeatBooking.id) <= request.up_to)
+            .values(status=CONFIRMED)
+        ),
+    )
+    uow.audit("seats.confirm", target="all", detail={"bookings": result.rowcount})
+    return int(result.rowcount)

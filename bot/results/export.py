@@ -22,16 +22,23 @@ from openpyxl.styles import Alignment
 
 from bot.core import xlsx
 from bot.core.config import Config
-from bot.results.service import RatesReport, UnitRates, percent
+from bot.core.render import render, strip_html
+from bot.results.labels import section
+from bot.results.rates import RatesReport, UnitRates
+from bot.results.table import percent
 
-SHEET_CITY = "全市"
-SHEET_COUNTIES = "县市区"
-SHEET_FIRST = "一级单位"
-SHEET_SUBS = "二级单位"
-SHEET_NOTES = "说明"
+_SHEETS = section("workbook.sheets")
+SHEET_CITY = _SHEETS["city"]
+SHEET_COUNTIES = _SHEETS["counties"]
+SHEET_FIRST = _SHEETS["first"]
+SHEET_SUBS = _SHEETS["subs"]
+SHEET_NOTES = _SHEETS["notes"]
 SHEETS = (SHEET_CITY, SHEET_COUNTIES, SHEET_FIRST, SHEET_SUBS, SHEET_NOTES)
 CHART_UNITS = 20
+CAPTION_LIMIT = 900  # characters of the chart's caption (Telegram allows 1024)
 PERCENT_FORMAT = "0.0%"
+RATE_COLUMNS = (3, 4, 7, 8)  # of the figures: the four rates
+NOTES_WIDTH = 110
 
 # Families known to carry Simplified Chinese glyphs, tried first; any other installed font that
 # has them is found by looking at its character map.
@@ -51,21 +58,14 @@ CJK_FAMILIES = (
     "AR PL UKai CN",
     "Droid Sans Fallback",
 )
-PROBE = "衡阳市县区局"
 # Fonts that map every character to a placeholder box: they "have" every glyph, uselessly.
 PLACEHOLDER_FONTS = ("Last Resort",)
 
-_COLUMNS = [
-    ("应考人数", 10),
-    ("补考前参考", 10),
-    ("补考前通过", 10),
-    ("补考前参考率", 12),
-    ("补考前通过率", 12),
-    ("补考后参考", 10),
-    ("补考后通过", 10),
-    ("补考后参考率", 12),
-    ("补考后通过率", 12),
-]
+Column = tuple[str, int]  # header, width
+
+
+def _columns(key: str) -> list[Column]:
+    return [(str(header), int(width)) for header, width in section("workbook.lead")[key]]
 
 
 def _numbers(u: UnitRates) -> list[Any]:
@@ -83,64 +83,45 @@ def _numbers(u: UnitRates) -> list[Any]:
     ]
 
 
-def _level_sheet(
-    book: Workbook, title: str, lead: list[tuple[str, int]], rows: list[list[Any]]
-) -> None:
-    headers = [h for h, _ in lead] + [h for h, _ in _COLUMNS]
-    widths = [w for _, w in lead] + [w for _, w in _COLUMNS]
-    sheet = xlsx.add_sheet(book, title, headers, widths)
+def _level_sheet(book: Workbook, title: str, lead: list[Column], rows: list[list[Any]]) -> None:
+    """One level's sheet: the lead columns (name, code …), then the figures."""
+    figures = [(str(h), int(w)) for h, w in section("workbook.figures")["columns"]]
+    columns = lead + figures
+    sheet = xlsx.add_sheet(book, title, [h for h, _ in columns], [w for _, w in columns])
     xlsx.put_rows(sheet, rows)
-    first_rate = len(lead) + 1
-    rate_columns = [first_rate + i for i in (3, 4, 7, 8)]
+    rate_columns = [len(lead) + 1 + i for i in RATE_COLUMNS]
     for r in range(2, sheet.max_row + 1):
         for c in rate_columns:
             sheet.cell(row=r, column=c).number_format = PERCENT_FORMAT
 
 
-def build_workbook(config: Config, report: RatesReport) -> Workbook:
-    book = xlsx.new_workbook()
-    city = report.city
-    _level_sheet(book, SHEET_CITY, [("范围", 20)], [[config.campaign.city, *_numbers(city)]])
-    _level_sheet(
-        book,
-        SHEET_COUNTIES,
-        [("县市区/园区", 18), ("单位编码", 14)],
-        [[u.name, u.code, *_numbers(u)] for u in report.counties],
-    )
-    _level_sheet(
-        book,
-        SHEET_FIRST,
-        [("单位", 30), ("单位编码", 18), ("所属", 14)],
-        [[u.name, u.code, u.county or "市直", *_numbers(u)] for u in report.worst_first()],
-    )
-    _level_sheet(
-        book,
-        SHEET_SUBS,
-        [("单位", 30), ("单位编码", 18), ("上级单位", 24), ("所属", 14)],
-        [
-            [u.name, u.code, u.parent or "", u.county or "市直", *_numbers(u)]
-            for u in report.sub_units
-        ],
-    )
+def _notes(book: Workbook, config: Config, report: RatesReport) -> None:
+    """The definitions sheet: how every figure is counted."""
     notes = book.create_sheet(SHEET_NOTES)
-    notes.column_dimensions["A"].width = 110
-    lines = [
-        f"统计时间：{report.now.astimezone(config.tz):%Y-%m-%d %H:%M}",
-        "应考人数：在职且未免考的学员；每个单位的人数包含其全部下级单位（"
-        + config.admin_duties.pass_rate_base
-        + "）。",
-        f"参考：至少有一次考试有成绩（未导入成绩的学员按未参考计）；通过：成绩不低于 {report.pass_mark} 分"
-        f"（满分 {config.exam.full_marks} 分）。",
-        "参考率 = 参考人数 ÷ 应考人数；通过率 = 通过人数 ÷ 应考人数。",
-        "补考前：分类组考与分众组考两次考试中的最好成绩；补考后：参加补考者的补考成绩也计入。",
-        "人员调动：学员计入其参加该次考试时所在的单位（成绩文件中的单位编码，或首次导入该次成绩时花名册上的单位）；"
-        "补考前按最近一次分类/分众考试的单位，补考后按补考时的单位；没有任何成绩的学员计入花名册上的现单位。",
-        "一级单位工作表按补考后通过率从低到高排列。",
-    ]
-    for r, text in enumerate(lines, start=1):
-        cell = xlsx.put(notes, r, 1, text)
+    notes.column_dimensions["A"].width = NOTES_WIDTH
+    text = strip_html(render("results_export_notes", c=config, r=report))
+    for r, line in enumerate(text.splitlines(), start=1):
+        cell = xlsx.put(notes, r, 1, line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    book.properties.title = f"{config.campaign.title} 考试通过率"
+
+
+def build_workbook(config: Config, report: RatesReport) -> Workbook:
+    words = section("workbook")
+    city_level = words["city_level"]
+    book = xlsx.new_workbook()
+    city = [[config.campaign.city, *_numbers(report.city)]]
+    _level_sheet(book, SHEET_CITY, _columns("city"), city)
+    counties = [[u.name, u.code, *_numbers(u)] for u in report.counties]
+    _level_sheet(book, SHEET_COUNTIES, _columns("counties"), counties)
+    first = [[u.name, u.code, u.county or city_level, *_numbers(u)] for u in report.worst_first()]
+    _level_sheet(book, SHEET_FIRST, _columns("first"), first)
+    subs = [
+        [u.name, u.code, u.parent or "", u.county or city_level, *_numbers(u)]
+        for u in report.sub_units
+    ]
+    _level_sheet(book, SHEET_SUBS, _columns("subs"), subs)
+    _notes(book, config, report)
+    book.properties.title = words["title"].format(title=config.campaign.title)
     book.properties.creator = config.campaign.city_office
     return book
 
@@ -160,6 +141,7 @@ def cjk_font() -> str | None:
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
+    probe = section("chart")["font_probe"]
     entries = list(font_manager.fontManager.ttflist)
     entries.sort(key=lambda e: (e.name not in CJK_FAMILIES, e.name))
     checked: set[str] = set()
@@ -169,7 +151,7 @@ def cjk_font() -> str | None:
         checked.add(entry.fname)
         try:
             face = FT2Font(entry.fname)
-            if all(face.get_char_index(ord(ch)) for ch in PROBE):
+            if all(face.get_char_index(ord(ch)) for ch in probe):
                 return entry.name
         except Exception:  # an unreadable font file: try the next
             continue
@@ -210,18 +192,15 @@ def render_chart(config: Config, report: RatesReport, limit: int = CHART_UNITS) 
     fig = Figure(figsize=(9, height), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    font = {"family": family} if names else {}
+    font: dict[str, Any] = {"family": family} if names else {}
     positions = list(range(len(units)))[::-1]  # the worst at the top
     bars = ax.barh(positions, values, color="#c0504d", height=0.6)
     ax.set_yticks(positions, labels=labels, **font)
     ax.set_xlim(0, 100)
-    ax.set_xlabel("通过率（%）" if names else "pass rate (%)", **font)
-    title = (
-        f"{config.campaign.city}一级单位考试通过率（最低 {len(units)} 个）"
-        if names
-        else f"Pass rate, worst {len(units)} first-level units"
-    )
-    ax.set_title(title, **font)
+    words = section("chart")
+    ax.set_xlabel(words["axis" if names else "axis_plain"], **font)
+    title = words["title" if names else "title_plain"]
+    ax.set_title(title.format(city=config.campaign.city, count=len(units)), **font)
     for bar, value in zip(bars, values, strict=True):
         ax.text(
             min(value + 1, 92), bar.get_y() + bar.get_height() / 2, f"{value:.1f}%", va="center"
@@ -238,14 +217,18 @@ def render_chart(config: Config, report: RatesReport, limit: int = CHART_UNITS) 
     return Chart(buffer.getvalue(), units, names)
 
 
-def chart_caption(chart: Chart, limit: int = 900) -> str:
-    """The ranked list that goes with the chart (names in Chinese whatever the font)."""
-    lines = []
-    for rank, unit in enumerate(chart.units, start=1):
-        lines.append(f"{rank}. {unit.name} {percent(unit.after.pass_rate)}")
-    text = "\n".join(lines)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def chart_caption(config: Config, chart: Chart, limit: int = CAPTION_LIMIT) -> str:
+    """The ranked list that goes with the chart (names in Chinese whatever the font), cut at a
+    line's end to fit a caption."""
+    text = render("results_chart_caption", c=config, chart=chart, pct=percent)
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit - 1)
+    return text[: cut if cut > 0 else limit - 1] + "…"
 
 
 def filenames(now: dt.datetime) -> tuple[str, str]:
-    return f"考试通过率-{now:%Y%m%d}.xlsx", f"通过率最低单位-{now:%Y%m%d}.png"
+    """The workbook's and the chart's file names, dated."""
+    words = section("files")
+    day = f"{now:%Y%m%d}"
+    return words["xlsx"].format(day=day), words["png"].format(day=day)

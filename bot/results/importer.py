@@ -1,31 +1,70 @@
-"""Importing the platform's exam-results file: validated row by row, idempotent."""
+"""Importing the platform's exam-results file: validated row by row, idempotent.
+
+The file's rows come from ``bot.core.tabular.read_table(path, "results")``. Rounds are the
+catalogue's (``bot.core.rounds``), named in a file by the words of ``importer.toml``; so is an
+absence. Run by the server's operator (the command line): there is no administrator to
+authorize.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.core import audit
+from bot.core import rounds
 from bot.core.config import Config
-from bot.core.tabular import ACCOUNT_RE, LABELS, MAX_CODE, ROW_KEY, ImportReport, RowError
+from bot.core.render import cn_numeral
+from bot.core.tabular import (
+    ImportReport,
+    ImportRequest,
+    RowCheck,
+    RowErrors,
+    fold,
+    load_data,
+    parse_number,
+    table,
+    vocabulary,
+)
+from bot.core.uow import UnitOfWork
 from bot.org.models import Unit
 from bot.results.models import ExamResult
-from bot.results.service import parse_round, parse_score, round_keys, round_name
+from bot.roster.learners import ACCOUNT_RE
 from bot.roster.models import Learner
 
+WORDS_FILE = Path(__file__).with_name("importer.toml")
+CHUNK = 500  # ids per IN (…) query
 
-class _Errors:
-    def __init__(self) -> None:
-        self.items: list[RowError] = []
 
-    def add(self, row: int, key: str, message: str) -> None:
-        self.items.append(RowError(row, key, message, LABELS["results"].get(key, "")))
+@dataclass(frozen=True)
+class Vocabulary:
+    """How this campaign's results file names rounds and absences (folded words)."""
 
-    def sorted(self) -> list[RowError]:
-        return sorted(self.items, key=lambda e: e.row)
+    rounds: dict[str, str]  # word -> round key
+    absent: frozenset[str]
+    suffix: str  # what may follow a score, "85分"
+
+    @classmethod
+    def of(cls, config: Config) -> Vocabulary:
+        data = load_data(WORDS_FILE)
+        words = {r.key: _round_words(config, r, data["rounds"]) for r in rounds.catalogue(config)}
+        score = data["score"]
+        return cls(vocabulary(words), frozenset(fold(w) for w in score["absent"]), score["suffix"])
+
+
+def _round_words(
+    config: Config, item: rounds.ExamRound, words: Mapping[str, list[str]]
+) -> list[str]:
+    """A round's words: the data file's, and the name the config gives it."""
+    if item.kind == rounds.CATEGORY:
+        return [*words["category"], config.category_exam.name]
+    if item.kind == rounds.MAKEUP:
+        return [*words["makeup"], config.makeup.scope]
+    forms = {str(item.number), cn_numeral(item.number)}
+    return [word.format(n=n) for word in words["zone"] for n in sorted(forms)]
 
 
 @dataclass(frozen=True)
@@ -37,69 +76,95 @@ class _ResultRow:
     unit_id: int | None  # the file's unit at the time of the round, if it names one
 
 
-def _cell(row: dict[str, str], key: str) -> str:
-    value = row.get(key)
-    return "" if value is None else str(value).strip()
+@dataclass(frozen=True)
+class _Lookups:
+    """What the rows are checked against."""
+
+    config: Config
+    words: Vocabulary
+    learners: dict[str, tuple[int, int]]  # account -> (learner id, roster unit id)
+    unit_ids: dict[str, int]  # unit code (or a unit name used by one unit only) -> id
 
 
-def import_results(
-    session: Session,
-    config: Config,
-    rows: Sequence[dict[str, str]],
-    *,
-    now: dt.datetime,
-    actor: str = "cli",
-    skip_bad: bool = False,
-    source: str = "",
-) -> ImportReport:
-    """Validate every row (rows from ``imports.read_table(path, "results")``), then upsert one
-    result per learner and round. Any bad row refuses the whole file unless ``skip_bad``.
-    A re-import replaces a result (score, absent, and the unit only when the file names one)."""
-    errors = _Errors()
-    accounts = sorted({_cell(r, "account") for r in rows if _cell(r, "account")})
+def import_results(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
+    """Validate every row, then upsert one result per learner and round. Any bad row refuses
+    the whole file unless the request skips bad rows. A re-import replaces a result (score,
+    absent, and the unit only when the file names one)."""
+    rows = request.rows
+    accounts = sorted({a for r in rows if (a := str(r.get("account") or "").strip())})
+    lookups = _Lookups(
+        uow.config,
+        Vocabulary.of(uow.config),
+        _learners(uow.session, accounts),
+        _unit_ids(uow.session) if any(str(r.get("unit") or "").strip() for r in rows) else {},
+    )
+    errors = RowErrors(table("results"))
+    good: list[_ResultRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    for check in errors.rows(rows):
+        parsed = _parse_row(check, lookups, seen)
+        if parsed is not None:
+            good.append(parsed)
+
+    report = ImportReport(errors=errors.sorted(), config=uow.config)
+    if errors and not request.skip_bad:
+        return report
+    counted = _write(uow, report, good, lookups, request.source)
+    report.written = True
+    uow.audit(
+        "results.import",
+        target=request.source,
+        detail={**report.counts(), "rounds": counted, "source": request.source},
+    )
+    uow.session.flush()
+    return report
+
+
+def _learners(session: Session, accounts: list[str]) -> dict[str, tuple[int, int]]:
     learners: dict[str, tuple[int, int]] = {}
-    for start in range(0, len(accounts), 500):
-        chunk = accounts[start : start + 500]
+    for start in range(0, len(accounts), CHUNK):
+        chunk = accounts[start : start + CHUNK]
         for lid, account, unit_id in session.exec(
             select(Learner.id, Learner.account, Learner.unit_id).where(
                 col(Learner.account).in_(chunk)
             )
         ):
-            learners[account] = (lid, unit_id)
-    unit_ids: dict[str, int] = {}  # unit code (or a unit name used by one unit only) -> id
-    if any(_cell(r, "unit") for r in rows):
-        pairs = list(session.exec(select(Unit.code, Unit.name, Unit.id)))
-        names: dict[str, list[int]] = {}
-        for _code, name, uid in pairs:
-            names.setdefault(name, []).append(uid)
-        unit_ids = {name: ids[0] for name, ids in names.items() if len(ids) == 1}
-        unit_ids.update({code: uid for code, _name, uid in pairs})
-    good: list[_ResultRow] = []
-    seen: dict[tuple[str, str], int] = {}
-    for index, row in enumerate(rows):
-        try:
-            number = int(row.get(ROW_KEY) or index + 2)
-        except ValueError:
-            number = index + 2
-        parsed = _parse_row(config, errors, row, number, learners, unit_ids, seen)
-        if parsed is not None:
-            good.append(parsed)
+            if lid is not None:
+                learners[account] = (lid, unit_id)
+    return learners
 
-    report = ImportReport(errors=errors.sorted())
-    if errors.items and not skip_bad:
-        return report
 
+def _unit_ids(session: Session) -> dict[str, int]:
+    """Unit code -> id, and a unit name used by one unit only -> id (codes win)."""
+    query = select(Unit.code, Unit.name, Unit.id)
+    pairs = [(code, name, uid) for code, name, uid in session.exec(query) if uid is not None]
+    names: dict[str, list[int]] = {}
+    for _code, name, uid in pairs:
+        names.setdefault(name, []).append(uid)
+    unit_ids = {name: ids[0] for name, ids in names.items() if len(ids) == 1}
+    unit_ids.update({code: uid for code, _name, uid in pairs})
+    return unit_ids
+
+
+def _write(
+    uow: UnitOfWork,
+    report: ImportReport,
+    good: Iterable[_ResultRow],
+    lookups: _Lookups,
+    source: str,
+) -> dict[str, int]:
+    """Upsert the good rows; the number of results per round, for the audit."""
+    session, now, good = uow.session, uow.now, list(good)
     existing: dict[tuple[int, str], ExamResult] = {}
     ids = sorted({item.learner_id for item in good})
-    for start in range(0, len(ids), 500):
-        for result in session.exec(
-            select(ExamResult).where(col(ExamResult.learner_id).in_(ids[start : start + 500]))
-        ):
+    for start in range(0, len(ids), CHUNK):
+        query = select(ExamResult).where(col(ExamResult.learner_id).in_(ids[start : start + CHUNK]))
+        for result in session.exec(query):
             existing[(result.learner_id, result.round_key)] = result
-    roster_unit = {lid: uid for lid, uid in learners.values()}
-    rounds: dict[str, int] = {}
+    roster_unit = dict(lookups.learners.values())
+    counted: dict[str, int] = {}
     for item in good:
-        rounds[item.round_key] = rounds.get(item.round_key, 0) + 1
+        counted[item.round_key] = counted.get(item.round_key, 0) + 1
         absent = item.score is None
         current = existing.get((item.learner_id, item.round_key))
         if current is None:
@@ -125,72 +190,75 @@ def import_results(
         current.source, current.imported_at = source[:256], now
         session.add(current)
     session.flush()
-    report.written = True
-    audit.record(
-        session,
-        at=now,
-        action="results.import",
-        actor=actor,
-        target=source,
-        detail={
-            **report.counts(),
-            "rounds": rounds,
-            "source": source,
-        },
-    )
-    session.flush()
-    return report
+    return counted
 
 
 def _parse_row(
-    config: Config,
-    errors: _Errors,
-    row: dict[str, str],
-    number: int,
-    learners: dict[str, tuple[int, int]],
-    unit_ids: dict[str, int],
-    seen: dict[tuple[str, str], int],
+    check: RowCheck, lookups: _Lookups, seen: dict[tuple[str, str], int]
 ) -> _ResultRow | None:
-    before = len(errors.items)
-    account, round_text = _cell(row, "account"), _cell(row, "round")
-    score_text, unit_code = _cell(row, "score"), _cell(row, "unit")
+    account, round_text = check.get("account"), check.get("round")
     learner = None
     if not account:
-        errors.add(number, "account", "不能为空")
+        check.error("account", "empty")
     elif not ACCOUNT_RE.fullmatch(account):
-        errors.add(number, "account", f"“{account[:80]}”格式不正确（3–64 位字母、数字或 _ . - @）")
-    elif account not in learners:
-        errors.add(number, "account", f"花名册里没有账号 {account}，请先导入学员名单")
+        check.error("account", "account_format", value=account)
+    elif account not in lookups.learners:
+        check.error("account", "learner_unknown", account=account)
     else:
-        learner = learners[account]
+        learner = lookups.learners[account]
     key = None
     if not round_text:
-        errors.add(number, "round", "不能为空")
+        check.error("round", "empty")
     else:
-        key = parse_round(config, round_text)
+        key = lookups.words.rounds.get(fold(round_text))
         if key is None:
-            names = "、".join(round_name(config, k) for k in round_keys(config))
-            errors.add(number, "round", f"“{round_text[:30]}”无法识别，应为 {names} 之一")
-    score: float | None = None
-    try:
-        score = parse_score(config, score_text)
-    except ValueError as exc:
-        errors.add(number, "score", str(exc))
-    unit_id = None
-    if unit_code:
-        if len(unit_code) > MAX_CODE or unit_code not in unit_ids:
-            errors.add(number, "unit", f"单位 {unit_code[:MAX_CODE]} 不存在（请写单位编码）")
-        else:
-            unit_id = unit_ids[unit_code]
+            catalogue = rounds.catalogue(lookups.config)
+            check.error("round", "round_unknown", value=round_text, rounds=catalogue)
+    score = _score(check, lookups)
+    unit_id = _unit(check, lookups)
     if account and key is not None:
         if (account, key) in seen:
-            errors.add(
-                number,
+            found = rounds.find(lookups.config, key)
+            check.error(
                 "account",
-                f"账号 {account} 的{round_name(config, key)}成绩与第 {seen[account, key]} 行重复",
+                "result_duplicate",
+                account=account,
+                round=found,
+                first=seen[account, key],
             )
         else:
-            seen[account, key] = number
-    if len(errors.items) > before or learner is None or key is None:
+            seen[account, key] = check.number
+    if not check.ok or learner is None or key is None:
         return None
-    return _ResultRow(number, learner[0], key, score, unit_id)
+    return _ResultRow(check.number, learner[0], key, score, unit_id)
+
+
+def _score(check: RowCheck, lookups: _Lookups) -> float | None:
+    """The score; None for an absentee (and for a bad cell, with its error)."""
+    text = check.get("score")
+    if not text:
+        check.error("score", "score_empty")
+        return None
+    if fold(text) in lookups.words.absent:
+        return None
+    number = parse_number(text.strip().removesuffix(lookups.words.suffix))
+    full = lookups.config.exam.full_marks
+    if number is None:
+        check.error("score", "score_invalid", value=text)
+    elif not math.isfinite(number):
+        check.error("score", "score_not_finite", value=text)
+    elif not 0 <= number <= full:
+        check.error("score", "score_range", value=text, full=full)
+    return number
+
+
+def _unit(check: RowCheck, lookups: _Lookups) -> int | None:
+    """The unit the file names (code, or a name only one unit has); None when it names none."""
+    text = check.get("unit")
+    if not text:
+        return None
+    limit = table("results").columns["unit"].max
+    unit_id = lookups.unit_ids.get(text) if limit is None or len(text) <= limit else None
+    if unit_id is None:
+        check.error("unit", "unit_unknown", value=text, max=limit)
+    return unit_id

@@ -1,14 +1,12 @@
 """Schema for exam results (notice 四（四）, 五（二）(三), 六（三）): one row per learner per round.
 
-Kept apart from bot/models.py; registered for Alembic by importing this module in
-bot/core/migrations/env.py (and wherever the metadata must be complete: bot/context.py,
-tests/conftest.py).
+Registered for Alembic and the complete metadata through ``bot.tables``.
 
 The transfer rule: ``unit_id`` is the unit the learner belonged to at the time of that round —
 taken from the results file's optional unit column (the platform's own record of where the
 learner sat), else the learner's roster unit when that round's result is first imported. A later
 re-import updates the score but keeps that unit unless the file names one. See
-bot/results/importer.py for how a learner is then counted.
+bot/results/outcomes.py for how a learner is then counted.
 """
 
 from __future__ import annotations
@@ -19,11 +17,6 @@ from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.core.columns import aware
-
-# The rounds a result can belong to: the provincial category exam, the two zone rounds and the
-# makeup. "regular" rounds are all but the makeup.
-CATEGORY = "category"
-MAKEUP = "makeup"
 
 
 class ExamResult(SQLModel, table=True):
@@ -40,7 +33,7 @@ class ExamResult(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     learner_id: int = Field(foreign_key="learners.id", index=True)
-    round_key: str = Field(max_length=16, index=True)  # "zone1", "zone2", "category", "makeup"
+    round_key: str = Field(max_length=16, index=True)  # a key of bot.core.rounds.catalogue
     score: float | None = Field(default=None)
     absent: bool = Field(default=False)
     unit_id: int = Field(foreign_key="units.id", index=True)  # the unit at the time of the round

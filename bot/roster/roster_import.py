@@ -1,43 +1,37 @@
-"""Importing the learner roster from the city office's CSV/XLSX file (validated row by row)."""
+"""Importing the learner roster from the city office's CSV/XLSX file (validated row by row).
+
+The file's rows come from ``bot.core.tabular.read_table(path, "roster")``; the words its yes-no
+columns hold are ``roster_import.toml``'s. Run by the server's operator (the command line, the
+sandbox's demo data): there is no administrator to authorize.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.core import audit
-from bot.core.tabular import (
-    ACCOUNT_RE,
-    MAX_CODE,
-    MAX_NAME,
-    Errors,
-    ImportReport,
-    cell_value,
-    check_text,
-    parse_bool,
-    row_number,
-)
+from bot.core.tabular import ImportReport, ImportRequest, RowCheck, RowErrors, YesNo, load_data
+from bot.core.tabular import table as table_of
+from bot.core.uow import UnitOfWork
 from bot.org.models import Unit
+from bot.roster.learners import ACCOUNT_RE
 from bot.roster.models import Learner
 
+WORDS_FILE = Path(__file__).with_name("roster_import.toml")
+FLAGS = ("in_service", "exempt")
+CREDITS = ("required_credits", "total_credits")
+CHUNK = 500  # accounts per IN (…) query
 
-def _parse_credits(text: str) -> float | None:
-    """A number ≥ 0; raises ValueError with a Chinese reason."""
-    normalized = unicodedata.normalize("NFKC", text).strip().replace(",", "")
-    try:
-        number = float(normalized)
-    except ValueError:
-        raise ValueError(f"“{text}”不是数字") from None
-    if not math.isfinite(number):
-        raise ValueError(f"“{text}”不是有效数字")
-    if number < 0:
-        raise ValueError(f"不能为负数（{text}）")
-    return number
+
+@cache
+def flag_words() -> dict[str, YesNo]:
+    """Each yes-no column's words, from ``roster_import.toml`` and the pipeline's own."""
+    data = load_data(WORDS_FILE)
+    return {key: YesNo.with_words(data[key]["true"], data[key]["false"]) for key in FLAGS}
 
 
 @dataclass
@@ -46,62 +40,66 @@ class _LearnerRow:
     account: str
     name: str
     unit_code: str
-    values: dict[str, object]  # only the optional columns present in the row
+    flags: dict[str, bool]  # only the yes-no columns filled in the row
+    credits: dict[str, float | None]  # only the credits columns present in the file
 
 
-def import_roster(
-    session: Session,
-    rows: Sequence[dict[str, str]],
-    *,
-    now: dt.datetime,
-    actor: str = "cli",
-    skip_bad: bool = False,
-    source: str = "",
-) -> ImportReport:
+def import_roster(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
     """Create or update learners by account. A changed unit is a transfer (the city office's
     roster is the truth); passwords are never touched; learners missing from the file stay."""
-    errors = Errors("roster")
+    session = uow.session
+    errors = RowErrors(table_of("roster"))
     unit_ids: dict[str, int] = {
-        code: unit_id for code, unit_id in session.exec(select(Unit.code, Unit.id))
+        code: unit_id
+        for code, unit_id in session.exec(select(Unit.code, Unit.id))
+        if unit_id is not None
     }
     good: dict[str, _LearnerRow] = {}
     seen: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        number = row_number(row, index)
-        parsed = _parse_learner_row(errors, row, number, unit_ids, seen)
+    for check in errors.rows(request.rows):
+        parsed = _parse_learner_row(check, unit_ids, seen)
         if parsed is not None:
             good[parsed.account] = parsed
 
     report = ImportReport(errors=errors.sorted())
-    if errors.items and not skip_bad:
+    if errors and not request.skip_bad:
         return report
+    _write(uow, report, good, unit_ids)
+    report.written = True
+    uow.audit(
+        "roster.import",
+        target=request.source,
+        detail={**report.counts(), "transferred": report.transferred, "source": request.source},
+    )
+    uow.session.flush()
+    return report
 
-    found: dict[str, Learner] = {}
-    accounts = list(good)
-    for start in range(0, len(accounts), 500):
-        chunk = accounts[start : start + 500]
-        for learner in session.exec(select(Learner).where(col(Learner.account).in_(chunk))):
-            found[learner.account] = learner
+
+def _write(
+    uow: UnitOfWork, report: ImportReport, good: dict[str, _LearnerRow], unit_ids: Mapping[str, int]
+) -> None:
+    session, now = uow.session, uow.now
+    found = _learners(session, list(good))
     for item in sorted(good.values(), key=lambda r: r.number):
         unit_id = unit_ids[item.unit_code]
         learner = found.get(item.account)
         if learner is None:
-            learner = Learner(
+            created = Learner(
                 account=item.account,
                 name=item.name,
                 unit_id=unit_id,
-                in_service=bool(item.values.get("in_service", True)),
-                exempt=bool(item.values.get("exempt", False)),
-                required_credits=item.values.get("required_credits"),  # type: ignore[arg-type]
-                total_credits=item.values.get("total_credits"),  # type: ignore[arg-type]
+                in_service=item.flags.get("in_service", True),
+                exempt=item.flags.get("exempt", False),
+                required_credits=item.credits.get("required_credits"),
+                total_credits=item.credits.get("total_credits"),
                 updated_at=now,
             )
-            session.add(learner)
-            found[item.account] = learner
+            session.add(created)
+            found[item.account] = created
             report.created += 1
             continue
         report.updated += 1
-        changes = {"name": item.name, "unit_id": unit_id, **item.values}
+        changes = {"name": item.name, "unit_id": unit_id, **item.flags, **item.credits}
         changed = False
         for key, value in changes.items():
             if getattr(learner, key) != value:
@@ -114,76 +112,49 @@ def import_roster(
         else:
             report.unchanged += 1
     session.flush()
-    report.written = True
-    audit.record(
-        session,
-        at=now,
-        action="roster.import",
-        actor=actor,
-        target=source,
-        detail={
-            **report.counts(),
-            "transferred": report.transferred,
-            "source": source,
-        },
-    )
-    session.flush()
-    return report
+
+
+def _learners(session: Session, accounts: list[str]) -> dict[str, Learner]:
+    """The learners already on the roster among ``accounts``, by account."""
+    found: dict[str, Learner] = {}
+    for start in range(0, len(accounts), CHUNK):
+        chunk = accounts[start : start + CHUNK]
+        for learner in session.exec(select(Learner).where(col(Learner.account).in_(chunk))):
+            found[learner.account] = learner
+    return found
 
 
 def _parse_learner_row(
-    errors: Errors,
-    row: dict[str, str],
-    number: int,
-    unit_ids: dict[str, int],
-    seen: dict[str, int],
+    check: RowCheck, unit_ids: Mapping[str, int], seen: dict[str, int]
 ) -> _LearnerRow | None:
-    account, name, unit = (
-        cell_value(row, "account"),
-        cell_value(row, "name"),
-        cell_value(row, "unit"),
-    )
-    before = len(errors.items)
+    account, name, unit = check.get("account"), check.get("name"), check.get("unit")
     if not account:
-        errors.add(number, "account", "不能为空")
+        check.error("account", "empty")
     elif not ACCOUNT_RE.fullmatch(account):
-        errors.add(
-            number,
-            "account",
-            f"“{account[:80]}”格式不正确（3–64 位字母、数字或 _ . - @）",
-        )
+        check.error("account", "account_format", value=account)
     elif account in seen:
-        errors.add(number, "account", f"账号 {account} 与第 {seen[account]} 行重复")
+        check.error("account", "account_duplicate", account=account, first=seen[account])
     else:
-        seen[account] = number
-    check_text(errors, number, "name", name, limit=MAX_NAME, required=True)
-    if check_text(errors, number, "unit", unit, limit=MAX_CODE, required=True) and (
-        unit and unit not in unit_ids
-    ):
-        errors.add(number, "unit", f"单位编码 {unit} 不存在，请先导入单位")
-    values: dict[str, object] = {}
-    for key in ("in_service", "exempt"):
-        if key not in row:
-            continue
-        text = cell_value(row, key)
-        if not text:
-            continue  # empty keeps the current value (new learners: in service, not exempt)
-        flag = parse_bool(key, text)
-        if flag is None:
-            errors.add(number, key, f"“{text[:20]}”无法识别，请填 是/否")
-        else:
-            values[key] = flag
-    for key in ("required_credits", "total_credits"):
-        if key not in row:
-            continue
-        text = cell_value(row, key)
-        if not text:
-            values[key] = None
-            continue
-        try:
-            values[key] = _parse_credits(text)
-        except ValueError as exc:
-            errors.add(number, key, str(exc))
-    if len(errors.items) > before:
+        seen[account] = check.number
+    check.text("name", required=True)
+    if check.text("unit", required=True) and unit and unit not in unit_ids:
+        check.error("unit", "unit_unknown", unit=unit)
+    flags = _flags(check)
+    credits = {
+        key: check.amount(key) if check.get(key) else None for key in CREDITS if check.has(key)
+    }
+    if not check.ok:
         return None
-    return _LearnerRow(number=number, account=account, name=name, unit_code=unit, values=values)
+    return _LearnerRow(check.number, account, name, unit, flags, credits)
+
+
+def _flags(check: RowCheck) -> dict[str, bool]:
+    """The filled yes-no cells: an empty one keeps the current value (new learners: in
+    service, not exempt); an empty credits cell, by contrast, clears the credits."""
+    flags: dict[str, bool] = {}
+    for key in FLAGS:
+        if check.get(key):
+            flag = check.flag(key, flag_words()[key])
+            if flag is not None:
+                flags[key] = flag
+    return flags

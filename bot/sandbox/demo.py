@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlmodel import select
 
 from bot.context import AppContext
+from bot.core import words
+from bot.core.tabular import ImportRequest
+from bot.core.uow import Origin
 from bot.org.models import Unit
 from bot.org.units_import import import_units
 from bot.roster.roster_import import import_roster
@@ -23,16 +25,15 @@ class DemoLoaded:
 
 
 def _demo() -> dict[str, list[dict[str, str]]]:
-    with DEMO.open("rb") as handle:
-        return tomllib.load(handle)
+    return words.load(DEMO)
 
 
 def load_demo(ctx: AppContext) -> DemoLoaded | None:
     """Load the demo data once; None when it is already there."""
-    with ctx.db.session() as session:
-        if session.exec(select(Unit).where(Unit.code == "LY")).first() is not None:
+    with ctx.unit_of_work(Origin.cli("sandbox")) as uow:
+        if uow.session.exec(select(Unit).where(Unit.code == "LY")).first() is not None:
             return None
         data = _demo()
-        units = import_units(session, data["units"], now=ctx.now(), actor="sandbox")
-        roster = import_roster(session, data["roster"], now=ctx.now(), actor="sandbox")
+        units = import_units(uow, ImportRequest(data["units"]))
+        roster = import_roster(uow, ImportRequest(data["roster"]))
     return DemoLoaded(units=units.created, learners=roster.created)

@@ -15,8 +15,11 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.core import words
+
 BOT_ID = 7000000001
 BOT_USERNAME = "xuefa_sandbox_bot"
+NAMES: dict[str, str] = words.beside(__file__, "offline.toml")
 
 
 @dataclass
@@ -70,18 +73,19 @@ class OfflineRequest(BaseRequest):
         return {
             "id": self.bot_id,
             "is_bot": True,
-            "first_name": "学法考法助手",
+            "first_name": NAMES["bot_first_name"],
             "username": self.username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
 
-    def _message(self, params: dict[str, Any]) -> dict[str, Any]:
+    def message_for(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The Message Telegram would answer for a send/edit with these parameters."""
         chat_id = int(params.get("chat_id", 0))
         chat: dict[str, Any] = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
         if chat_id < 0:
-            chat["title"] = "管理员联络群"
+            chat["title"] = NAMES["group_title"]
         message: dict[str, Any] = {
             "message_id": int(params.get("message_id") or next(self._ids)),
             "date": int(time.time()),
@@ -102,9 +106,9 @@ class OfflineRequest(BaseRequest):
         if method == "getUpdates":
             return []
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
-            return self._message(params)
+            return self.message_for(params)
         if method == "sendDocument":
-            message = self._message(params)
+            message = self.message_for(params)
             message["document"] = {"file_id": f"doc{next(self._ids)}", "file_unique_id": "u"}
             return message
         if method == "getChatMember":
@@ -145,7 +149,7 @@ class OfflineRequest(BaseRequest):
             self.calls.append(ApiCall(api_method, params))
             body = {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
             return 400, json.dumps(body).encode()
-        files = {}
+        files: dict[str, Any] = {}
         if request_data is not None and request_data.contains_files:
             files = {k: v for k, v in request_data.multipart_data.items()}
         call = ApiCall(api_method, params, files)

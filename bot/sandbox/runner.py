@@ -18,46 +18,41 @@ import datetime as dt
 import itertools
 import sys
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from telegram import Update
 
 from bot.app import build_application
 from bot.context import AppContext
+from bot.core import words
+from bot.core.errors import Refused
 from bot.core.render import strip_html
-from bot.sandbox.offline import BOT_ID, BOT_USERNAME, ApiCall, OfflineRequest
+from bot.core.uow import Origin
+from bot.org import invites
+from bot.sandbox.demo import load_demo
+from bot.sandbox.offline import BOT_ID, ApiCall, OfflineRequest
+from bot.sandbox.telegram_text import text_entities
 from reminders.scheduler import on_clock_moved
 
 SANDBOX_TOKEN = f"{BOT_ID}:sandbox-offline-token"
 SANDBOX_DATABASE = "sqlite:///data/sandbox.db"
 DEFAULT_GROUP_ID = -1001000000001
-BANNER = (
-    "学法考法管理员助手 · 离线沙盒（不连接 Telegram）\n"
-    "直接输入问题或命令；/as group|private 切换群聊/私聊，/user 名字 切换用户，"
-    "/now 2022-09-14 10:00 调整时间，/press N 点按钮，/reply 文本 回复机器人，\n"
-    "/demo 载入演示单位和学员，/invite 单位编码 角色 生成邀请码（相当于服务器上的 python -m bot invite），/quit 退出。"
-)
+WORDS_FILE = Path(__file__).with_name("sandbox.toml")
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def _catalogue() -> dict[str, dict[str, Any]]:
+    return words.load(WORDS_FILE)
 
 
-def entities_for(text: str, bot_username: str) -> list[dict[str, Any]]:
-    """The entities Telegram would attach: a leading bot command and @mentions of the bot."""
-    entities: list[dict[str, Any]] = []
-    if text.startswith("/"):
-        word = text.split(maxsplit=1)[0]
-        entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(word)})
-    mention = f"@{bot_username}"
-    start = text.find(mention)
-    while start >= 0:
-        if not (start == 0 and text.startswith("/")):
-            entities.append(
-                {"type": "mention", "offset": utf16_len(text[:start]), "length": utf16_len(mention)}
-            )
-        start = text.find(mention, start + len(mention))
-    return entities
+def word(name: str) -> Any:
+    """One of the sandbox's words (sandbox.toml [words])."""
+    return _catalogue()["words"][name]
+
+
+def say(name: str, **params: Any) -> str:
+    """One of the sandbox's meta lines (sandbox.toml [lines]), filled in."""
+    return str(_catalogue()["lines"][name]).format(**params)
 
 
 class Sandbox:
@@ -70,7 +65,7 @@ class Sandbox:
         self.group_id = groups[0] if groups else DEFAULT_GROUP_ID
         self.in_group = False
         self.users: dict[str, int] = {}
-        self.user = "管理员"
+        self.user: str = word("default_user")
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100000)
         self._printed = 0
@@ -105,7 +100,7 @@ class Sandbox:
 
     def _chat(self) -> dict[str, Any]:
         if self.in_group:
-            return {"id": self.group_id, "type": "supergroup", "title": "学法考法管理员联络群"}
+            return {"id": self.group_id, "type": "supergroup", "title": word("group_title")}
         return {"id": self.chat_id, "type": "private", "first_name": self.user}
 
     def _from(self) -> dict[str, Any]:
@@ -142,7 +137,7 @@ class Sandbox:
             "from": self._from(),
             "text": text,
         }
-        entities = entities_for(text, BOT_USERNAME)
+        entities = text_entities(text, lenient_command=True)
         if entities:
             message["entities"] = entities
         if reply_to is not None:
@@ -151,10 +146,10 @@ class Sandbox:
 
     async def press(self, index: int) -> list[str]:
         if self.last_buttons is None:
-            return ["（没有可以点的按钮）"]
+            return [say("no_buttons")]
         message, buttons = self.last_buttons
         if not 1 <= index <= len(buttons):
-            return [f"（按钮编号应为 1 到 {len(buttons)}）"]
+            return [say("button_range", count=len(buttons))]
         query = {
             "id": str(next(self._update_ids)),
             "from": self._from(),
@@ -181,16 +176,16 @@ class Sandbox:
         p = call.params
         if call.method not in ("sendMessage", "editMessageText", "sendDocument", "sendPhoto"):
             if call.method == "answerCallbackQuery" and p.get("text"):
-                return [f"[提示] {p['text']}"]
+                return [say("hint", text=p["text"])]
             return []
         chat_id = int(p.get("chat_id", 0))
-        where = "群" if chat_id < 0 else "私聊"
+        where = say("in_group") if chat_id < 0 else say("in_private")
         body = strip_html(str(p.get("text") or p.get("caption") or ""))
         if call.method == "sendDocument":
-            body = f"[文件] {body}".strip()
+            body = say("document", text=body).strip()
         if call.method == "editMessageText":
-            where += "·更新"
-        lines = [f"bot（{where}）> " + body.replace("\n", "\n    ")]
+            where += say("edited")
+        lines = [say("bot_says", where=where, body=body.replace("\n", "\n    "))]
         markup = p.get("reply_markup")
         if isinstance(markup, dict) and markup.get("inline_keyboard"):
             buttons = [
@@ -199,9 +194,9 @@ class Sandbox:
                 for b in row
             ]
             lines.append("    " + "  ".join(f"[{i}] {t}" for i, (t, _) in enumerate(buttons, 1)))
-            message = self.request._message(p)
+            message = self.request.message_for(p)
             self.last_buttons = (message, buttons)
-        self.last_bot_message[chat_id] = self.request._message(p)
+        self.last_bot_message[chat_id] = self.request.message_for(p)
         return lines
 
     # --- the line interpreter ----------------------------------------------------------------
@@ -215,25 +210,25 @@ class Sandbox:
         if head in ("/quit", "/exit"):
             return None
         if head == "/as":
-            if rest in ("group", "群", "群聊"):
+            if rest in word("group_names"):
                 self.in_group = True
-                return [f"（现在在群聊 {self.group_id}）"]
-            if rest in ("private", "私聊"):
+                return [say("now_group", chat_id=self.group_id)]
+            if rest in word("private_names"):
                 self.in_group = False
-                return [f"（现在是 {self.user} 的私聊）"]
-            return ["（用法：/as group 或 /as private）"]
+                return [say("now_private", user=self.user)]
+            return [say("as_usage")]
         if head == "/user":
             if not rest:
-                return [f"（当前用户：{self.user}，id {self.user_id()}）"]
+                return [say("who", user=self.user, user_id=self.user_id())]
             self.user = rest[:32]
-            return [f"（现在由 {self.user} 发言，id {self.user_id()}）"]
+            return [say("user_switched", user=self.user, user_id=self.user_id())]
         if head == "/now":
             return await self.set_clock(rest)
         if head == "/press":
             try:
                 return await self.press(int(rest))
             except ValueError:
-                return ["（用法：/press 按钮编号）"]
+                return [say("press_usage")]
         if head == "/invite":
             return self.invite(rest)
         if head == "/demo":
@@ -241,53 +236,42 @@ class Sandbox:
         if head == "/reply":
             target = self.last_bot_message.get(self.chat_id)
             if target is None:
-                return ["（这里还没有机器人的消息可回复）"]
+                return [say("nothing_to_reply")]
             return await self.send(rest, reply_to=target)
         return await self.send(line)
 
     def invite(self, text: str) -> list[str]:
-        from bot.core.errors import Refused
-        from bot.org import admins
-
+        """An invite code, as the city office issues one on the server."""
         parts = text.split()
         if len(parts) != 2:
-            return [
-                "（用法：/invite 单位编码 角色，角色为 city / county / unit，例如 /invite 市司法局 unit）"
-            ]
+            return [say("invite_usage")]
+        request = invites.InviteRequest(unit_code=parts[0], role=parts[1])
         try:
-            with self.ctx.db.session() as session:
-                issued = admins.issue_invite(
-                    session, self.ctx.config, unit_code=parts[0], role=parts[1], now=self.ctx.now()
-                )
+            issued = self.ctx.run_sync(
+                lambda uow: invites.issue_invite(uow, request), Origin.cli("sandbox")
+            )
         except Refused as refusal:
-            return [f"（{strip_html(refusal.render(c=self.ctx.config))}）"]
-        return [
-            f"（邀请码：{issued.code}，单位：{issued.unit_name}。私聊发送 /bind {issued.code} 绑定）"
-        ]
+            return [say("refused", text=strip_html(refusal.render(c=self.ctx.config)))]
+        return [say("invite_issued", code=issued.code, unit=issued.unit_name)]
 
     def demo(self) -> list[str]:
-        from bot.sandbox.demo import load_demo
-
         created = load_demo(self.ctx)
-        if not created:
-            return ["（演示数据已存在）"]
-        return [
-            f"（已载入演示数据：{created.units} 个单位、{created.learners} 名学员。"
-            "试试 /invite LY-JY unit，然后 /bind 邀请码、/resetpw ly1zhang）"
-        ]
+        if created is None:
+            return [say("demo_exists")]
+        return [say("demo_loaded", units=created.units, learners=created.learners)]
 
     async def set_clock(self, text: str) -> list[str]:
         """Move the clock; reminders that fall due by the new time are sent and shown."""
-        if text in ("real", "现在"):
+        if text in word("real_time"):
             self.ctx.clock.real()
         else:
             try:
                 moment = dt.datetime.fromisoformat(text)
             except ValueError:
-                return ["（时间格式：/now 2022-09-14 10:00）"]
+                return [say("clock_usage")]
             self.ctx.clock.set(moment)
         now = self.ctx.clock.now()
-        lines = [f"（时间：{now:%Y-%m-%d %H:%M} {self.ctx.config.campaign.timezone}）"]
+        lines = [say("clock", now=now, timezone=self.ctx.config.campaign.timezone)]
         await on_clock_moved(self.app, group_ids=[self.group_id])
         return lines + self.drain()
 
@@ -297,7 +281,7 @@ async def run_sandbox(ctx: AppContext, stdin: TextIO = sys.stdin, out: TextIO = 
     loop = asyncio.get_running_loop()
     async with Sandbox(ctx, out) as sandbox:
         if interactive:
-            print(BANNER, file=out, flush=True)
+            print(say("banner"), file=out, flush=True)
         while True:
             if interactive:
                 print("> ", end="", file=out, flush=True)

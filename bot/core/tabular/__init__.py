@@ -1,0 +1,86 @@
+"""The one tabular-import pipeline: units, roster, results and question files alike.
+
+A file goes through the same steps whatever it holds:
+
+1. ``files``: its name, size and container are checked (no macros, zip bombs or XML entities)
+   before anything parses it, and its sheets are read as numbered rows of text cells;
+2. ``tables``: its header row is mapped to column keys through the aliases in
+   ``bot/core/tabular.toml`` (``read_table`` does both steps for units, roster and results);
+3. ``rows``: the importer checks row by row with a ``RowCheck`` and collects every problem in
+   one ``RowErrors``; an ``ImportReport`` says what was written.
+
+Problems are codes with parameters (``RowError``, ``ImportFileError``), never text: the words
+are written by the templates ``_import_messages.j2`` (the pipeline's own codes) and
+``_<table>_import_messages.j2`` (each table's). A bad row rejects the whole file unless the
+import asks to skip bad rows, in which case only the good rows are written.
+
+Importers use this package's names; its modules are its own business.
+"""
+
+from bot.core.tabular.files import (
+    MAX_FILE_BYTES,
+    MAX_UNCOMPRESSED_BYTES,
+    ImportFileError,
+    Record,
+    Sheet,
+    check_file_name,
+    check_file_size,
+    check_xlsx_container,
+    decode_csv,
+    first_filled,
+    open_sheets,
+)
+from bot.core.tabular.rows import (
+    ImportReport,
+    ImportRequest,
+    Row,
+    RowCheck,
+    RowError,
+    RowErrors,
+)
+from bot.core.tabular.tables import (
+    MAX_ROWS,
+    ROW_KEY,
+    Header,
+    Table,
+    YesNo,
+    fold,
+    load_data,
+    parse_number,
+    read_header,
+    read_table,
+    table,
+    vocabulary,
+)
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
+    "MAX_UNCOMPRESSED_BYTES",
+    "ROW_KEY",
+    "Header",
+    "ImportFileError",
+    "ImportReport",
+    "ImportRequest",
+    "Record",
+    "Row",
+    "RowCheck",
+    "RowError",
+    "RowErrors",
+    "Sheet",
+    "Table",
+    "YesNo",
+    "check_file_name",
+    "check_file_size",
+    "check_xlsx_container",
+    "decode_csv",
+    "first_filled",
+    "fold",
+    "load_data",
+    "open_sheets",
+    "parse_number",
+    "read_header",
+    "read_table",
+    "table",
+    "vocabulary",
+]

@@ -1,0 +1,196 @@
+"""Participation and pass rates of every unit over its subtree, before and after the makeup
+(notice 四（二）: the base of a first-level unit is every learner of its system), and what
+/results shows one administrator.
+
+* **Rates**: participation = sat / base, pass rate = passed / base (both over the base, as the
+  notice's 计算基数 says). "Before makeup" uses the regular rounds; "after makeup" also counts a
+  makeup score for those who took it. Who counts where: ``bot.results.outcomes``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlmodel import col, select
+
+from bot.core.errors import Refused
+from bot.core.uow import UnitOfWork
+from bot.org import admins
+from bot.org.identity import Identity
+from bot.org.models import Role, Unit, UnitKind
+from bot.results import outcomes
+from bot.results.outcomes import COUNTY_KINDS, path_ids
+
+ROWS = 30  # units a /results table lists
+
+
+@dataclass(frozen=True)
+class Counts:
+    base: int = 0
+    sat: int = 0
+    passed: int = 0
+
+    @property
+    def participation(self) -> float | None:
+        return self.sat / self.base if self.base else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.base if self.base else None
+
+
+@dataclass(frozen=True)
+class UnitRates:
+    id: int
+    code: str
+    name: str
+    kind: str
+    path: str
+    depth: int  # 0 for the city root
+    county: str | None  # the county / park it belongs to (None: city level)
+    parent: str | None  # the parent unit's name
+    before: Counts
+    after: Counts
+
+
+@dataclass(frozen=True)
+class RatesReport:
+    now: dt.datetime
+    pass_mark: int
+    has_results: bool
+    has_makeup: bool  # any makeup result imported
+    makeup_closed: bool
+    city: UnitRates
+    counties: list[UnitRates]
+    first_level: list[UnitRates]
+    sub_units: list[UnitRates]
+    units: dict[int, UnitRates] = field(repr=False, default_factory=dict)
+
+    def subtree(self, path: str) -> list[UnitRates]:
+        """The units at and below ``path``, in tree order."""
+        rows = [u for u in self.units.values() if u.path.startswith(path)]
+        return sorted(rows, key=lambda u: _tree_key(self.units, u))
+
+    def worst_first(self, rows: list[UnitRates] | None = None) -> list[UnitRates]:
+        return sorted(self.first_level if rows is None else rows, key=_badness)
+
+
+def _badness(u: UnitRates) -> tuple[bool, float, float, str]:
+    rate = u.after.pass_rate
+    return (rate is None, rate if rate is not None else 0.0, u.after.participation or 0.0, u.code)
+
+
+def _tree_key(units: dict[int, UnitRates], unit: UnitRates) -> tuple[tuple[str, int], ...]:
+    return tuple((units[i].code if i in units else "", i) for i in path_ids(unit.path))
+
+
+class _Tally:
+    """Base / sat / passed per unit, before and after the makeup, each learner added to their
+    unit and every unit above it."""
+
+    def __init__(self, units: dict[int, Unit]) -> None:
+        self.units = units
+        self.before = {uid: [0, 0, 0] for uid in units}
+        self.after = {uid: [0, 0, 0] for uid in units}
+
+    def add(self, table: dict[int, list[int]], unit_id: int, sat: bool, passed: bool) -> None:
+        unit = self.units.get(unit_id)
+        if unit is None:
+            return
+        for node in path_ids(unit.path):
+            if node in table:
+                row = table[node]
+                row[0] += 1
+                row[1] += sat
+                row[2] += passed
+
+    def counts(self, unit_id: int) -> tuple[Counts, Counts]:
+        return Counts(*self.before[unit_id]), Counts(*self.after[unit_id])
+
+
+def rates(uow: UnitOfWork) -> RatesReport:
+    """Rates of every unit over its subtree, before and after the makeup (read only)."""
+    session, config = uow.session, uow.config
+    units = {u.id: u for u in session.exec(select(Unit).order_by(col(Unit.id))) if u.id}
+    tally = _Tally(units)
+    for o in outcomes.load(session, config):
+        tally.add(tally.before, o.unit_before, o.sat_before, o.passed_before)
+        tally.add(tally.after, o.unit_after, o.sat_after, o.passed_after)
+    built = {uid: _unit_rates(units, unit, *tally.counts(uid)) for uid, unit in units.items()}
+    root = next((u for u in built.values() if u.kind == UnitKind.CITY.value), None)
+    if root is None:  # a database without the seeded root: an empty city
+        root = UnitRates(0, "", config.campaign.city, UnitKind.CITY.value, "/", 0, None, None,
+                         Counts(), Counts())  # fmt: skip
+    by_tree = sorted(built.values(), key=lambda u: _tree_key(built, u))
+    return RatesReport(
+        now=uow.now,
+        pass_mark=config.exam.pass_mark,
+        has_results=outcomes.has_results(session),
+        has_makeup=outcomes.has_makeup_results(session),
+        makeup_closed=outcomes.makeup_closed(config, uow.now),
+        city=root,
+        counties=[u for u in by_tree if u.kind in COUNTY_KINDS],
+        first_level=[u for u in by_tree if u.kind == UnitKind.UNIT.value],
+        sub_units=[u for u in by_tree if u.kind == UnitKind.SUB.value],
+        units=built,
+    )
+
+
+def _unit_rates(units: dict[int, Unit], unit: Unit, before: Counts, after: Counts) -> UnitRates:
+    chain = [units[i] for i in path_ids(unit.path) if i in units]
+    county = next((n.name for n in chain if n.kind in COUNTY_KINDS), None)
+    parent = units.get(unit.parent_id) if unit.parent_id else None
+    return UnitRates(
+        id=unit.id or 0,
+        code=unit.code,
+        name=unit.name,
+        kind=unit.kind,
+        path=unit.path,
+        depth=max(0, len(chain) - 1),
+        county=county,
+        parent=parent.name if parent else None,
+        before=before,
+        after=after,
+    )
+
+
+def city_report(uow: UnitOfWork) -> RatesReport:
+    """Every unit's rates, for the city office only (/results_export)."""
+    admins.require_city(uow.authorize())
+    return rates(uow)
+
+
+@dataclass(frozen=True)
+class ResultsView:
+    """What /results shows one administrator."""
+
+    scope: str  # "city" | "unit"
+    report: RatesReport
+    head: UnitRates  # their own unit (the city root for the city office)
+    rows: list[UnitRates]  # below the head: the city's first-level units worst first, or the
+    # administrator's subtree in tree order
+    total: int  # rows before truncation
+    empty: int = 0  # city view: first-level units left out because no learner counts there
+
+
+def view_for(uow: UnitOfWork, *, limit: int = ROWS) -> ResultsView:
+    """/results: the city office sees the first-level units; anyone else their own subtree."""
+    identity: Identity = uow.authorize()
+    report = rates(uow)
+    if identity.role == Role.CITY:
+        return city_view(report, limit=limit)
+    head = report.units.get(identity.unit_id)
+    if head is None:
+        raise Refused("unit_unknown", code=identity.unit_code)
+    rows = [u for u in report.subtree(head.path) if u.id != head.id]
+    return ResultsView("unit", report, head, rows[:limit], len(rows))
+
+
+def city_view(report: RatesReport, *, limit: int = ROWS) -> ResultsView:
+    """The city office's view: first-level units with anyone in their base, worst first."""
+    ranked = report.worst_first()
+    rows = [u for u in ranked if u.after.base]
+    return ResultsView(
+        "city", report, report.city, rows[:limit], len(rows), len(ranked) - len(rows)
+    )

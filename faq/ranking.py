@@ -1,0 +1,223 @@
+"""Ranking: which knowledge-base entries a question is about, and how sure we are.
+
+Retrieval is BM25 (bm25s) over words and over character bigrams (for short or misspelt
+questions), plus the words of each entry's own answer. Confidence: how much of the question
+(weighted by IDF) the best matching phrasing covers, and how much of that phrasing the question
+covers; a question that names a unit or a law an entry looks up (``faq.compute``) is boosted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from bot.core.config import Config
+from faq.compute import COMPUTES
+from faq.knowledge import Entry
+from faq.text import Segmenter
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
+
+OOV_WEIGHT = 3.5  # the IDF given to a word no phrasing contains
+CHAR_WEIGHT = 0.6  # how much bigram BM25 adds to word BM25
+ANSWER_WEIGHT = 0.3  # how much an answer's own words add to an entry's rank
+ANSWER_CONF = 0.15  # and to its confidence
+CONF_DOCS = 6  # phrasings per candidate entry scored for confidence
+SECOND = 0.2  # weight of an entry's second-best phrasing in its confidence
+SPECIFIC_IDF = 4.0  # a question whose known words weigh less than this is vague ("考试")
+NAMED_BOOST = 0.3  # a question naming a unit or law an entry looks up
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # the look-ups only read the question, not "now"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question's words and bigrams with their total IDF weight."""
+
+    words: set[str]
+    word_weight: float
+    grams: set[str]
+    gram_weight: float
+
+
+class Index:
+    """The entries' phrasings and answers, indexed for ranking. Built once per engine."""
+
+    def __init__(
+        self,
+        entries: list[Entry],
+        answers: list[str],
+        segmenter: Segmenter,
+        config: Config,
+        marker_words: set[str],
+    ) -> None:
+        """``answers``: each entry's answer as plain text, in entry order; ``marker_words``:
+        words that say what kind of answer is wanted ("怎么", "几"), not about what."""
+        self.entries = entries
+        self.segmenter = segmenter
+        self.config = config
+        self.marker_words = marker_words
+        self._computed = [(i, e.compute) for i, e in enumerate(entries) if e.compute]
+        docs: list[tuple[int, str]] = []
+        for index, entry in enumerate(entries):
+            for text in (entry.question, *entry.phrasings):
+                docs.append((index, text))
+        self.doc_entry = np.array([i for i, _ in docs], dtype=np.int32)
+        self.entry_docs = [np.flatnonzero(self.doc_entry == i) for i in range(len(entries))]
+        word_docs = [segmenter.words(text) for _, text in docs]
+        char_docs = [segmenter.bigrams(w) for w in word_docs]
+        self.word_sets = [set(w) for w in word_docs]
+        self.char_sets = [set(c) for c in char_docs]
+        self.word_bm25 = bm25_index(word_docs)
+        self.char_bm25 = bm25_index(char_docs)
+        self.word_idf = idf_table(word_docs)
+        self.char_idf = idf_table(char_docs)
+        self.word_doc_weight = [weight(w, self.word_idf) for w in self.word_sets]
+        self.char_doc_weight = [weight(c, self.char_idf) for c in self.char_sets]
+        answer_docs = [segmenter.words(text) for text in answers]
+        self.answer_sets = [set(a) for a in answer_docs]
+        self.answer_bm25 = bm25_index(answer_docs)
+        self.answer_idf = idf_table(answer_docs)
+
+    @property
+    def size(self) -> int:
+        """How many phrasings (questions included) are indexed."""
+        return len(self.doc_entry)
+
+    def knows(self, word: str) -> bool:
+        """Whether some phrasing or answer of the knowledge base uses ``word``."""
+        return word in self.word_idf or word in self.answer_idf
+
+    def rank(self, question: str, k: int) -> tuple[tuple[Entry, float], ...]:
+        """The ``k`` best entries with their confidence, best first."""
+        words = self.segmenter.words(question)
+        if not words:
+            return ()
+        grams = self.segmenter.bigrams(words)
+        fused = self.scores(self.word_bm25, words, self.word_idf)
+        fused += CHAR_WEIGHT * self.scores(self.char_bm25, grams, self.char_idf)
+        # Entry score: its best phrasing, plus how well its answer's own words match.
+        n_entries = len(self.entries)
+        phrasing = np.full(n_entries, -1.0, dtype=np.float32)
+        np.maximum.at(phrasing, self.doc_entry, fused)
+        answer = self.scores(self.answer_bm25, words, self.answer_idf, n_entries)
+        total = phrasing + ANSWER_WEIGHT * answer
+        candidates = [int(i) for i in np.argsort(-total)[:k] if total[i] > 0]
+        named = self.named_entries(question)
+        candidates += [i for i in named if i not in candidates]
+        if not candidates:
+            return ()
+        qwords, qgrams = set(words), set(grams)
+        query = Query(qwords, weight(qwords, self.word_idf), qgrams, weight(qgrams, self.char_idf))
+        specificity = self.specificity(qwords)
+        ranked = []
+        for entry_index in candidates:
+            conf = self.entry_confidence(query, entry_index, fused) * (0.5 + 0.5 * specificity)
+            if entry_index in named:
+                conf = min(1.0, conf + NAMED_BOOST)
+            ranked.append((self.entries[entry_index], conf, float(total[entry_index])))
+        ranked.sort(key=lambda item: (-item[1], -item[2]))
+        return tuple((entry, conf) for entry, conf, _ in ranked[:k])
+
+    def specificity(self, words: set[str]) -> float:
+        """How specific the question's topic words are, 0..1. Marker words ("怎么", "几") say
+        what kind of answer is wanted, not about what, so they do not count."""
+        topic = words - self.marker_words
+        return min(1.0, sum(self.word_idf.get(t, 0.0) for t in topic) / SPECIFIC_IDF)
+
+    def entry_confidence(self, query: Query, entry_index: int, fused: np.ndarray) -> float:
+        """The entry's two best-matching phrasings (one lucky phrasing is weaker evidence),
+        and how much of the question its answer covers."""
+        docs = self.entry_docs[entry_index]
+        if len(docs) > CONF_DOCS:  # only the phrasings BM25 ranks highest are worth scoring
+            docs = docs[np.argpartition(-fused[docs], CONF_DOCS)[:CONF_DOCS]]
+        confs = sorted((self.confidence(query, int(d)) for d in docs), reverse=True)
+        doc_conf = confs[0] if len(confs) < 2 else (1 - SECOND) * confs[0] + SECOND * confs[1]
+        answer_recall = recall(query.words, self.answer_sets[entry_index], self.word_idf)
+        return (1 - ANSWER_CONF) * doc_conf + ANSWER_CONF * answer_recall
+
+    def named_entries(self, question: str) -> list[int]:
+        """Entries whose look-up finds a unit, department or law named in the question."""
+        found = []
+        for index, compute in self._computed:
+            values = COMPUTES[compute](self.config, question, EPOCH)
+            if any(v is not None for v in values.values()):
+                found.append(index)
+        return found
+
+    def scores(
+        self, index: bm25s.BM25 | None, tokens: list[str], idf: dict[str, float], n: int = 0
+    ) -> np.ndarray:
+        """BM25 scores of ``tokens`` over ``index``, scaled by the best a document could get."""
+        n = n or len(self.doc_entry)
+        known = [t for t in dict.fromkeys(tokens) if t in idf]
+        if index is None or not known:
+            return np.zeros(n, dtype=np.float32)
+        ideal = sum(idf[t] for t in known) + sum(OOV_WEIGHT for t in set(tokens) if t not in idf)
+        return np.asarray(index.get_scores(known), dtype=np.float32) / max(ideal, 1e-6)
+
+    def confidence(self, query: Query, doc: int) -> float:
+        """How well one phrasing matches the question, by words and by bigrams."""
+        word = overlap_f1(
+            query.words,
+            query.word_weight,
+            self.word_sets[doc],
+            self.word_doc_weight[doc],
+            self.word_idf,
+        )
+        char = overlap_f1(
+            query.grams,
+            query.gram_weight,
+            self.char_sets[doc],
+            self.char_doc_weight[doc],
+            self.char_idf,
+        )
+        return max(word, 0.9 * char, 0.6 * word + 0.4 * char)
+
+
+def bm25_index(docs: list[list[str]]) -> bm25s.BM25 | None:
+    if not any(docs):
+        return None
+    index = bm25s.BM25(k1=1.2, b=0.75)
+    index.index([d or [""] for d in docs], show_progress=False)
+    return index
+
+
+def idf_table(docs: list[list[str]]) -> dict[str, float]:
+    n = len(docs)
+    df: dict[str, int] = {}
+    for doc in docs:
+        for token in set(doc):
+            df[token] = df.get(token, 0) + 1
+    return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+
+
+def weight(items: set[str], idf: dict[str, float]) -> float:
+    return sum(idf.get(t, OOV_WEIGHT) for t in items)
+
+
+def recall(query: set[str], doc: set[str], idf: dict[str, float]) -> float:
+    """The IDF-weighted share of the question's words that ``doc`` contains."""
+    if not query:
+        return 0.0
+    return weight(query & doc, idf) / weight(query, idf)
+
+
+def overlap_f1(
+    query: set[str], query_weight: float, doc: set[str], doc_weight: float, idf: dict[str, float]
+) -> float:
+    """IDF-weighted overlap: how much of the question the phrasing covers (recall) and how much
+    of the phrasing the question covers (precision), as their harmonic mean."""
+    if not query or not doc:
+        return 0.0
+    common = query & doc
+    if not common:
+        return 0.0
+    shared = weight(common, idf)
+    recall_ = shared / query_weight
+    precision = shared / doc_weight
+    return 2 * recall_ * precision / (recall_ + precision)

@@ -1,0 +1,1 @@
+"""Fake servers for the tests and the benchmarks (never imported by the product)."""
