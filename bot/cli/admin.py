@@ -12,11 +12,12 @@ import json
 import sys
 from typing import Any
 
+from bot.cli.common import open_context, say
 from bot.context import AppContext
 from bot.core import words as data
 from bot.core.audit import AuditLog
 from bot.core.errors import Refused
-from bot.core.render import render, strip_html
+from bot.core.render import strip_html
 from bot.core.uow import Origin
 from bot.org import admins, invites
 from bot.org.models import Role
@@ -27,41 +28,31 @@ def words() -> dict[str, Any]:
     return data.of("bot.org", "cli.toml")
 
 
-def _ctx(args: argparse.Namespace) -> AppContext:
-    from bot.cli.common import open_context
-
-    return open_context(args)
-
-
-def _say(ctx: AppContext, template: str, **variables: Any) -> str:
-    return strip_html(render(template, c=ctx.config, **variables))
-
-
 def _refused(ctx: AppContext, refusal: Refused) -> int:
     print(strip_html(refusal.render(c=ctx.config)), file=sys.stderr)
     return 1
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
-    ctx = _ctx(args)
+    ctx = open_context(args)
     request = invites.InviteRequest(unit_code=args.unit, role=args.role)
     try:
         invite = ctx.run_sync(lambda uow: invites.issue_invite(uow, request), Origin.cli())
     except Refused as refusal:
         return _refused(ctx, refusal)
     print(invite.code)
-    print(_say(ctx, "org_cli_invite_issued", invite=invite), file=sys.stderr)
+    print(say(ctx, "org_cli_invite_issued", invite=invite), file=sys.stderr)
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    ctx = _ctx(args)
+    ctx = open_context(args)
     request = admins.RevokeRequest(telegram_user_id=args.telegram_id, unit_code=args.unit)
     try:
         revoked = ctx.run_sync(lambda uow: admins.revoke(uow, request), Origin.cli())
     except Refused as refusal:
         return _refused(ctx, refusal)
-    print(_say(ctx, "org_cli_revoked", revoked=revoked))
+    print(say(ctx, "org_cli_revoked", revoked=revoked))
     return 0
 
 
@@ -81,13 +72,13 @@ def audit_record(row: AuditLog, tz: dt.tzinfo) -> dict[str, Any]:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    ctx = _ctx(args)
+    ctx = open_context(args)
     since = None
     if args.since:
         try:
             since = ctx.clock.localize(dt.datetime.fromisoformat(args.since))
         except ValueError:
-            print(_say(ctx, "org_cli_bad_since", text=repr(args.since)), file=sys.stderr)
+            print(say(ctx, "org_cli_bad_since", text=repr(args.since)), file=sys.stderr)
             return 2
     rows = ctx.run_sync(
         lambda uow: admins.audit_trail(uow, since=since, limit=args.limit), Origin.cli()
@@ -100,7 +91,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         records = [
             {**audit_record(row, ctx.config.tz), "detail_text": row.detail} for row in oldest_first
         ]
-        print(_say(ctx, "org_cli_audit", records=records))
+        print(say(ctx, "org_cli_audit", records=records))
     return 0
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import Any
 
 from bot.context import AppContext, create_context
 from bot.core.clock import Clock
 from bot.core.config import ConfigError, load_config
+from bot.core.render import render, strip_html
 
 
 def open_context(args: argparse.Namespace, db_url: str | None = None) -> AppContext:
@@ -22,3 +24,8 @@ def open_context(args: argparse.Namespace, db_url: str | None = None) -> AppCont
         except ValueError:
             raise ConfigError(f"--now 格式不对 / bad --now: {args.now!r} (ISO 8601)") from None
     return create_context(config, clock=clock, db_url=db_url)
+
+
+def say(ctx: AppContext, template: str, **variables: Any) -> str:
+    """A template rendered for the terminal: the config as ``c``, HTML tags stripped."""
+    return strip_html(render(template, c=ctx.config, **variables))

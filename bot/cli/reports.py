@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.common import open_context, say
 from bot.context import AppContext
 from bot.core import rounds
 from bot.core import words as data
@@ -27,16 +28,6 @@ def words() -> dict[str, Any]:
     return data.of("bot.overview", "cli.toml")
 
 
-def _ctx(args: argparse.Namespace) -> AppContext:
-    from bot.cli.common import open_context
-
-    return open_context(args)
-
-
-def _say(ctx: AppContext, template: str, **variables: Any) -> str:
-    return strip_html(render(template, c=ctx.config, **variables))
-
-
 def _with_round_names(ctx: AppContext, data: dict[str, Any]) -> dict[str, Any]:
     """The JSON names each round as the messages do."""
     for item in [*data["rounds"], data["makeup"]]:
@@ -45,7 +36,7 @@ def _with_round_names(ctx: AppContext, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    ctx = _ctx(args)
+    ctx = open_context(args)
     try:
         result = ctx.run_sync(reports.report, Origin.cli())
     finally:
@@ -53,7 +44,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_with_round_names(ctx, result.to_dict()), ensure_ascii=False, indent=2))
     else:
-        print(_say(ctx, "status", now=result.now, r=result))
+        print(say(ctx, "status", now=result.now, r=result))
     return 0
 
 
@@ -73,12 +64,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if error := xlsx_target_error(path):
         print(error, file=sys.stderr)
         return 2
-    ctx = _ctx(args)
+    ctx = open_context(args)
     try:
         done = ctx.run_sync(lambda uow: export.write_registrations_xlsx(uow, path), Origin.cli())
     finally:
         ctx.db.dispose()
-    print(_say(ctx, "overview_cli_exported", path=path, done=done))
+    print(say(ctx, "overview_cli_exported", path=path, done=done))
     return 0
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bot.cli.common import open_context
 from bot.core.render import render, strip_html
 from bot.core.uow import Origin
 from bot.results import export, importer, rates
@@ -19,12 +20,6 @@ from bot.results.table import percent, tables_for
 
 if TYPE_CHECKING:
     from bot.context import AppContext
-
-
-def _ctx(args: argparse.Namespace) -> AppContext:
-    from bot.cli.common import open_context
-
-    return open_context(args)
 
 
 def _print(template: str, *, file: TextIO | None = None, **variables: object) -> None:
@@ -42,7 +37,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         _print("results_import_unreadable", file=sys.stderr, error=exc)
         return 2
     request = imports.ImportRequest(rows, skip_bad=args.skip_bad, source=Path(args.file).name)
-    ctx = _ctx(args)
+    ctx = open_context(args)
     try:
         report = ctx.run_sync(lambda uow: importer.import_results(uow, request), Origin.cli())
     finally:
@@ -52,7 +47,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> tuple[AppContext, rates.RatesReport]:
-    ctx = _ctx(args)
+    ctx = open_context(args)
     try:
         return ctx, ctx.run_sync(rates.rates, Origin.cli())
     finally:
