@@ -20,6 +20,7 @@ from telegram.request import BaseRequest
 import handlers
 from bot.context import AppContext
 from handlers import commands
+from handlers import platform as platform_worker
 from reminders import scheduler as reminder_scheduler
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,15 @@ async def _post_init(app: Application) -> None:
         await _set_command_menus(app)
     # Sync the calendar, send what fell due while the bot was down, schedule the JobQueue jobs.
     await reminder_scheduler.start(app)
+    # Deliver platform tasks (and tell requesters of finished ones) on the JobQueue.
+    await platform_worker.start(app)
 
 
 async def _post_shutdown(app: Application) -> None:
     ctx: AppContext = app.bot_data["ctx"]
     await reminder_scheduler.stop(app)
+    await platform_worker.stop(app)
+    await ctx.gateway.close()
     ctx.db.dispose()
 
 

@@ -20,6 +20,8 @@ from bot.core.db import Database, database_url
 from bot.core.errors import Refused
 from bot.core.uow import Origin, UnitOfWork
 from bot.org.admins import authorize
+from bot.platform.gateway import Gateway
+from bot.platform.gateways import gateway_for
 from bot.seed import seed
 
 if TYPE_CHECKING:
@@ -41,6 +43,13 @@ class AppContext:
         from faq.engine import engine_for  # jieba and the index load on first use
 
         return engine_for(self.config)
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        """How platform tasks reach the platform (``[platform] gateway``); the sandbox sets its
+        own stand-in. Built on first use, so commands that never touch the platform need none
+        of its environment."""
+        return gateway_for(self.config)
 
     def now(self) -> dt.datetime:
         return self.clock.now()

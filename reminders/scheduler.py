@@ -42,6 +42,7 @@ from reminders.views import ReminderView
 log = logging.getLogger(__name__)
 
 STATE_KEY = "reminders"
+CATCH_UP_JOB = "reminders:catch-up"
 SWEEP_JOB = "reminders:sweep"
 JOB_PREFIX = "reminder:"
 PARALLEL_CHATS = 16  # chats served at once; the rate limiter paces them
@@ -82,12 +83,13 @@ def _queue(app: App) -> Queue:
 
 
 async def start(app: App) -> None:
-    """Sync the calendar from config, schedule the jobs, and send what fell due while the bot
-    was down (still before its deadline); interrupted sends are reported. Calling it again
-    duplicates nothing."""
+    """Sync the calendar from config and schedule the jobs; the sweep's first run, as soon as
+    the JobQueue starts, sends what fell due while the bot was down (still before its deadline)
+    and reports interrupted sends. Calling it again duplicates nothing."""
     ctx = context_of(app)
     rcfg = ctx.config.reminders
     await ctx.run(store.sync_calendar, ORIGIN)
+    await _recover_stale(ctx)
     state = state_of(app)
     state.started, state.stopping = True, False
     queue = _queue(app)
@@ -100,8 +102,11 @@ async def start(app: App) -> None:
         name=SWEEP_JOB,
         job_kwargs=_job_kwargs(ctx, SWEEP_JOB),
     )
+    # The catch-up, as soon as the JobQueue starts (the bot is serving by then): what fell due
+    # while the bot was down. Not a job of the start-up itself, which must not wait on a broadcast.
+    _drop(queue, CATCH_UP_JOB)
+    queue.run_once(_on_job, when=0, name=CATCH_UP_JOB, job_kwargs=_job_kwargs(ctx, CATCH_UP_JOB))
     log.info("reminders scheduled: %d jobs", len(_ours(queue)))
-    await _sweep(app)  # the catch-up: the JobQueue's first sweep is an interval away
 
 
 async def stop(app: App) -> None:
@@ -145,7 +150,7 @@ def _ours(queue: Queue) -> list[Any]:
     return [
         job
         for job in queue.jobs()
-        if job.name and (job.name.startswith(JOB_PREFIX) or job.name == SWEEP_JOB)
+        if job.name and (job.name.startswith(JOB_PREFIX) or job.name in (SWEEP_JOB, CATCH_UP_JOB))
     ]
 
 

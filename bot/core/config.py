@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -92,6 +92,18 @@ class Platform(_Model):
     default_password: Annotated[str, StringConstraints(pattern=r"^\S{4,32}$")]
     forgot_password_entry: NonEmpty
     manual_entry: NonEmpty
+    # How actions reach the platform (bot.platform): "http" (its API, PLATFORM_API_URL and
+    # PLATFORM_API_TOKEN from the environment), "operator" (a person works a task queue), or
+    # "sandbox" (an in-process stand-in; the offline sandbox always uses it).
+    gateway: Literal["http", "operator", "sandbox"] = "operator"
+    # A transfer from outside the receiving administrator's county waits for the origin unit's
+    # (or the city office's) approval before its task is sent.
+    cross_county_transfer_approval: bool = True
+    delivery_interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 5
+    request_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10
+    retry_max_seconds: Annotated[int, Field(ge=1, le=86400)] = 600
+    # Open operator tasks older than this are reminded to the operator (once per period).
+    operator_reminder_hours: Annotated[int, Field(ge=1, le=720)] = 24
 
 
 class Participants(_Model):

@@ -30,6 +30,7 @@ from bot.core.errors import Refused
 from bot.core.render import strip_html
 from bot.core.uow import Origin
 from bot.org import invites
+from bot.platform.sandbox import SandboxGateway
 from bot.sandbox.demo import load_demo
 from bot.sandbox.offline import BOT_ID, ApiCall, OfflineRequest
 from bot.sandbox.telegram_text import text_entities
@@ -59,6 +60,7 @@ class Sandbox:
     def __init__(self, ctx: AppContext, out: TextIO = sys.stdout) -> None:
         self.ctx = ctx
         self.out = out
+        ctx.gateway = SandboxGateway()  # the stand-in platform: tasks are applied at once
         self.request = OfflineRequest()
         self.app = build_application(ctx, SANDBOX_TOKEN, request=self.request, rate_limit=False)
         groups = ctx.config.telegram.group_chat_ids
