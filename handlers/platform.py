@@ -19,6 +19,7 @@ from telegram.ext import Application, CallbackContext
 from bot.context import AppContext
 from bot.core.render import render
 from bot.core.uow import Origin
+from bot.effects import EFFECTS
 from bot.platform import delivery
 from bot.platform.gateway import Outcome
 
@@ -89,7 +90,9 @@ async def run_once(app: App) -> int:
         if not gateway.queues_for_operator:
             for claimed in await ctx.run(delivery.claim_due, ORIGIN):
                 outcome = await _deliver(gateway, claimed)
-                record = functools.partial(delivery.record, claimed=claimed, outcome=outcome)
+                record = functools.partial(
+                    delivery.record, claimed=claimed, outcome=outcome, effects=EFFECTS
+                )
                 await ctx.run(record, ORIGIN)
         return await notify(app)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -87,9 +88,18 @@ def backoff(uow: UnitOfWork, attempts: int, retry_after: float | None) -> dt.tim
     return dt.timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
-def record(uow: UnitOfWork, claimed: Claimed, outcome: Outcome) -> TaskView | None:
+Effect = Callable[[UnitOfWork, TaskView], None]
+"""What a capability does in the bot's own rows once the platform has applied a task of its
+kind (the roster mirrors a transfer, the exemptions an exemption flag), in the same transaction
+that records the outcome. The composition root (``bot.effects``) maps kinds to effects."""
+
+
+def record(
+    uow: UnitOfWork, claimed: Claimed, outcome: Outcome, effects: Mapping[str, Effect]
+) -> TaskView | None:
     """What the platform answered; the task's view when it is now finished (applied or
-    refused), None when it will be tried again (or was finished meanwhile)."""
+    refused), None when it will be tried again (or was finished meanwhile). An applied task's
+    effect (``effects[kind]``) runs in the same transaction."""
     task = uow.session.get(PlatformTask, claimed.id)
     if task is None or task.status != TaskStatus.QUEUED.value:
         return None
@@ -105,16 +115,32 @@ def record(uow: UnitOfWork, claimed: Claimed, outcome: Outcome) -> TaskView | No
             target=task.account or task.unit_code,
             detail={"task": task.id, "kind": task.kind, "reason": task.result},
         )
-        return view(task)
+        return _finished(uow, task, effects)
     task.last_error = outcome.reason[:500]
     task.next_attempt_at = uow.now + backoff(uow, claimed.attempts, outcome.retry_after)
     uow.session.add(task)
     return None
 
 
-def finish(uow: UnitOfWork, task: PlatformTask, *, applied: bool, reason: str, by: str) -> TaskView:
+def _finished(uow: UnitOfWork, task: PlatformTask, effects: Mapping[str, Effect]) -> TaskView:
+    done = view(task)
+    effect = effects.get(task.kind)
+    if effect is not None and task.status == TaskStatus.APPLIED.value:
+        effect(uow, done)
+    return done
+
+
+def finish(
+    uow: UnitOfWork,
+    task: PlatformTask,
+    *,
+    applied: bool,
+    reason: str,
+    by: str,
+    effects: Mapping[str, Effect],
+) -> TaskView:
     """Mark an open task done or failed by hand (the operator): once; a finished task is left
-    as it is by the caller's check."""
+    as it is by the caller's check. An applied task's effect runs in the same transaction."""
     task.status = (TaskStatus.APPLIED if applied else TaskStatus.REFUSED).value
     task.result = reason[:500]
     task.finished_at = uow.now
@@ -126,7 +152,7 @@ def finish(uow: UnitOfWork, task: PlatformTask, *, applied: bool, reason: str, b
         target=task.account or task.unit_code,
         detail={"task": task.id, "kind": task.kind, "reason": task.result, "by": by},
     )
-    return view(task)
+    return _finished(uow, task, effects)
 
 
 def claim_notices(uow: UnitOfWork, limit: int = BATCH) -> list[Notice]:

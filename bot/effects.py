@@ -1,0 +1,10 @@
+"""What each capability does in the bot's own rows once the platform has applied a task of its
+kind (``bot.platform.delivery.Effect``). The platform is the system of record: the bot mirrors a
+change only when the platform has made it. Wired here, in the shell, because the platform port
+sits below the capabilities and knows none of them."""
+
+from __future__ import annotations
+
+from bot.platform.delivery import Effect
+
+EFFECTS: dict[str, Effect] = {}
