@@ -15,13 +15,14 @@ from telegram import (
 from telegram.constants import FloodLimit, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 from bot.context import AppContext
 from handlers import commands
 from handlers import platform as platform_worker
 from reminders import scheduler as reminder_scheduler
+from reminders.transport import watched
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +110,18 @@ def build_application(
     if base_url:
         base = base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(base.rsplit("/", 1)[0] + "/file/bot")
+    # The request object tells the reminders the moment a message is written, after the rate
+    # limiter's wait (reminders.transport): only from then on may it have reached Telegram.
     if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
+        builder = builder.request(watched(request)).get_updates_request(updates_request or request)
     else:
         # A read timeout on sendMessage leaves it unknown whether the message went out (it is
         # then not re-sent: reminders.sending.deliver); config says how long to wait.
-        builder = builder.read_timeout(ctx.config.telegram.read_timeout_seconds)
-        builder = builder.connection_pool_size(CONNECTION_POOL_SIZE)
+        sending = HTTPXRequest(
+            connection_pool_size=CONNECTION_POOL_SIZE,
+            read_timeout=ctx.config.telegram.read_timeout_seconds,
+        )
+        builder = builder.request(watched(sending))
     if rate_limit:
         # PTB types the builder by the limiter's rate-limit argument; AIORateLimiter takes an int.
         builder = builder.rate_limiter(rate_limiter())  # type: ignore[arg-type]

@@ -5,6 +5,8 @@ sits below the capabilities and knows none of them."""
 
 from __future__ import annotations
 
+from bot.exemptions import flag as exemption_flag
 from bot.platform.delivery import Effect
+from bot.roster import transfers
 
-EFFECTS: dict[str, Effect] = {}
+EFFECTS: dict[str, Effect] = {**exemption_flag.EFFECTS, **transfers.EFFECTS}

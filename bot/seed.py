@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from bot.core import audit
 from bot.core.config import Config
 from bot.org.models import ROOT_CODE, Administrator, Role, Unit, UnitKind
+from reminders.groups import seed_groups
 
 
 def _ensure_unit(session: Session, *, code: str, name: str, kind: str, parent: Unit | None) -> bool:
@@ -54,6 +55,7 @@ def seed(session: Session, config: Config, now: dt.datetime) -> list[str]:
     slots = ensure_slots(session, config)
     if slots:
         created.append(f"seat_slots:{slots}")
+    created += seed_groups(session, config, now)
     if created:
         audit.record(session, at=now, action="seed", actor="seed", detail={"created": created})
     return created

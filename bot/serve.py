@@ -16,7 +16,7 @@ import re
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from bot.context import AppContext
 from bot.core import config_errors
@@ -77,6 +77,18 @@ def serving_from(config: Config, environ: Mapping[str, str] = os.environ) -> Ser
     )
 
 
+def platform_secrets(environ: Mapping[str, str] = os.environ) -> tuple[str, list[str]]:
+    """What the platform gateway must never log: its token, and a password in its URL (refused
+    by the http gateway, but it may be written in the variable all the same), as written and
+    decoded."""
+    token = environ.get("PLATFORM_API_TOKEN", "").strip()
+    try:
+        password = urlsplit(environ.get("PLATFORM_API_URL", "").strip()).password or ""
+    except ValueError:  # an unreadable URL: the gateway says so
+        password = ""
+    return token, sorted({p for p in (password, unquote(password)) if p})
+
+
 def run(ctx: AppContext, serving: Serving) -> int:
     from telegram import Update
 
@@ -86,6 +98,13 @@ def run(ctx: AppContext, serving: Serving) -> int:
     # A reset's reply carries the default password; debug logs of requests must not.
     add_secret(ctx.config.platform.default_password, word=True)
     add_secret(serving.webhook_secret)
+    token, passwords = platform_secrets()
+    add_secret(token)
+    for password in passwords:  # maybe short: only where it stands alone
+        add_secret(password, word=True)
+    # Built before serving: a wrong http setup (PLATFORM_API_URL, PLATFORM_API_TOKEN) is a
+    # one-line ConfigError naming the variable, exit code 2, not a failure at the first task.
+    log.info("platform gateway: %s", ctx.gateway.name)
     app = build_application(ctx, serving.token, base_url=serving.base_url)
     if serving.health_port:
         health.attach(app, serving.listen, serving.health_port, serving.mode)

@@ -24,7 +24,7 @@ from faq.compute import COMPUTES, base_context
 from faq.detect import QuestionDetector
 from faq.knowledge import Entry, load_entries
 from faq.ranking import Index
-from faq.repeats import RecentAnswers
+from faq.repeats import RecentAnswers, Topic
 from faq.text import Lexicon, Segmenter, warm_up
 
 __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"]
@@ -178,15 +178,17 @@ class FaqEngine:
         addressed: bool = False,
         now: dt.datetime,
         recent: RecentAnswers | None = None,
+        topic: Topic = None,
     ) -> Result:
         """Answer, suggest, or stay silent, as the bot would in ``mode`` (GROUP/PRIVATE).
         ``addressed``: the message speaks to the bot (/faq, a mention, a reply). ``recent``: the
-        group's recent answers; given, an answer already given there within the repeat window
-        becomes a pointer to it (``faq.repeats``)."""
+        group's recent answers; given, an answer already given in the asker's ``topic`` (of a
+        forum; None: no topic) within the repeat window becomes a pointer to it
+        (``faq.repeats``)."""
         result = self._decide(question.strip(), mode, addressed, now)
         if recent is None or result.kind != "answer" or mode != GROUP:
             return result
-        earlier = repeats.find_earlier(recent, result.answer_html or "", now)
+        earlier = repeats.find_earlier(recent, result.answer_html or "", now, topic)
         if earlier is None:
             return result
         html = render("faq_repeat", c=self.config, minutes=earlier.minutes)
@@ -200,11 +202,17 @@ class FaqEngine:
         )
 
     def remember(
-        self, recent: RecentAnswers, result: Result, message_id: int, now: dt.datetime
+        self,
+        recent: RecentAnswers,
+        result: Result,
+        message_id: int,
+        now: dt.datetime,
+        topic: Topic = None,
     ) -> None:
-        """Note that ``message_id`` carried ``result`` in a group, for the repeat rule."""
+        """Note that ``message_id`` carried ``result`` in a group's ``topic``, for the repeat
+        rule."""
         if result.kind == "answer" and result.mode == GROUP and result.answer_html is not None:
-            repeats.remember(recent, result.answer_html, message_id, now)
+            repeats.remember(recent, result.answer_html, message_id, now, topic)
 
     def _decide(self, question: str, mode: str, addressed: bool, now: dt.datetime) -> Result:
         t = self.thresholds

@@ -42,6 +42,8 @@ class Command:
 
 ADMINS = frozenset({Role.CITY, Role.COUNTY, Role.UNIT})
 CITY = frozenset({Role.CITY})
+# Who works the platform task queue: the platform operator, and the city office by default.
+OPERATORS = frozenset({Role.CITY, Role.OPERATOR})
 
 CORE: list[Command] = [
     Command("start"),
@@ -58,6 +60,7 @@ FEATURES = (
     "handlers.reports",
     "handlers.reminders",
     "handlers.results",
+    "handlers.platform_tasks",
 )
 
 

@@ -7,7 +7,14 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from telegram import Chat, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Chat,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.ext import ContextTypes
 
 from bot.context import AppContext
@@ -69,6 +76,15 @@ async def who(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity | 
     return identity
 
 
+def topic_of(message: MaybeInaccessibleMessage | None) -> int | None:
+    """The forum topic a message sits in, for an answer to stay there. None for a chat without
+    topics and for a forum's General topic (which takes no ``message_thread_id``); a reply chain
+    in a plain group has a ``message_thread_id`` too, but it is no topic."""
+    if isinstance(message, Message) and message.is_topic_message:
+        return message.message_thread_id
+    return None
+
+
 async def reply(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -84,12 +100,30 @@ async def reply(
 
 
 async def send_text(
-    update: Update, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+    update: Update,
+    text: str,
+    *,
+    keyboard: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
 ) -> Message | None:
+    """Answer the update's message in its chat and in its forum topic, named (so the answer
+    stays there even when the message it replies to is gone): in groups as a reply to the
+    asker, or to ``reply_to`` (another message of the chat); in private chat plainly."""
     message = update.effective_message
     if message is None:
         return None
-    return await message.reply_text(text, reply_markup=keyboard, do_quote=not is_private(update))
+    elsewhere = (
+        ReplyParameters(reply_to, allow_sending_without_reply=True)
+        if reply_to is not None
+        else None
+    )
+    return await message.reply_text(
+        text,
+        reply_markup=keyboard,
+        do_quote=not is_private(update),
+        reply_parameters=elsewhere,
+        message_thread_id=topic_of(message),
+    )
 
 
 # --- administrator actions: private chat only, refusals rendered the same way everywhere ---

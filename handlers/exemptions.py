@@ -1,8 +1,11 @@
 """Exemption filings: /exempt, /exempt_review, /exempt_approve, /exempt_file, /exempt_reject,
-/exempt_list (and /exempt_set, which only explains why exemptions are not set directly).
+/exempt_revoke, /exempt_list (and /exempt_set, which only explains why exemptions are not set
+directly).
 
 Thin adapters: read the command's arguments, one unit of work (``act``) calling
-bot.exemptions.service, then a template. Everything here runs in private chat only.
+bot.exemptions.service, then a template. Everything here runs in private chat only. A step that
+submitted a platform task (filing, revoking) starts its delivery at once; the platform's result
+reaches the administrator as a message of its own (``handlers.platform``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from bot.core.errors import Refused
 from bot.exemptions import service as exemptions
 from bot.exemptions.models import ExemptionState
+from handlers import platform
 from handlers.commands import ADMINS, CITY, Command
 from handlers.common import Handler, act, private_only, reply
 
@@ -25,6 +29,7 @@ COMMANDS = [
     Command("exempt_approve", roles=ADMINS),
     Command("exempt_file", roles=CITY),
     Command("exempt_reject", roles=ADMINS),
+    Command("exempt_revoke", roles=CITY),
     Command("exempt_list", roles=ADMINS),
 ]
 
@@ -34,6 +39,7 @@ STEP_COMMANDS = {
     "exempt_approve": ExemptionState.HEAD_APPROVED,
     "exempt_file": ExemptionState.CITY_FILED,
     "exempt_reject": ExemptionState.REJECTED,
+    "exempt_revoke": ExemptionState.REVOKED,
 }
 
 
@@ -73,6 +79,8 @@ def _step_handler(command: str) -> Handler:
         request = _step_request(context.args or [], command)
         filing = await act(update, context, lambda uow: exemptions.record_step(uow, request))
         await reply(update, context, "exempt_filing", f=filing)
+        if filing.submitted:
+            platform.kick(context.application)
 
     return step
 

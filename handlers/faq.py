@@ -3,8 +3,8 @@
 Group: answers `/faq 问题`, messages that mention or reply to the bot, and plain messages that are
 clearly a question it can answer; everything else gets silence. Private: answers, or offers up to
 three suggestions as buttons. The engine decides; this adapter finds the question in the update,
-keeps each group's recent answers (for the engine's repeat rule) in ``chat_data`` and sends what
-the engine wrote.
+keeps each group's recent answers (for the engine's repeat rule, per forum topic) in
+``chat_data`` and sends what the engine wrote, in the asker's topic.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
-    ReplyParameters,
     Update,
 )
 from telegram.ext import ContextTypes
@@ -22,7 +21,7 @@ from telegram.ext import ContextTypes
 from bot.core.render import render
 from faq.engine import GROUP, PRIVATE, Result
 from faq.repeats import RecentAnswers
-from handlers.common import app_ctx, is_private, reply, send_text
+from handlers.common import app_ctx, is_private, reply, send_text, topic_of
 
 CALLBACK_PREFIX = "faq:"
 RECENT_KEY = "faq_recent"  # chat_data: the group's recent answers (faq.repeats)
@@ -79,15 +78,18 @@ async def _answer(
     now = ctx.now()
     mode = PRIVATE if is_private(update) else GROUP
     recent = _recent(context)
-    result = ctx.faq.decide(question, mode=mode, addressed=addressed, now=now, recent=recent)
+    topic = topic_of(update.effective_message)
+    result = ctx.faq.decide(
+        question, mode=mode, addressed=addressed, now=now, recent=recent, topic=topic
+    )
     if result.answer_html is None:
         return
-    if result.reply_to is not None:
-        await _point_to(update, context, result)
-        return
-    sent = await send_text(update, result.answer_html, keyboard=_keyboard(result))
+    # A repeat points at the earlier answer (in the same topic) instead of the asker.
+    sent = await send_text(
+        update, result.answer_html, keyboard=_keyboard(result), reply_to=result.reply_to
+    )
     if sent is not None:
-        ctx.faq.remember(recent, result, sent.message_id, now)
+        ctx.faq.remember(recent, result, sent.message_id, now, topic)
 
 
 def _recent(context: ContextTypes.DEFAULT_TYPE) -> RecentAnswers:
@@ -109,18 +111,6 @@ def _keyboard(result: Result) -> InlineKeyboardMarkup | None:
     )
 
 
-async def _point_to(update: Update, context: ContextTypes.DEFAULT_TYPE, result: Result) -> None:
-    """Send the engine's pointer as a reply to the earlier answer, not to the asker."""
-    chat = update.effective_chat
-    if chat is None or result.reply_to is None or result.answer_html is None:
-        return
-    await context.bot.send_message(
-        chat_id=chat.id,
-        text=result.answer_html,
-        reply_parameters=ReplyParameters(result.reply_to, allow_sending_without_reply=True),
-    )
-
-
 async def on_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None or not query.data:
@@ -132,4 +122,8 @@ async def on_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     await query.answer()
     if query.message is not None:
-        await context.bot.send_message(chat_id=query.message.chat.id, text=result.answer_html)
+        await context.bot.send_message(
+            chat_id=query.message.chat.id,
+            text=result.answer_html,
+            message_thread_id=topic_of(query.message),
+        )

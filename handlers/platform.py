@@ -22,6 +22,7 @@ from bot.core.uow import Origin
 from bot.effects import EFFECTS
 from bot.platform import delivery
 from bot.platform.gateway import Outcome
+from handlers import platform_reminders
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +89,18 @@ async def run_once(app: App) -> int:
     async with _lock(app):
         gateway = ctx.gateway
         if not gateway.queues_for_operator:
-            for claimed in await ctx.run(delivery.claim_due, ORIGIN):
+            for _ in range(delivery.BATCH):
+                due = await ctx.run(delivery.claim_due, ORIGIN)
+                if not due:
+                    break
+                claimed = due[0]
                 outcome = await _deliver(gateway, claimed)
                 record = functools.partial(
                     delivery.record, claimed=claimed, outcome=outcome, effects=EFFECTS
                 )
                 await ctx.run(record, ORIGIN)
-        return await notify(app)
+        # operator mode: remind the operators of tasks left open too long
+        return await notify(app) + await platform_reminders.remind(app)
 
 
 async def _deliver(gateway: Any, claimed: delivery.Claimed) -> Outcome:

@@ -1,10 +1,13 @@
-"""Exam registration in private chat: /register (a conversation with inline keyboards), /myreg
-(list, change, cancel), and the centralized exam's seats (/seats, /seats_book, /seats_cancel,
-/seats_confirm).
+"""Exam registration in private chat: /register (a conversation with inline keyboards) and
+/myreg (list, change, cancel); the centralized exam's seats are ``handlers.seats`` (registered
+from here, listed in COMMANDS here).
 
 Thin adapters: each update is one unit of work (``act``) on a service of ``bot.registration``
 (where every rule lives), rendered by a template. Buttons carry what they act on in their data
-(stateless), and the service checks the presser's scope again on every press.
+(stateless), and the service checks the presser's scope again on every press. Cancelling a
+registration asks first; the confirmation claims it once. The services are told what the
+gateway is like (``queues_for_operator``) and decide whether the platform is asked; a unit of
+work that submitted a platform task starts its delivery at once.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import datetime as dt
 import warnings
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -30,10 +33,12 @@ from bot.core.config import Config
 from bot.core.errors import Refused
 from bot.core.render import hm, render
 from bot.core.rounds import ExamRound
-from bot.registration import changes, seats
+from bot.registration import changes
 from bot.registration import service as reg
+from handlers import platform, seats
 from handlers.commands import ADMINS, CITY, Command
 from handlers.common import act, app_ctx, private_only, refuse, reply, send_text
+from handlers.registration_ui import button_label, edit_message, is_id, markup_of, render_text
 
 COMMANDS = [
     Command("register", roles=ADMINS),
@@ -46,45 +51,18 @@ COMMANDS = [
 
 ROUND, DAY, SESSION, LEARNERS, CONFIRM = range(5)
 TIMEOUT = dt.timedelta(minutes=10)
-MAX_ID_DIGITS = 12  # longer numbers in button data cannot be ours (and overflow the database)
-
-Rows = list[list[tuple[str, str]]]
-
-
-def _buttons(rows: Rows) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
-
-
-def _label(key: str, **params: Any) -> str:
-    return render("registration_button", key=key, **params)
-
-
-def _text(context: ContextTypes.DEFAULT_TYPE, template: str, **variables: Any) -> str:
-    return render(template, c=app_ctx(context).config, **variables)
-
-
-async def _edit(
-    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    await query.edit_message_text(text, reply_markup=markup)
 
 
 def _days_keyboard(item: ExamRound, prefix: str) -> InlineKeyboardMarkup:
     days = [(render("day_label", day=d), f"{prefix}{d:%Y%m%d}") for d in item.exam.days()]
-    return _buttons([days[i : i + 3] for i in range(0, len(days), 3)])
+    return markup_of([days[i : i + 3] for i in range(0, len(days), 3)])
 
 
 def _sessions_keyboard(config: Config, prefix: str) -> InlineKeyboardMarkup:
     rows: dict[str, list[tuple[str, str]]] = {}
     for s in config.online_sessions:
         rows.setdefault(s.period, []).append((hm(s.time), f"{prefix}{s.time:%H%M}"))
-    return _buttons(list(rows.values()))
-
-
-def _is_id(text: str) -> bool:
-    return text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS
+    return markup_of(list(rows.values()))
 
 
 def _parse_day(text: str) -> dt.date:
@@ -109,13 +87,26 @@ def _state(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any] | None:
     return data.get("reg") if data is not None else None
 
 
-def _request(state: dict[str, Any], learners: str) -> reg.RegistrationRequest:
+def _queues_for_operator(context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """What the services need to know of the gateway (they decide what follows from it)."""
+    return app_ctx(context).gateway.queues_for_operator
+
+
+def _kick_if(context: ContextTypes.DEFAULT_TYPE, task_id: str | None) -> None:
+    if task_id is not None:
+        platform.kick(context.application)
+
+
+def _request(
+    context: ContextTypes.DEFAULT_TYPE, state: dict[str, Any], learners: str
+) -> reg.RegistrationRequest:
     return reg.RegistrationRequest(
         round_key=state["round"],
         exam_date=dt.date.fromisoformat(state["day"]),
         session_time=state["time"],
         learners=learners,
         unit_code=state["unit"],
+        queues_for_operator=_queues_for_operator(context),
     )
 
 
@@ -136,7 +127,7 @@ async def register_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         "register_round",
         unit=opening.unit.name,
         rounds=opening.open_rounds,
-        keyboard=_buttons(choices),
+        keyboard=markup_of(choices),
     )
     return ROUND
 
@@ -151,7 +142,7 @@ async def _stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def _end_with(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
     if context.user_data is not None:
         context.user_data.pop("reg", None)
-    await _edit(query, text)
+    await edit_message(query, text)
     return ConversationHandler.END
 
 
@@ -166,8 +157,8 @@ async def choose_round(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     except Refused as refusal:
         return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
     state["round"] = item.key
-    text = _text(context, "register_day", round=item, unit=state["unit_name"])
-    await _edit(query, text, _days_keyboard(item, "rg:d:"))
+    text = render_text(context, "register_day", round=item, unit=state["unit_name"])
+    await edit_message(query, text, _days_keyboard(item, "rg:d:"))
     return DAY
 
 
@@ -182,8 +173,8 @@ async def choose_day(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     state["day"] = day.isoformat()
     await query.answer()
     config = app_ctx(context).config
-    text = _text(context, "register_session", day=day)
-    await _edit(query, text, _sessions_keyboard(config, "rg:s:"))
+    text = render_text(context, "register_session", day=day)
+    await edit_message(query, text, _sessions_keyboard(config, "rg:s:"))
     return SESSION
 
 
@@ -203,8 +194,8 @@ async def choose_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     except Refused as refusal:
         return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
     day = dt.date.fromisoformat(state["day"])
-    text = _text(context, "register_learners", day=day, time=state["time"], makeup=offer)
-    await _edit(query, text)
+    text = render_text(context, "register_learners", day=day, time=state["time"], makeup=offer)
+    await edit_message(query, text)
     return LEARNERS
 
 
@@ -213,7 +204,7 @@ async def give_learners(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     if state is None or "time" not in state or message is None:
         return ConversationHandler.END
     typed = (message.text or "")[:5000]
-    request = _request(state, typed)
+    request = _request(context, state, typed)
     try:
         planned = await act(update, context, lambda uow: reg.plan(uow, request))
     except Refused as refusal:
@@ -224,7 +215,7 @@ async def give_learners(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
             context.user_data.pop("reg", None)
         return ConversationHandler.END
     state["learners"] = typed
-    keyboard = _buttons([[(_label("register"), "rg:ok"), (_label("cancel"), "rg:no")]])
+    keyboard = markup_of([[(button_label("register"), "rg:ok"), (button_label("cancel"), "rg:no")]])
     await reply(update, context, "register_summary", plan=planned, keyboard=keyboard)
     return CONFIRM
 
@@ -237,12 +228,14 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await query.answer()
     if query.data == "rg:no" or state is None or "learners" not in state:
         return await _end_with(query, context, render("register_cancelled"))
-    request = _request(state, state["learners"])
+    request = _request(context, state, state["learners"])
     try:
         done = await act(update, context, lambda uow: reg.commit(uow, request))
     except Refused as refusal:
         return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
-    return await _end_with(query, context, _text(context, "register_done", done=done))
+    ended = await _end_with(query, context, render_text(context, "register_done", done=done))
+    _kick_if(context, done.task_id)
+    return ended
 
 
 async def cancel_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -270,153 +263,81 @@ async def myreg(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     mine = await act(update, context, changes.my_registrations)
     rows = [
         [
-            (_label("change_registration", id=i.id), f"rg:c:{i.id}"),
-            (_label("cancel_registration", id=i.id), f"rg:x:{i.id}"),
+            (button_label("change_registration", id=i.id), f"rg:c:{i.id}"),
+            (button_label("cancel_registration", id=i.id), f"rg:x:{i.id}"),
         ]
         for i in mine.items
         if i.editable
     ]
-    keyboard = _buttons(rows) if rows else None
+    keyboard = markup_of(rows) if rows else None
     await reply(update, context, "myreg", items=mine.items, booked=mine.booked, keyboard=keyboard)
 
 
-MYREG_SHAPES = {"x": 3, "c": 3, "cd": 4, "cs": 5}  # verb → parts of "rg:VERB:ID[:DAY[:TIME]]"
+# verb → parts of "rg:VERB:ID[:DAY[:TIME]]"
+MYREG_SHAPES = {"x": 3, "xy": 3, "xn": 3, "c": 3, "cd": 4, "cs": 5}
 
 
 async def on_myreg_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stateless buttons: rg:x:ID cancel; rg:c:ID pick a day; rg:cd:ID:DAY pick a session;
-    rg:cs:ID:DAY:TIME apply the change."""
+    """Stateless buttons: rg:x:ID asks whether to cancel, rg:xy:ID cancels (once: the service
+    claims the registration), rg:xn:ID keeps it; rg:c:ID pick a day; rg:cd:ID:DAY pick a
+    session; rg:cs:ID:DAY:TIME apply the change."""
     query = update.callback_query
     if query is None:
         return
     await query.answer()
     parts = (query.data or "").split(":")
     try:
-        if len(parts) < 3 or MYREG_SHAPES.get(parts[1]) != len(parts) or not _is_id(parts[2]):
+        if len(parts) < 3 or MYREG_SHAPES.get(parts[1]) != len(parts) or not is_id(parts[2]):
             raise Refused("action_unknown")
-        text, markup = await _myreg_step(update, context, parts[1], int(parts[2]), parts[3:])
+        text, markup, task_id = await _myreg_step(
+            update, context, parts[1], int(parts[2]), parts[3:]
+        )
     except Refused as refusal:
-        text, markup = refusal.render(c=app_ctx(context).config), None
-    await _edit(query, text, markup)
+        text, markup, task_id = refusal.render(c=app_ctx(context).config), None, None
+    await edit_message(query, text, markup)
+    _kick_if(context, task_id)
 
 
 async def _myreg_step(
     update: Update, context: ContextTypes.DEFAULT_TYPE, verb: str, reg_id: int, rest: list[str]
-) -> tuple[str, InlineKeyboardMarkup | None]:
+) -> tuple[str, InlineKeyboardMarkup | None, str | None]:
+    """The step's text and buttons, and the platform task it submitted (if any)."""
     config = app_ctx(context).config
+    gateway = _queues_for_operator(context)
     if verb == "x":
-        request = changes.CancelRegistration(reg_id)
+        listed = await act(update, context, lambda uow: changes.cancellation(uow, reg_id))
+        keyboard = markup_of(
+            [
+                [
+                    (button_label("confirm_cancel_registration"), f"rg:xy:{reg_id}"),
+                    (button_label("keep_registration"), f"rg:xn:{reg_id}"),
+                ]
+            ]
+        )
+        return render_text(context, "myreg_cancel_confirm", item=listed), keyboard, None
+    if verb == "xn":
+        return render("myreg_kept"), None, None
+    if verb == "xy":
+        request = changes.CancelRegistration(reg_id, queues_for_operator=gateway)
         cancelled = await act(update, context, lambda uow: changes.cancel(uow, request))
-        return _text(context, "myreg_cancelled", item=cancelled), None
+        text = render_text(
+            context, "myreg_cancelled", item=cancelled.item, task_id=cancelled.task_id
+        )
+        return text, None, cancelled.task_id
     if verb == "c":
         item = await act(update, context, lambda uow: changes.changeable(uow, reg_id))
-        text = _text(context, "register_day", round=item, unit="")
-        return text, _days_keyboard(item, f"rg:cd:{reg_id}:")
+        text = render_text(context, "register_day", round=item, unit="")
+        return text, _days_keyboard(item, f"rg:cd:{reg_id}:"), None
     if verb == "cd":
         await act(update, context, lambda uow: changes.changeable(uow, reg_id))
-        text = _text(context, "register_session", day=_parse_day(rest[0]))
-        return text, _sessions_keyboard(config, f"rg:cs:{reg_id}:{rest[0]}:")
-    change = changes.ChangeRegistration(reg_id, _parse_day(rest[0]), _parse_time(rest[1]))
+        text = render_text(context, "register_session", day=_parse_day(rest[0]))
+        return text, _sessions_keyboard(config, f"rg:cs:{reg_id}:{rest[0]}:"), None
+    change = changes.ChangeRegistration(
+        reg_id, _parse_day(rest[0]), _parse_time(rest[1]), queues_for_operator=gateway
+    )
     changed = await act(update, context, lambda uow: changes.change(uow, change))
-    return _text(context, "myreg_changed", item=changed), None
-
-
-# --- centralized seats ---------------------------------------------------------------------------
-
-
-@private_only("seats")
-async def seats_table(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    table = await act(update, context, seats.table)
-    await reply(update, context, "seats", views=table.views, mine=table.mine)
-
-
-@private_only("seats_book")
-async def seats_book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    wanted = " ".join(context.args or [])
-    offer = await act(update, context, lambda uow: seats.offer(uow, wanted))
-    rows = [[(render("slot_label", view=v), f"st:p:{v.id}:{offer.wanted}")] for v in offer.free]
-    await reply(
-        update,
-        context,
-        "seats_choose",
-        unit=offer.unit_name,
-        wanted=offer.wanted,
-        keyboard=_buttons(rows) if rows else None,
-        none_left=not rows,
-    )
-
-
-SEAT_VERBS = ("p", "ok", "cf")  # propose, book, confirm (the city office)
-
-
-async def on_seats_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """st:p:SLOT:N propose (with a split when needed); st:ok:SLOT:N book;
-    st:cf:UPTO:COUNT confirm the pending bookings /seats_confirm showed."""
-    query = update.callback_query
-    if query is None:
-        return
-    await query.answer()
-    parts = (query.data or "").split(":")
-    try:
-        if len(parts) != 4 or parts[1] not in SEAT_VERBS or not all(map(_is_id, parts[2:])):
-            raise Refused("action_unknown")
-        text, markup = await _seats_step(update, context, parts[1], int(parts[2]), int(parts[3]))
-    except Refused as refusal:
-        text, markup = refusal.render(c=app_ctx(context).config), None
-    await _edit(query, text, markup)
-
-
-async def _seats_step(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, verb: str, first: int, second: int
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    if verb == "cf":
-        request = seats.ConfirmSeats(up_to=first, count=second)
-        count = await act(update, context, lambda uow: seats.confirm(uow, request))
-        return _text(context, "seats_confirmed", count=count), None
-    wish = seats.SeatRequest(slot_id=first, seats=second)
-    if verb == "p":
-        proposal = await act(update, context, lambda uow: seats.propose(uow, wish))
-        book = f"st:ok:{first}:{second}"
-        markup = _buttons([[(_label("book"), book), (_label("cancel"), "st:no")]])
-        text = _text(
-            context, "seats_plan", unit=proposal.unit_name, plan=proposal.parts, wanted=second
-        )
-        return text, markup
-    booked = await act(update, context, lambda uow: seats.book(uow, wish))
-    return _text(context, "seats_booked", unit=booked.unit_name, plan=booked.parts), None
-
-
-async def on_seats_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """st:no (a seat proposal) and st:cx (the city office's confirmation): nothing is done."""
-    query = update.callback_query
-    if query is None:
-        return
-    await query.answer()
-    await _edit(
-        query, render("seats_confirm_cancelled" if query.data == "st:cx" else "seats_not_booked")
-    )
-
-
-@private_only("seats_cancel")
-async def seats_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    freed = await act(update, context, seats.cancel_unit)
-    await reply(update, context, "seats_cancelled", unit=freed.unit_name, freed=freed.seats)
-
-
-@private_only("seats_confirm")
-async def seats_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Shows what would be confirmed, with a confirm button: a message never confirms by
-    itself. Authorization comes first, so others learn only that the command is not theirs."""
-    preview = await act(update, context, seats.confirmation)
-    if context.args:
-        raise Refused("seats_confirm_usage")
-    data = f"st:cf:{preview.up_to}:{preview.bookings}"
-    keyboard = (
-        _buttons([[(_label("confirm_seats"), data), (_label("cancel"), "st:cx")]])
-        if preview.pending
-        else None
-    )
-    await reply(update, context, "seats_confirm", preview=preview, keyboard=keyboard)
+    text = render_text(context, "myreg_changed", item=changed.item, task_id=changed.task_id)
+    return text, None, changed.task_id
 
 
 def register(app: Application) -> None:
@@ -443,11 +364,6 @@ def register(app: Application) -> None:
         )
     app.add_handler(conversation)
     app.add_handler(CommandHandler("myreg", myreg))
-    app.add_handler(CallbackQueryHandler(on_myreg_button, pattern=r"^rg:(x|c|cd|cs):"))
+    app.add_handler(CallbackQueryHandler(on_myreg_button, pattern=r"^rg:(x|xy|xn|c|cd|cs):"))
     app.add_handler(CallbackQueryHandler(_stale_button, pattern=r"^rg:"))
-    app.add_handler(CommandHandler("seats", seats_table))
-    app.add_handler(CommandHandler("seats_book", seats_book))
-    app.add_handler(CommandHandler("seats_cancel", seats_cancel))
-    app.add_handler(CommandHandler("seats_confirm", seats_confirm))
-    app.add_handler(CallbackQueryHandler(on_seats_cancel_button, pattern=r"^st:(no|cx)$"))
-    app.add_handler(CallbackQueryHandler(on_seats_button, pattern=r"^st:"))
+    seats.register(app)

@@ -22,6 +22,10 @@ What is sent when (with the shipped config):
 * makeup list — the evening of the first makeup registration day, naming units whose makeup list
   (from the imported results, bot.results.makeup) is not registered yet (none for a one-day
   window: the closing reminder is then the last word).
+
+Reminders about one thing form a *series* (a registration window's opening, last day and
+closing; a deadline's lead days; a round's exam eves): after downtime only the newest due one of
+a series is sent (``reminders.dispatch``), as an older one would only repeat it less urgently.
 """
 
 from __future__ import annotations
@@ -64,7 +68,8 @@ KINDS = (
 
 @dataclass(frozen=True)
 class Reminder:
-    """One calendar entry: when it fires, until when it is still worth sending, what it says."""
+    """One calendar entry: when it fires, until when it is still worth sending, what it says,
+    and the series it belongs to."""
 
     id: str
     kind: str
@@ -72,6 +77,7 @@ class Reminder:
     deadline: dt.datetime
     template: str
     params: dict[str, Any] = field(default_factory=dict)
+    series: str = ""
 
 
 class _Builder:
@@ -112,12 +118,15 @@ class _Builder:
         fire_at: dt.datetime,
         deadline: dt.datetime,
         template: str,
+        series: str | None = None,
         **params: Any,
     ) -> None:
+        """One reminder; ``series`` defaults to its own id (a series of one)."""
         fire_at = self.out_of_quiet(fire_at, deadline)
         if fire_at >= deadline:  # a lead time longer than the window leaves nothing to say
             return
-        self.items.append(Reminder(rid, kind, fire_at, deadline, template, params))
+        item = Reminder(rid, kind, fire_at, deadline, template, params, series or rid)
+        self.items.append(item)
 
     # --- the campaign, in order ------------------------------------------------------------
     def build(self) -> list[Reminder]:
@@ -152,6 +161,7 @@ class _Builder:
             self.at(pre.start, r.morning),
             self.close(pre.end),
             "reminder_centralized",
+            series="centralized-preregistration",
             phase="open",
         )
         if pre.end != pre.start:
@@ -161,6 +171,7 @@ class _Builder:
                 self.at(pre.end, r.morning),
                 self.close(pre.end),
                 "reminder_centralized",
+                series="centralized-preregistration",
                 phase="last",
             )
         first = cen.exam.start
@@ -189,6 +200,7 @@ class _Builder:
                 self.at(mk.exam.end, r.morning),
                 self.close(mk.exam.end),
                 "reminder_exam_eve",
+                series="makeup-exam",
                 round=None,
                 phase="last",
                 exam_date=mk.exam.end.isoformat(),
@@ -204,6 +216,7 @@ class _Builder:
                 self.at(day, self.r.morning),
                 self.close(deadline_day),
                 f"reminder_{kind}",
+                series=prefix,
                 days_left=days,
             )
 
@@ -216,6 +229,7 @@ class _Builder:
             self.at(window.start, self.r.morning),
             closes,
             tpl,
+            series=f"{key}-registration",
             round=round_number,
             phase="open",
         )
@@ -226,6 +240,7 @@ class _Builder:
                 self.at(window.end, self.r.morning),
                 closes,
                 tpl,
+                series=f"{key}-registration",
                 round=round_number,
                 phase="last",
             )
@@ -235,6 +250,7 @@ class _Builder:
             closes - dt.timedelta(minutes=self.r.closing_lead_minutes),
             closes,
             tpl,
+            series=f"{key}-registration",
             round=round_number,
             phase="closing",
         )
@@ -257,6 +273,7 @@ class _Builder:
                 self.at(day - dt.timedelta(days=1), self.r.evening),
                 self.at(credit_day, study.deadline_time),
                 "reminder_exam_eve",
+                series=f"{key}-exam",
                 round=round_number,
                 phase="first" if index == 0 else "next",
                 exam_date=day.isoformat(),

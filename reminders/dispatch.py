@@ -1,6 +1,9 @@
-"""Deciding what to send now: every due (reminder, chat) not yet in the sent-log, with its text,
-and the due ones whose deadline passed before they could be sent. Nothing is claimed here: the
-sender claims each message just before sending it (``reminders.sendlog.claim``)."""
+"""Deciding what to send now: for each series, the newest due reminder, to every chat that does
+not have it yet, with its text as of now; and what is not sent and why — a due reminder whose
+deadline passed first, or an older one of a series whose newer reminder is due too (after
+downtime the opening, the last day and the closing of a window are not sent in one minute: only
+the closing, which says the rest). Nothing is claimed here: the sender claims each message just
+before sending it (``reminders.sendlog.claim``)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.uow import UnitOfWork
 from bot.org.models import Administrator, TelegramBinding
-from reminders import sendlog, store
+from reminders import groups, sendlog, store
 from reminders.messages import Composed, compose, private_text
 from reminders.models import StoredReminder
 from reminders.sendlog import Delivery, History, Skip
@@ -19,38 +22,47 @@ from reminders.sendlog import Delivery, History, Skip
 
 @dataclass(frozen=True)
 class Overdue:
-    """A due reminder whose deadline passed before it could be sent (it fell due while the bot
-    was down or the reminder paused), and the group chats that never had it."""
+    """A due reminder that is not sent, and the group chats that never had it: its deadline
+    passed before it could be sent (it fell due while the bot was down or the reminder paused),
+    or ``newer``, a later reminder of its series, is due as well and is sent instead."""
 
     reminder_id: str
     fire_at: dt.datetime
     deadline: dt.datetime
     chat_ids: list[int]
+    newer: str | None = None
 
     def skips(self) -> list[Skip]:
-        return [Skip(self.reminder_id, chat, self.fire_at) for chat in self.chat_ids]
+        return [Skip(self.reminder_id, chat, self.fire_at, self.newer) for chat in self.chat_ids]
 
 
 @dataclass(frozen=True)
 class DuePlan:
+    chats: list[int] = field(default_factory=list)  # the group chats planned for
     deliveries: list[Delivery] = field(default_factory=list)
     overdue: list[Overdue] = field(default_factory=list)
 
 
-def plan_due(uow: UnitOfWork, group_ids: list[int]) -> DuePlan:
-    """What is due at the unit of work's moment, for these group chats (and, with
-    ``private_targets``, for the bound administrators of the units a message names). Nothing is
-    due during the quiet hours."""
+def plan_due(uow: UnitOfWork, group_ids: list[int] | None = None) -> DuePlan:
+    """What is due at the unit of work's moment, for the served group chats (or these), and,
+    with ``private_targets``, for the bound administrators of the units a message names.
+    Nothing is due during the quiet hours."""
     config = uow.config
+    chats = groups.served(uow) if group_ids is None else list(group_ids)
     if config.reminders.quiet(uow.now.astimezone(config.tz).time()):
-        return DuePlan()
+        return DuePlan(chats)
     rows = store.due(uow)
+    newest = {store.series_of(row): row for row in rows}  # due in firing order: the last wins
     sends = sendlog.history(uow, [r.id for r in rows])
-    plan = DuePlan()
+    plan = DuePlan(chats)
     for row in rows:
         open_groups = [
-            g for g in group_ids if not sendlog.covered(sends.get((row.id, g), []), row.fire_at)
+            g for g in chats if not sendlog.covered(sends.get((row.id, g), []), row.fire_at)
         ]
+        latest = newest[store.series_of(row)]
+        if latest is not row:
+            plan.overdue.append(Overdue(row.id, row.fire_at, row.deadline, open_groups, latest.id))
+            continue
         if row.deadline <= uow.now:
             plan.overdue.append(Overdue(row.id, row.fire_at, row.deadline, open_groups))
             continue

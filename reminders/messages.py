@@ -27,17 +27,21 @@ class Composed:
 
 
 def compose(uow: UnitOfWork, row: StoredReminder, at: dt.datetime | None = None) -> Composed:
-    """The message as it would be sent at ``at`` (default: the unit of work's moment)."""
+    """The message as it reads when sent at ``at`` (default: the unit of work's moment): a
+    reminder sent late says what is true then ("已于9月13日开始", one day left, not two)."""
     config = uow.config
-    moment = at or uow.now
+    moment = (at or uow.now).astimezone(config.tz)
     owing = owing_for(uow, row, moment)
     names = owing.names if owing else []
     limit = config.reminders.max_names
+    view = view_of(config, row)
     text = render(
         row.template,
         c=config,
-        now=moment.astimezone(config.tz),
-        **view_of(config, row).template_vars(),
+        now=moment,
+        today=moment.date(),  # what "today", "tomorrow" and "N days left" are counted from
+        days_left=view.days_left(moment),
+        **view.template_vars(),
         owing=owing,
         names=names[:limit],
         more=max(0, len(names) - limit),

@@ -27,13 +27,13 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram.ext import CallbackContext, JobQueue
 
-from reminders import dispatch, sending, sendlog, store
+from reminders import dispatch, sending, sendlog, store, transport
 from reminders.dispatch import Overdue
 from reminders.runtime import ORIGIN, App, Context, context_of
 from reminders.sendlog import Delivery, Outcome
@@ -90,6 +90,12 @@ async def start(app: App) -> None:
     rcfg = ctx.config.reminders
     await ctx.run(store.sync_calendar, ORIGIN)
     await _recover_stale(ctx)
+    if not transport.is_watched(app.bot.request):
+        log.info(
+            "the bot's request object does not tell when a request is written "
+            "(reminders.transport.watched): a claim is taken as written before the rate "
+            "limiter's wait, so a crash may lose the messages then waiting"
+        )
     state = state_of(app)
     state.started, state.stopping = True, False
     queue = _queue(app)
@@ -121,16 +127,26 @@ async def stop(app: App) -> None:
 
 async def _recover_stale(ctx: Context) -> None:
     """Claims that never finished (the process was killed between claiming and recording),
-    older than ``claim_timeout_minutes``: recorded as failed and logged, not re-sent. Checked at
-    start and at every job run, so a quick restart still reports them once they are old
-    enough."""
-    for row in await ctx.run(sendlog.recover_stale, ORIGIN):
-        log.error(
-            "reminder %s to chat %s was claimed at %s and never finished (the bot stopped "
-            "mid-send?); recorded as failed, not re-sent",
+    older than ``claim_timeout_minutes``: one whose request was never written is released and
+    sent by this very sweep; one that was written is recorded as failed and logged, not re-sent.
+    Checked at start and at every job run, so a quick restart still settles them once they are
+    old enough."""
+    found = await ctx.run(sendlog.recover_stale, ORIGIN)
+    for row in found.released:
+        log.warning(
+            "reminder %s to chat %s was claimed at %s and never written (the bot stopped "
+            "before sending it); released, it is sent now",
             row.reminder_id,
             row.chat_id,
             row.claimed_at.isoformat(),
+        )
+    for row in found.interrupted:
+        log.error(
+            "reminder %s to chat %s was written at %s and never finished (the bot stopped "
+            "mid-send?); recorded as failed, not re-sent: it may have been sent",
+            row.reminder_id,
+            row.chat_id,
+            (row.written_at or row.claimed_at).isoformat(),
         )
 
 
@@ -228,18 +244,18 @@ async def run_due(
 ) -> list[Outcome]:
     """Send every due reminder not yet claimed for its chats, at the injected clock's time; the
     one function behind the jobs, the sandbox's /now and the tests. ``group_ids`` overrides
-    config's group chats; ``record_skips=False`` only logs overdue reminders (for a clock that
-    may travel back); ``interrupted`` says when to stop between messages."""
+    the served groups (``reminders.groups``); ``record_skips=False`` only logs reminders not
+    sent (for a clock that may travel back); ``interrupted`` says when to stop between
+    messages."""
     ctx = context_of(app)
     state = state_of(app)
-    groups = list(ctx.config.telegram.group_chat_ids) if group_ids is None else list(group_ids)
 
     def stopped() -> bool:
         return state.stopping or (interrupted is not None and interrupted())
 
     async with state.lock:
-        plan = await ctx.run(lambda uow: dispatch.plan_due(uow, groups), ORIGIN)
-        await _settle_overdue(ctx, state, plan.overdue, bool(groups) and record_skips)
+        plan = await ctx.run(lambda uow: dispatch.plan_due(uow, group_ids), ORIGIN)
+        await _settle_overdue(ctx, state, plan.overdue, bool(plan.chats) and record_skips)
         by_chat: dict[int, list[Delivery]] = {}
         for item in plan.deliveries:
             by_chat.setdefault(item.chat_id, []).append(item)
@@ -247,13 +263,19 @@ async def run_due(
 
         async def one_chat(items: list[Delivery]) -> list[Outcome]:
             outcomes = []
+            moved: dict[int, int] = {}  # a group that got a new id on the way
             async with gate:
                 for item in items:  # in order, per chat
                     if stopped():  # left unclaimed: the next start sends it
                         break
+                    item = replace(item, chat_id=moved.get(item.chat_id, item.chat_id))
                     claimed = await ctx.run(functools.partial(sendlog.claim, item=item), ORIGIN)
-                    if claimed is not None:  # else another instance has it
-                        outcomes.append(await sending.deliver(ctx, app.bot, claimed))
+                    if claimed is None:  # another instance has it
+                        continue
+                    outcome = await sending.deliver(ctx, app.bot, claimed)
+                    if outcome.chat_id != item.chat_id:
+                        moved[item.chat_id] = outcome.chat_id
+                    outcomes.append(outcome)
             return outcomes
 
         results = await asyncio.gather(*(one_chat(items) for items in by_chat.values()))
@@ -263,25 +285,30 @@ async def run_due(
 async def _settle_overdue(
     ctx: Context, state: SchedulerState, overdue: list[Overdue], record: bool
 ) -> None:
-    """Record (once per chat) and log the due reminders whose deadline passed; with ``record``
-    False (no group chats, or a clock that may travel back) only log them, once."""
+    """Record (once per chat) and log the due reminders not sent — their deadline passed, or a
+    newer one of their series is sent instead; with ``record`` False (no group chats, or a
+    clock that may travel back) only log them, once."""
     tz = ctx.config.tz
     for item in overdue:
         for skip in item.skips() if record else []:
             if await ctx.run(functools.partial(sendlog.record_skip, skip=skip), ORIGIN):
                 log.info(
-                    "reminder %s skipped for chat %s: due %s, deadline %s passed before it "
-                    "could be sent",
+                    "reminder %s skipped for chat %s: due %s, %s",
                     item.reminder_id,
                     skip.chat_id,
                     item.fire_at.astimezone(tz).isoformat(),
-                    item.deadline.astimezone(tz).isoformat(),
+                    _why(item, tz),
                 )
         if not record and (item.reminder_id, item.fire_at) not in state.logged:
             state.logged.add((item.reminder_id, item.fire_at))
-            log.info(
-                "reminder %s not sent: its deadline passed before it could be", item.reminder_id
-            )
+            log.info("reminder %s not sent: %s", item.reminder_id, _why(item, tz))
+
+
+def _why(item: Overdue, tz: dt.tzinfo) -> str:
+    if item.newer is not None:
+        return f"{item.newer}, newer in its series, is due too"
+    deadline = item.deadline.astimezone(tz).isoformat()
+    return f"deadline {deadline} passed before it could be sent"
 
 
 async def on_clock_moved(app: App, group_ids: list[int] | None = None) -> list[Outcome]:

@@ -84,6 +84,7 @@ def _values(item: Reminder) -> dict[str, Any]:
         "deadline": item.deadline,
         "template": item.template,
         "params": _params_json(item.params),
+        "series": item.series,
     }
 
 
@@ -138,6 +139,11 @@ def upcoming(
     if limit is not None:
         query = query.limit(limit)
     return list(uow.session.exec(query))
+
+
+def series_of(row: StoredReminder) -> str:
+    """The series a row belongs to: its own id when it has none (a custom reminder)."""
+    return row.series or row.id
 
 
 def due(uow: UnitOfWork) -> list[StoredReminder]:

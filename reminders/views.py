@@ -29,6 +29,11 @@ class ReminderView:
     credit_day: dt.date | None  # the last day to complete the study credits for ``exam_date``
     overdue: bool = False  # its time has passed (a resumed reminder: sent before its deadline)
 
+    def days_left(self, moment: dt.datetime) -> int:
+        """Whole days from ``moment``'s day to the deadline's day, both in the campaign's
+        timezone (a UTC date would be a day behind before 08:00): 0 on the deadline day."""
+        return (self.deadline.date() - moment.astimezone(self.deadline.tzinfo).date()).days
+
     def template_vars(self) -> dict[str, Any]:
         """The variables every reminder template reads."""
         return {

@@ -144,7 +144,9 @@ def test_register_a_session_through_the_bot_api(api, tmp_path):
         summary = say("28")
         assert "9月21日" in summary.params["text"] and "15:30" in summary.params["text"]
         done = press(summary, 0)
-        assert "已报名" in done.params["text"]
+        # Operator mode (config.toml's gateway): the choice is recorded for the overview and the
+        # unit is told to complete 报考 on the platform itself; nothing claims it is registered.
+        assert "已记下本单位的报名安排" in done.params["text"] and "报考" in done.params["text"]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
@@ -160,21 +162,27 @@ def test_register_a_session_through_the_bot_api(api, tmp_path):
 
 
 def test_password_reset_through_the_bot_api(api, tmp_path):
-    """An unbound user is refused; a bound unit administrator resets a learner in scope; two
-    presses of the confirm button, back to back, reset once."""
+    """An unbound user is refused; a bound unit administrator asks for a reset of a learner in
+    scope; two presses of the confirm button, back to back, submit one platform task. The
+    edited message says it was submitted; the result ("已重置 … 000000") comes as a new
+    message once the platform (the sandbox gateway) has reset it, once."""
+    from sqlalchemy import inspect
     from sqlmodel import func, select
 
     from bot.context import create_context
     from bot.core.audit import AuditLog
     from bot.core.config import load_config
-    from bot.roster.models import Learner
+    from bot.platform.models import PlatformTask
+    from tests.botproc import write_config
 
     db_url, code = world_with_invite(tmp_path)
+    config = write_config(tmp_path / "config.toml", platform={"gateway": '"sandbox"'})
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": api.token,
         "TELEGRAM_API_BASE_URL": api.base_url,
         "DATABASE_URL": db_url,
+        "CONFIG_PATH": str(config),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
@@ -208,19 +216,29 @@ def test_password_reset_through_the_bot_api(api, tmp_path):
         api.press_button(preview.result, data, user_id=6002)
         api.press_button(preview.result, data, user_id=6002)
         done = api.wait_for_call(
-            "editMessageText", lambda c: "000000" in c.params["text"], after=mark
+            "editMessageText", lambda c: "已提交" in c.params["text"], after=mark, timeout=20
         )
-        assert "修改" in done.params["text"]
-        time.sleep(1.0)  # let the second press be handled
+        assert "000000" not in done.params["text"] and "已重置" not in done.params["text"]
+
+        def is_result(c) -> bool:
+            return c.params["chat_id"] == 6002 and "已重置" in c.params["text"]
+
+        result = api.wait_for_call("sendMessage", is_result, after=mark, timeout=20)
+        assert "000000" in result.params["text"] and result.at >= done.at
+        time.sleep(1.5)  # let the second press (and another delivery run) be handled
+        assert len([c for c in api.calls_of("sendMessage", after=mark) if is_result(c)]) == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
     check = create_context(load_config(), db_url=db_url)
     with check.db.session() as s:
-        learner = s.exec(select(Learner).where(Learner.account == "ly1zhang")).one()
-        assert learner.must_change_password and learner.password_hash
+        (task,) = s.exec(select(PlatformTask)).all()
+        assert (task.kind, task.account, task.status) == ("password_reset", "ly1zhang", "applied")
+        assert task.notified_at is not None
         resets = s.exec(
             select(func.count()).select_from(AuditLog).where(AuditLog.action == "password.reset")
         ).one()
         assert resets == 1
+    columns = {c["name"] for c in inspect(check.db.engine).get_columns("learners")}
+    assert "password_hash" not in columns and "must_change_password" not in columns
     check.db.dispose()

@@ -1,9 +1,12 @@
 """Exemption filings: each reason, the retirement window, the notice's steps in order with who
-and when, the city office's filing as the only way to exempt, scopes, lists, audit."""
+and when, the city office's filing as the only way to exempt, scopes, lists, audit; and the flag
+on the platform: filing asks the platform to set it, a revocation to clear it, and the bot shows
+the learner as exempt only once the platform has applied it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -12,10 +15,17 @@ from sqlmodel import func, select
 from bot.core.audit import AuditLog
 from bot.core.errors import Refused
 from bot.core.uow import Origin
+from bot.effects import EFFECTS
 from bot.exemptions import rules
 from bot.exemptions import service as exemptions
 from bot.exemptions.models import ExemptionFiling, ExemptionStep
+from bot.platform import delivery
+from bot.platform.gateway import Outcome
+from bot.platform.models import PlatformTask
+from bot.platform.operator import OperatorGateway
+from bot.platform.sandbox import SandboxGateway
 from bot.roster.models import Learner
+from handlers import platform
 from tests import factories
 
 UNIT_ADMIN, COUNTY_ADMIN, OTHER_COUNTY, CITY = "李老师", "耒阳管理员", "衡东管理员", "市办"
@@ -73,6 +83,25 @@ def as_admin(ctx, uid: int, work):
     return ctx.run_sync(work, Origin.telegram(uid, uid))
 
 
+def platform_tasks(ctx) -> list[PlatformTask]:
+    with ctx.db.session() as s:
+        return list(s.exec(select(PlatformTask).order_by(PlatformTask.requested_at)))
+
+
+async def deliver(bot) -> list[str]:
+    """One run of the platform worker (the action's kick may have run one already): everything
+    the bot said since the last drain, the platform's results among it."""
+    await platform.run_once(bot.app)
+    return bot.drain()
+
+
+def answer_all(ctx, outcome: Outcome) -> None:
+    """The platform answers every due task with ``outcome`` (the worker's database side)."""
+    origin = Origin.system("platform")
+    for claimed in ctx.run_sync(delivery.claim_due, origin):
+        ctx.run_sync(lambda uow, c=claimed: delivery.record(uow, c, outcome, EFFECTS), origin)
+
+
 # --- the whole procedure through the bot -------------------------------------------------------
 
 
@@ -96,8 +125,13 @@ async def test_filing_moves_through_the_steps_and_only_the_city_exempts(people, 
     assert not learner(world, "ly1zhang").exempt
     clock.advance(dt.timedelta(hours=1))
     out = await bot.send("/exempt_file 1", user=CITY)
-    assert "免考生效" in out[0]
+    assert "已提交" in out[0] and "设置免考" in out[0] and "免考生效" not in out[0]
+    assert not learner(world, "ly1zhang").exempt  # asked of the platform, not yet applied
+    results = (out + await deliver(bot))[1:]
+    assert len(results) == 1 and "已设置免考" in results[0] and "ly1zhang" in results[0]
     assert learner(world, "ly1zhang").exempt
+    out = await bot.send("/exempt_list", user=CITY)
+    assert "免考生效" in out[0]
     recorded = steps(world, 1)
     assert [s.state for s in recorded] == ["filed", "hr_reviewed", "head_approved", "city_filed"]
     assert [s.actor for s in recorded] == [
@@ -239,6 +273,7 @@ async def test_setting_exemption_directly_is_refused_and_explained(people, world
     await bot.send("/exempt_review 1", user=UNIT_ADMIN)
     await bot.send("/exempt_approve 1", user=UNIT_ADMIN)
     await bot.send("/exempt_file 1", user=CITY)
+    await deliver(bot)
     out = await bot.send("/exempt_set ly1zhang", user=UNIT_ADMIN)
     assert "免考备案 #1" in out[0] and "免考生效" in out[0]
     out = await bot.send("/exempt ly1zhang 产假", user=UNIT_ADMIN)
@@ -301,7 +336,10 @@ def test_service_flow_and_the_open_filing_constraint(any_ctx):
     assert info.value.key == "exempt_step_unknown"
     note = exemptions.FilingNote(view.id, note="备案号 2022-01")
     done = as_admin(ctx, 802, lambda uow: exemptions.file_with_city(uow, note))
-    assert done.state == "city_filed" and done.exempt
+    assert done.state == "city_filed" and not done.exempt and done.submitted
+    assert not learner(ctx, "ly1zhang").exempt  # until the platform has applied it
+    answer_all(ctx, Outcome.applied())
+    assert learner(ctx, "ly1zhang").exempt
     # The database itself refuses a second open filing for the same learner.
     with pytest.raises(IntegrityError), ctx.db.session() as s:
         s.add(
@@ -318,9 +356,171 @@ def test_service_flow_and_the_open_filing_constraint(any_ctx):
     assert len(as_admin(ctx, 802, exemptions.list_filings).filings) == 1
     with ctx.db.session() as s:
         actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
-    assert actions[-4:] == [
+    assert actions[-6:] == [
         "exemption.filed",
         "exemption.hr_reviewed",
         "exemption.head_approved",
         "exemption.city_filed",
+        "platform.task",
+        "platform.applied",
     ]
+
+
+# --- the flag on the platform ------------------------------------------------------------------
+
+
+class RefusingGateway:
+    """A platform that refuses every task with a reason."""
+
+    name = "refusing"
+    queues_for_operator = False
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.bodies: list[dict] = []
+
+    async def deliver(self, body):
+        self.bodies.append(dict(body))
+        return Outcome.refused(self.reason)
+
+    async def close(self) -> None:
+        return None
+
+
+async def filed(bot, account: str = "ly1zhang", words: str = "产假") -> list[str]:
+    """A filing taken through the unit's steps and filed by the city office: the reply."""
+    await bot.send(f"/exempt {account} {words}", user=UNIT_ADMIN)
+    (filing,) = [f for f in filings(bot.ctx) if f.state == "filed"]
+    await bot.send(f"/exempt_review {filing.id}", user=UNIT_ADMIN)
+    await bot.send(f"/exempt_approve {filing.id}", user=UNIT_ADMIN)
+    return await bot.send(f"/exempt_file {filing.id}", user=CITY)
+
+
+async def test_filing_submits_an_exemption_set_task_with_its_fields(people, world):
+    bot = people
+    await filed(bot, "lyjyli", "退休 2024-06-30")
+    (task,) = platform_tasks(world)
+    assert (task.kind, task.account, task.unit_code, task.status) == (
+        "exemption_set",
+        "lyjyli",
+        "LY-JY",
+        "queued",
+    )
+    assert json.loads(task.payload) == {
+        "filing_id": 1,
+        "reason": "retirement",
+        "retirement_date": "2024-06-30",
+    }
+    assert task.requester_name == world.config.campaign.city_office
+    assert task.requester_chat_id == bot.user_id(CITY)
+    with world.db.session() as s:  # the step, its audit row and the task: one transaction
+        step_audit = s.exec(select(AuditLog).where(AuditLog.action == "exemption.city_filed")).one()
+        task_audit = s.exec(select(AuditLog).where(AuditLog.action == "platform.task")).one()
+    assert step_audit.at == task_audit.at == task.requested_at
+    sandbox = bot.ctx.gateway
+    await deliver(bot)
+    body = sandbox.applied[task.id]
+    assert body["kind"] == "exemption_set" and body["account"] == "lyjyli"
+    assert body["filing_id"] == 1 and body["reason"] == "retirement"
+    assert learner(world, "lyjyli").exempt
+
+
+async def test_the_flag_follows_only_what_the_platform_applied(people, world):
+    bot = people
+    refusing = RefusingGateway("该学员在平台上不存在")
+    bot.ctx.gateway = refusing
+    await filed(bot)
+    said = await deliver(bot)
+    assert any("未能完成" in line and "该学员在平台上不存在" in line for line in said), said
+    assert not learner(world, "ly1zhang").exempt  # refused: nothing mirrored
+    out = await bot.send("/exempt_list", user=CITY)
+    assert "尚未设置免考" in out[0] and "免考生效" not in out[0]
+    # Filed again once checked: a second task, no second step.
+    bot.ctx.gateway = SandboxGateway()
+    out = await bot.send("/exempt_file 1", user=CITY)
+    assert "已提交" in out[0]
+    assert [t.status for t in platform_tasks(world)] == ["refused", "queued"]
+    await deliver(bot)
+    assert learner(world, "ly1zhang").exempt
+    assert [s.state for s in steps(world, 1)].count("city_filed") == 1
+    assert audits(world, "exemption.resubmit") == 1
+
+
+async def test_revoking_clears_the_flag_once_the_platform_applied_it(people, world):
+    bot = people
+    await filed(bot)
+    await deliver(bot)
+    assert learner(world, "ly1zhang").exempt
+    before = audits(world)
+    for who in (UNIT_ADMIN, COUNTY_ADMIN):  # the city office only
+        out = await bot.send("/exempt_revoke 1 抽查不符", user=who)
+        assert "只有" in out[0] and world.config.campaign.city_office in out[0]
+    out = await bot.send("/exempt_revoke 1", user=CITY)  # a reason is required
+    assert "请写上撤销的理由" in out[0]
+    assert audits(world) == before and filings(world)[0].state == "city_filed"
+    out = await bot.send("/exempt_revoke 1 抽查发现产假证明不符", user=CITY)
+    assert "已提交" in out[0] and "取消该学员的免考" in out[0]
+    assert filings(world)[0].state == "revoked"
+    assert learner(world, "ly1zhang").exempt  # until the platform has cleared it
+    clear = platform_tasks(world)[-1]
+    assert (clear.kind, clear.account, clear.status) == ("exemption_clear", "ly1zhang", "queued")
+    assert json.loads(clear.payload) == {"filing_id": 1, "note": "抽查发现产假证明不符"}
+    results = (out + await deliver(bot))[1:]
+    assert len(results) == 1 and "已取消免考" in results[0]
+    assert not learner(world, "ly1zhang").exempt
+    recorded = steps(world, 1)
+    assert recorded[-1].state == "revoked" and recorded[-1].note == "抽查发现产假证明不符"
+    assert audits(world, "exemption.revoked") == 1
+    out = await bot.send("/exempt_list", user=CITY)
+    assert "已撤销备案（学员不免考）" in out[0]
+    out = await bot.send("/exempt_revoke 1 再次", user=CITY)  # done: nothing more to revoke
+    assert "不能撤销" in out[0]
+    out = await bot.send("/exempt ly1zhang 重病", user=UNIT_ADMIN)
+    assert "已被" in out[0] and "撤销" in out[0]
+    assert len(platform_tasks(world)) == 2
+
+
+async def test_only_filed_exemptions_can_be_revoked(people, world):
+    bot = people
+    await bot.send("/exempt ly1zhang 产假", user=UNIT_ADMIN)
+    out = await bot.send("/exempt_revoke 1 抽查不符", user=CITY)
+    assert "不能撤销" in out[0] and "/exempt_reject 1" in out[0]
+    out = await bot.send("/exempt_revoke abc 抽查不符", user=CITY)
+    assert "/exempt_revoke 12" in out[0]
+    assert platform_tasks(world) == [] and filings(world)[0].state == "filed"
+
+
+async def test_revoking_what_the_platform_never_set_sends_nothing(people, world):
+    bot = people
+    bot.ctx.gateway = RefusingGateway("平台维护中")
+    await filed(bot)
+    await deliver(bot)
+    out = await bot.send("/exempt_revoke 1 抽查不符", user=CITY)
+    assert "无需取消" in out[0] and "已提交" not in out[0]
+    assert [t.kind for t in platform_tasks(world)] == ["exemption_set"]
+    assert filings(world)[0].state == "revoked" and not learner(world, "ly1zhang").exempt
+
+
+async def test_operator_mode_queues_the_flag_for_the_operator(people, world):
+    bot = people
+    bot.ctx.gateway = OperatorGateway()
+    out = await filed(bot)
+    assert "已提交" in out[0]
+    assert await deliver(bot) == []  # nothing is sent by the bot: the operator works the queue
+    (task,) = platform_tasks(world)
+    assert task.status == "queued" and not learner(world, "ly1zhang").exempt
+    # While the platform has not answered, no second exemption task for the learner.
+    out = await bot.send("/exempt_revoke 1 抽查不符", user=CITY)
+    assert "正在等待结果" in out[0] and task.id[:8] in out[0]
+    out = await bot.send("/exempt_file 1", user=CITY)
+    assert "正在等待结果" in out[0]
+    assert len(platform_tasks(world)) == 1
+
+    def done(uow):
+        row = uow.session.get(PlatformTask, task.id)
+        return delivery.finish(uow, row, applied=True, reason="", by="市办", effects=EFFECTS)
+
+    world.run_sync(done, Origin.cli("operator"))
+    assert learner(world, "ly1zhang").exempt
+    said = await deliver(bot)
+    assert len(said) == 1 and "已设置免考" in said[0]

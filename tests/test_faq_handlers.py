@@ -96,3 +96,19 @@ def test_the_repeat_rule_lives_in_the_engine(ctx):
     assert private.kind == "answer" and private.reply_to is None
     later = ctx.faq.decide("集中考试在哪", now=now + dt.timedelta(minutes=11), recent=recent)
     assert later.kind == "answer" and recent == {}
+
+
+def test_the_repeat_rule_is_per_forum_topic(ctx):
+    """In a forum supergroup an answer in one topic is out of sight in another (and in the
+    General topic, which has no topic id)."""
+    now = ctx.now()
+    recent: dict = {}
+    first = ctx.faq.decide("集中考试地点在哪里", now=now, recent=recent, topic=11)
+    ctx.faq.remember(recent, first, 42, now, topic=11)
+    soon = now + dt.timedelta(minutes=2)
+    elsewhere = ctx.faq.decide("集中考试在哪", now=soon, recent=recent, topic=22)
+    assert elsewhere.kind == "answer" and elsewhere.reply_to is None
+    general = ctx.faq.decide("集中考试在哪", now=soon, recent=recent)
+    assert general.kind == "answer" and general.reply_to is None
+    same = ctx.faq.decide("集中考试在哪", now=soon, recent=recent, topic=11)
+    assert same.kind == "repeat" and same.reply_to == 42

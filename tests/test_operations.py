@@ -88,6 +88,7 @@ def test_webhook_mode_checks_the_secret_serves_health_and_logs_no_secrets(api, t
             "webhook_port": str(port),
             "health_port": str(health_port),
         },
+        platform={"gateway": '"sandbox"'},  # the stand-in platform resets at once
     )
     bot = BotProcess(
         api,
@@ -153,7 +154,13 @@ def test_webhook_mode_checks_the_secret_serves_health_and_logs_no_secrets(api, t
         mark = api.mark()
         assert _post(hook, api.press_button(preview.result, data, user_id=ADMIN), SECRET) == 200
         done = api.wait_for_call("editMessageText", after=mark)
-        assert default_password in done.params["text"]  # the administrator sees it ...
+        assert "已提交" in done.params["text"]  # submitted; the result comes once reset:
+        result = api.wait_for_call(
+            "sendMessage",
+            lambda c: c.params["chat_id"] == ADMIN and "已重置" in c.params["text"],
+            after=mark,
+        )
+        assert default_password in result.params["text"]  # the administrator sees it ...
     finally:
         assert bot.stop() == 0
     text = bot.log()

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import logging
 import os
 import subprocess
 import sys
 import threading
+import urllib.parse
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 import time_machine
 from sqlmodel import func, select
+from telegram import Update
+from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.context import create_context
@@ -29,9 +34,9 @@ from bot.registration.models import CountyPlan, Registration, SeatBooking, SeatS
 from bot.sandbox.offline import OfflineRequest
 from bot.sandbox.runner import SANDBOX_TOKEN
 from harness.fakeapi import FakeBotAPI
-from reminders import custom, messages, scheduler, sendlog, store
+from reminders import custom, groups, messages, scheduler, sending, sendlog, store, transport
 from reminders.calendar import build_calendar
-from reminders.models import ReminderSend, SendStatus, StoredReminder
+from reminders.models import LiaisonGroup, ReminderSend, SendStatus, StoredReminder
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +71,11 @@ def rctx(config, sqlite_url, clock):
 
 
 def offline_app(ctx):
+    """The Application on an offline Telegram whose request tells when it is written (as the
+    bot's own does); the offline request's calls are what Telegram received."""
     request = OfflineRequest()
-    app = build_application(ctx, SANDBOX_TOKEN, request=request, rate_limit=False, set_menus=False)
+    watched = transport.watched(request)
+    app = build_application(ctx, SANDBOX_TOKEN, request=watched, rate_limit=False, set_menus=False)
     return app, request
 
 
@@ -335,7 +343,7 @@ async def test_private_targets_reach_bound_administrators_of_units_that_owe(rctx
     private = [text for chat, text in sent(request) if chat == 5001]
     assert any("市委宣传部" in t and "第一次分众组考报名最后一天" in t for t in private)
     assert by_chat[5002] == 1  # the centralized reminder names 市档案馆, the zone one does not
-    assert by_chat[GROUP] == 4  # both "open" ones, missed but still useful, and both "last" ones
+    assert by_chat[GROUP] == 2  # both "last" ones: each is the newest of its series
     ctx.db.dispose()
 
 
@@ -414,7 +422,8 @@ async def test_restart_between_schedule_and_fire_time_sends_once(rctx, clock):
 
 def test_two_schedulers_on_one_database_send_once(any_ctx, clock, config):
     groups = [-1001000000101 - i for i in range(6)]
-    clock.freeze(at(any_ctx, "2022-09-16 17:30"))  # five reminders due, deadlines not passed
+    # Five reminders due, deadlines not passed: the newest of each of their two series is sent.
+    clock.freeze(at(any_ctx, "2022-09-16 17:30"))
     any_ctx.run_sync(store.sync_calendar, SYSTEM)
     other = create_context(config, db_url=any_ctx.db.url, clock=clock, migrate=False)
     apps = [offline_app(any_ctx), offline_app(other)]
@@ -439,9 +448,9 @@ def test_two_schedulers_on_one_database_send_once(any_ctx, clock, config):
         t.join(60)
     assert not errors, errors
     messages = [m for _, request in apps for m in sent(request)]
-    assert len(messages) == 5 * len(groups) == len(set(messages))
+    assert len(messages) == 2 * len(groups) == len(set(messages))
     done = Counter(r.status for r in rows(any_ctx))  # the earlier ones: skipped, also once
-    assert done["sent"] == 5 * len(groups) and set(done) == {"sent", "skipped"}
+    assert done["sent"] == 2 * len(groups) and set(done) == {"sent", "skipped"}
     other.db.dispose()
 
 
@@ -459,15 +468,73 @@ async def test_deadline_passed_during_downtime_is_skipped_and_logged(rctx, clock
     assert len(logged) == 1
 
 
-async def test_missed_during_downtime_is_sent_once_after_restart_if_still_useful(rctx, clock):
+async def test_missed_during_downtime_the_newest_of_each_series_is_sent_once(rctx, clock):
+    """Down from before the first registration reminder until 17:59 on the last day: of the
+    zone round's opening, last day and closing reminders only the closing one is sent, of the
+    centralized pre-registration only the last day; the older ones are recorded as skipped
+    ("superseded") and never sent later."""
     app, request = offline_app(rctx)
     clock.freeze(at(rctx, "2022-09-16 17:59"))
     async with app:
         outcomes = await scheduler.run_due(app)
         again = await scheduler.run_due(app)
     ids = sorted(o.reminder_id for o in outcomes)
-    assert "zone1-registration-closing" in ids and "zone1-registration-open" in ids
+    assert ids == ["centralized-preregistration-last", "zone1-registration-closing"]
     assert again == [] and len(sent(request)) == len(ids)
+    texts = " ".join(text for _, text in sent(request))
+    assert "今天开始" not in texts and "是第一次分众组考报名最后一天" not in texts
+    for rid in ("zone1-registration-open", "zone1-registration-last"):
+        (row,) = rows(rctx, rid)
+        assert row.status == "skipped" and "superseded by zone1-registration-closing" in row.error
+
+
+async def test_a_late_reminder_is_worded_for_the_moment_it_is_sent(rctx, clock):
+    """Sent a day late, an opening reminder says the window opened on its first day, not
+    "今天开始"; a countdown counts from the day it is sent (the two-day reminder of the 6/15
+    deadline, sent on 6/14, says one day)."""
+    app, _ = offline_app(rctx)
+    async with app:
+        clock.freeze(at(rctx, "2022-06-14 08:00"))
+        bank = await scheduler.run_due(app)
+        clock.freeze(at(rctx, "2022-09-14 10:00"))
+        opening = await scheduler.run_due(app)
+    assert [o.reminder_id for o in bank] == ["question-bank-d2"]  # d7 is older in its series
+    assert "还有1天" in strip_html(bank[0].text)
+    texts = {o.reminder_id: strip_html(o.text) for o in opening}
+    assert set(texts) == {"zone1-registration-open", "centralized-preregistration-open"}
+    assert "第一次分众组考报名已于9月13日开始" in texts["zone1-registration-open"]
+    assert "【集中考试预报名】已于9月13日开始" in texts["centralized-preregistration-open"]
+    assert not any("今天开始" in t for t in texts.values())
+
+
+def test_countdowns_and_days_count_from_the_day_of_sending(rctx, clock):
+    """The day arithmetic of every reminder, on the boundary days, in the campaign's timezone
+    (07:30 in Shanghai is still the day before in UTC)."""
+
+    def text(rid: str, moment: str) -> str:
+        clock.freeze(at(rctx, moment))
+        with rctx.unit_of_work(SYSTEM) as uow:
+            return strip_html(messages.compose(uow, store.load(uow, rid)).text)
+
+    assert "还有2天" in text("question-bank-d2", "2022-06-13 09:00")
+    assert "还有2天" in text("question-bank-d2", "2022-06-13 21:59")
+    for moment in ("2022-06-14 00:00", "2022-06-14 07:30", "2022-06-14 21:59"):
+        assert "还有1天" in text("question-bank-d2", moment), moment
+    assert "今天（6月15日）是试题报送截止日" in text("question-bank-d2", "2022-06-15 07:30")
+    assert "还有6天" in text("question-bank-d7", "2022-06-09 07:30")
+    assert "还有1天截止报送" in text("county-plan-d2", "2022-08-31 07:30")
+    assert "今天（9月1日）是县市区集中组考安排报送截止日" in text(
+        "county-plan-d2", "2022-09-01 07:30"
+    )
+    # The centralized exam's eve, sent the evening before, or (missed) on the exam morning.
+    assert "集中考试明天（9月19日）开始" in text("centralized-exam-eve", "2022-09-18 18:00")
+    assert "集中考试今天（9月19日）开始" in text("centralized-exam-eve", "2022-09-19 07:30")
+    eve = text("zone1-exam-eve-2022-09-19", "2022-09-18 18:00")
+    assert "明天（9月19日）开始" in eve and "今天（9月18日）21:00前修满学分" in eve
+    assert "第一次分众组考报名今天开始" in text("zone1-registration-open", "2022-09-13 09:00")
+    assert "第一次分众组考报名已于9月13日开始" in text(
+        "zone1-registration-open", "2022-09-14 07:30"
+    )
 
 
 async def test_quiet_hours_hold_sends_until_morning(rctx, clock):
@@ -512,7 +579,8 @@ async def test_interrupted_claims_are_reported_not_resent(rctx, clock, caplog):
     clock.freeze(at(rctx, "2022-09-13 09:00"))  # claimed then, never finished
     with rctx.unit_of_work(SYSTEM) as uow:
         row = store.load(uow, "zone1-registration-open")
-        sendlog.claim(uow, sendlog.Delivery(row.id, GROUP, row.fire_at, ""))
+        claimed = sendlog.claim(uow, sendlog.Delivery(row.id, GROUP, row.fire_at, ""))
+        assert sendlog.mark_written(uow, claimed.send_id)  # its request was written
     clock.freeze(at(rctx, "2022-09-13 10:00"))
     app, request = offline_app(rctx)
     with caplog.at_level(logging.ERROR, logger="reminders"):
@@ -548,24 +616,241 @@ async def test_flood_wait_and_network_errors_are_retried_and_failures_recorded(r
             clock.freeze(at(ctx, "2022-09-16 09:01"))
             second = await scheduler.run_due(app)
             # a chat that blocked the bot: final failures, recorded and logged, not retried
-            api.fail_next("sendMessage", status=403, times=5)
+            api.fail_next("sendMessage", status=403, times=2)
             clock.freeze(at(ctx, "2022-09-16 17:01"))
             with caplog.at_level(logging.ERROR, logger="reminders"):
                 third = await scheduler.run_due(app, group_ids=[blocked])
     assert [o.status for o in first + second] == ["sent"] * 4
     failed = [c for c in api.calls_of("sendMessage") if c.failed]
-    assert sorted(c.status for c in failed) == [403] * 5 + [429, 502]
+    assert sorted(c.status for c in failed) == [403] * 2 + [429, 502]
     texts = api.sent_texts(chat_id=GROUP)
     assert len(texts) == 4 == len(set(texts))
     assert sum("第一次分众组考报名今天开始" in t for t in texts) == 1
     by_id = {r.reminder_id: r for r in rows(ctx) if r.chat_id == GROUP}
     assert by_id["zone1-registration-open"].status == SendStatus.SENT
     assert max(r.attempts for r in by_id.values()) == 2  # the 502 one
-    assert [o.status for o in third] == ["failed"] * 5  # each tried once: 403 is final
+    # The newest of each series (closing, centralized last day), each tried once: 403 is final.
+    assert [o.status for o in third] == ["failed"] * 2
     (row,) = rows(ctx, "zone1-registration-closing")
     assert row.chat_id == blocked and row.status == "failed" and "Forbidden" in row.error
     assert any("FAILED" in r.getMessage() for r in caplog.records)
     ctx.db.dispose()
+
+
+def scripted_request(script: dict[int, list]) -> tuple[HTTPXRequest, list[tuple[int, str]]]:
+    """PTB's real HTTPXRequest (so its own wrapping of httpx errors) over an httpx transport
+    that plays ``script``: per chat, what its sendMessage calls meet in turn (an httpx
+    exception, an HTTP error status), then normal answers. Returns the request and the calls
+    seen (chat, what it met)."""
+    seen: list[tuple[int, str]] = []
+    ids = itertools.count(1)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        method = request.url.path.rsplit("/", 1)[-1]
+        if method == "getMe":
+            me = {"id": 1, "is_bot": True, "first_name": "bot", "username": "bot"}
+            return httpx.Response(200, json={"ok": True, "result": me})
+        params = dict(urllib.parse.parse_qsl(request.content.decode()))
+        chat = int(params["chat_id"])
+        queue = script.get(chat, [])
+        step = queue.pop(0) if queue else "ok"
+        seen.append((chat, step if isinstance(step, str | int) else step.__name__))
+        if isinstance(step, type):
+            raise step("scripted", request=request)
+        if isinstance(step, int):
+            body = {"ok": False, "error_code": step, "description": "Service Unavailable"}
+            return httpx.Response(step, json=body)
+        chat_json = {"id": chat, "type": "supergroup", "title": "g"}
+        message = {"message_id": next(ids), "date": 0, "chat": chat_json, "text": params["text"]}
+        return httpx.Response(200, json={"ok": True, "result": message})
+
+    mock = httpx.MockTransport(answer)
+    return HTTPXRequest(httpx_kwargs={"transport": mock}), seen
+
+
+async def test_only_failures_before_the_request_was_written_are_retried(rctx, clock):
+    """A refused connection, a connect or pool timeout and a 5xx answer certainly did not
+    deliver: retried. A connection dropped after the request was written (RemoteProtocolError),
+    a read or write timeout, a reset while reading: the message may be in the group already,
+    so it is not sent again — recorded as failed, "may have been sent", and the next reminder
+    to that chat goes out as usual."""
+    ctx = create_context(
+        with_changes(rctx.config, reminders={"retry_backoff_seconds": 0.01}),
+        db_url=rctx.db.url,
+        clock=clock,
+        migrate=False,
+    )
+    meets = {
+        "before": [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout],
+        "answered": [503],
+        "dropped": [httpx.RemoteProtocolError],
+        "read_timeout": [httpx.ReadTimeout],
+        "write_timeout": [httpx.WriteTimeout],
+        "reset": [httpx.ReadError],
+    }
+    chat = {name: -1001777000001 - i for i, name in enumerate(meets)}
+    request, seen = scripted_request({chat[name]: steps for name, steps in meets.items()})
+    app = build_application(
+        ctx, "1:x", request=transport.watched(request), rate_limit=False, set_menus=False
+    )
+    clock.freeze(at(ctx, "2022-09-13 09:01"))  # two reminders due, to each chat
+    async with app:
+        await scheduler.run_due(app, group_ids=list(chat.values()))
+    calls = Counter(c for c, _ in seen)
+    due = [r for r in rows(ctx) if r.status != "skipped"]  # the older ones: past their deadline
+    by_chat = {name: sorted((r.status, r.attempts) for r in due if r.chat_id == chat[name])
+               for name in meets}  # fmt: skip
+    assert calls[chat["before"]] == 5 and by_chat["before"] == [("sent", 1), ("sent", 4)]
+    assert calls[chat["answered"]] == 3 and by_chat["answered"] == [("sent", 1), ("sent", 2)]
+    for name in ("dropped", "read_timeout", "write_timeout", "reset"):
+        assert calls[chat[name]] == 2, name  # each reminder once: the first is not repeated
+        assert by_chat[name] == [("failed", 1), ("sent", 1)], name
+        (failed,) = [r for r in due if r.chat_id == chat[name] and r.status == "failed"]
+        assert "may have been sent" in failed.error and failed.written_at is not None, name
+    assert all(r.written_at is not None for r in due if r.status == "sent")
+    ctx.db.dispose()
+
+
+async def test_claims_never_written_are_sent_after_a_restart_written_ones_are_not(
+    rctx, clock, caplog
+):
+    """A process died with two claims: one whose request was written (it may have arrived: not
+    re-sent, recorded as failed) and one still waiting for the rate limiter (never written:
+    released, and sent by the next start)."""
+    clock.freeze(at(rctx, "2022-09-13 09:00"))
+    with rctx.unit_of_work(SYSTEM) as uow:
+        for rid in ("zone1-registration-open", "centralized-preregistration-open"):
+            row = store.load(uow, rid)
+            claimed = sendlog.claim(uow, sendlog.Delivery(row.id, GROUP, row.fire_at, ""))
+            if rid.startswith("zone1"):
+                assert sendlog.mark_written(uow, claimed.send_id)
+    clock.freeze(at(rctx, "2022-09-13 10:00"))
+    app, request = offline_app(rctx)
+    with caplog.at_level(logging.WARNING, logger="reminders"):
+        async with app:
+            await scheduler.start(app)
+            await scheduler.run_due(app)
+            await scheduler.stop(app)
+    (written,) = rows(rctx, "zone1-registration-open")
+    assert written.status == "failed" and "interrupted" in written.error
+    (unwritten,) = rows(rctx, "centralized-preregistration-open")
+    assert unwritten.status == "sent" and unwritten.written_at is not None
+    texts = [text for _, text in sent(request)]
+    assert len(texts) == 1 and "集中考试预报名" in texts[0]
+    assert any("never written" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_claim_released_before_its_request_is_written_sends_nothing(rctx, clock):
+    """Taken for dead while it waited, an instance finds its claim released when its turn
+    comes: the request is not written (whoever holds the new claim sends it)."""
+    clock.freeze(at(rctx, "2022-09-13 09:00"))
+    with rctx.unit_of_work(SYSTEM) as uow:
+        row = store.load(uow, "zone1-registration-open")
+        claimed = sendlog.claim(uow, sendlog.Delivery(row.id, GROUP, row.fire_at, "提醒"))
+    with rctx.db.session() as s:
+        s.delete(s.get(ReminderSend, claimed.send_id))
+    app, request = offline_app(rctx)
+    async with app:
+        outcome = await sending.deliver(rctx, app.bot, claimed)
+    assert outcome.status == SendStatus.RELEASED and sent(request) == []
+    assert rows(rctx) == []
+
+
+# --- the groups: in the database, following an upgrade to a supergroup ----------------------------
+
+NEW_GROUP = -1001555000002  # what GROUP becomes
+
+
+def test_served_groups_live_in_the_database_seeded_from_config(rctx, clock):
+    other = -1001555000077
+
+    def served(group_ids: list[int] | None = None) -> list[int]:
+        config = rctx.config
+        if group_ids is not None:
+            config = with_changes(config, telegram={"group_chat_ids": group_ids})
+        context = create_context(config, db_url=rctx.db.url, clock=clock, migrate=False)
+        try:
+            return context.run_sync(groups.served, SYSTEM)
+        finally:
+            context.db.dispose()
+
+    assert served() == served() == [GROUP]  # seeded once
+    with rctx.unit_of_work(SYSTEM) as uow:
+        moved = groups.move(uow, groups.GroupMove(GROUP, NEW_GROUP, via="message", title="群"))
+    assert moved.known and moved.changed
+    with rctx.unit_of_work(SYSTEM) as uow:  # the second service message, or a send's answer
+        assert not groups.move(uow, groups.GroupMove(GROUP, NEW_GROUP, via="send")).changed
+    assert served() == [NEW_GROUP]  # config still names GROUP: the old id is not brought back
+    assert served([GROUP, other]) == [NEW_GROUP, other]
+    assert served([other]) == [other]  # config no longer names the group: retired
+    assert served([NEW_GROUP]) == [NEW_GROUP]  # ... and back, by its new id
+    with rctx.db.session() as s:
+        assert s.exec(select(func.count()).select_from(LiaisonGroup)).one() == 3
+        moves = s.exec(select(AuditLog).where(AuditLog.action == "group.moved")).all()
+    assert [m.target for m in moves] == [str(GROUP)]
+
+
+async def test_a_send_answered_chat_migrated_moves_the_group_and_is_sent_there(rctx, clock):
+    """The group became a supergroup while nobody told the bot: the first reminder to it is
+    answered ChatMigrated. The group moves, that reminder is sent to the new id at once, the
+    next ones go straight there, and the city office is told once."""
+    factories.bind(rctx, "city", "city", 9001)
+    with FakeBotAPI() as api:
+        app = build_application(rctx, api.token, base_url=api.base_url, set_menus=False)
+        async with app:
+            api.fail_next(
+                "sendMessage",
+                status=400,
+                description="Bad Request: group chat was upgraded to a supergroup chat",
+                parameters={"migrate_to_chat_id": NEW_GROUP},
+            )
+            clock.freeze(at(rctx, "2022-09-13 09:01"))
+            first = await scheduler.run_due(app)
+            clock.freeze(at(rctx, "2022-09-16 09:01"))
+            second = await scheduler.run_due(app)
+    assert [(o.chat_id, o.status) for o in first + second] == [(NEW_GROUP, "sent")] * 4
+    assert len(api.sent_texts(chat_id=NEW_GROUP)) == 4 and api.sent_texts(chat_id=GROUP) == []
+    assert len([c for c in api.calls_of("sendMessage") if c.params["chat_id"] == GROUP]) == 1
+    (notice,) = api.sent_texts(chat_id=9001)
+    assert "升级为超级群" in notice and str(NEW_GROUP) in notice
+    assert {r.chat_id for r in rows(rctx)} == {NEW_GROUP}
+    assert rctx.run_sync(groups.served, SYSTEM) == [NEW_GROUP]
+
+
+async def test_a_migrate_service_message_moves_the_group_and_tells_the_city_office(rctx, clock):
+    """Telegram's two service messages of an upgrade (in the old group and in the new
+    supergroup) move the group once and tell the city office once, in private; an upgrade of a
+    group the bot does not serve changes nothing."""
+    factories.bind(rctx, "city", "city", 9001)
+    app, request = offline_app(rctx)
+    errors: list[BaseException] = []
+
+    async def record(update, context):
+        errors.append(context.error)
+
+    app.add_error_handler(record)
+    ids = itertools.count(1)
+
+    def service(chat: dict, **fields) -> Update:
+        sender = {"id": 4242, "is_bot": False, "first_name": "群主"}
+        message = {"message_id": next(ids), "date": 0, "chat": chat, "from": sender, **fields}
+        return Update.de_json({"update_id": next(ids), "message": message}, app.bot)
+
+    async with app:
+        old = {"id": GROUP, "type": "group", "title": "联络群"}
+        new = {"id": NEW_GROUP, "type": "supergroup", "title": "联络群"}
+        await app.process_update(service(old, migrate_to_chat_id=NEW_GROUP))
+        await app.process_update(service(new, migrate_from_chat_id=GROUP))
+        stranger = {"id": -4321, "type": "group", "title": "别的群"}
+        await app.process_update(service(stranger, migrate_to_chat_id=-1001555000999))
+    assert not errors, errors
+    (notice,) = sent(request)
+    assert notice[0] == 9001 and "联络群“联络群”已升级为超级群" in notice[1]
+    assert str(NEW_GROUP) in notice[1] and str(GROUP) in notice[1]
+    assert rctx.run_sync(groups.served, SYSTEM) == [NEW_GROUP]
+    with rctx.db.session() as s:
+        (moved,) = s.exec(select(AuditLog).where(AuditLog.action == "group.moved")).all()
+    assert json.loads(moved.detail)["via"] == "message"
 
 
 # --- the sandbox, the commands, the CLI -----------------------------------------------------------

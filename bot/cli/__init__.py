@@ -88,7 +88,13 @@ def _add_import_commands(sub: argparse._SubParsersAction) -> None:
 
 
 # Feature modules that add sub-commands: each has ``add_commands(sub)``.
-FEATURE_CLIS = ("bot.cli.admin", "bot.cli.bank", "bot.cli.reports", "bot.cli.results")
+FEATURE_CLIS = (
+    "bot.cli.admin",
+    "bot.cli.bank",
+    "bot.cli.reports",
+    "bot.cli.results",
+    "bot.cli.platform",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -47,7 +47,9 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    request = admins.RevokeRequest(telegram_user_id=args.telegram_id, unit_code=args.unit)
+    request = admins.RevokeRequest(
+        telegram_user_id=args.telegram_id, unit_code=args.unit, force=args.force
+    )
     try:
         revoked = ctx.run_sync(lambda uow: admins.revoke(uow, request), Origin.cli())
     except Refused as refusal:
@@ -111,6 +113,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     target = revoke.add_mutually_exclusive_group(required=True)
     target.add_argument("--telegram-id", type=int, help=revoke_text["telegram_id"])
     target.add_argument("--unit", help=revoke_text["unit"])
+    revoke.add_argument("--force", action="store_true", help=revoke_text["force"])
     revoke.set_defaults(func=cmd_revoke)
 
     log = sub.add_parser("audit", help=text["audit"]["help"])

@@ -1,7 +1,11 @@
 """The one XLSX writer for every export (registrations, results, the question bank).
 
-Text is always stored as text: a unit name or a note starting with "=" must never become a formula
-in the city office's spreadsheet. Datetimes are written in the campaign's local time without the
+Text is always stored as text: a unit name, a question stem or a file name starting with "=" must
+never become a formula in the city office's spreadsheet. ``put`` writes every cell of every
+workbook the bot makes (no other module writes cells): a string is a string cell, and one that
+starts like a formula (``FORMULA_TRIGGERS``, OWASP's list for CSV injection) also carries Excel's
+quote prefix, so that it stays text when someone opens the cell and presses Enter. The text itself
+is kept unchanged. The bot writes no CSV files. Datetimes are written in the campaign's local time without the
 offset (Excel has no timezones); the caller passes aware local times.
 """
 
@@ -24,6 +28,8 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_BORDER = Border(bottom=Side(style="thin", color="FF000000"))
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def new_workbook() -> Workbook:
@@ -43,8 +49,11 @@ def put(sheet: Worksheet, row: int, column: int, value: Any) -> Cell:
         cell.value = value
         cell.number_format = DATE_FORMAT
     elif isinstance(value, str):
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.data_type = "s"
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.value = text
+        cell.data_type = "s"  # openpyxl took a leading "=" for a formula
+        if text.startswith(FORMULA_TRIGGERS):
+            cell.quotePrefix = True
     else:
         cell.value = value
     return cell

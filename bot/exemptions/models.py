@@ -19,18 +19,20 @@ class ExemptionReason(enum.StrEnum):
 
 class ExemptionState(enum.StrEnum):
     """The notice's steps, in order; ``rejected`` ends a filing at any step before the city
-    office records it."""
+    office records it, ``revoked`` one the city office found wrong after filing it."""
 
     FILED = "filed"  # 学员本人书面申请并提交证明材料 — the unit administrator opens the filing
     HR_REVIEWED = "hr_reviewed"  # 单位组织人事部门审查
     HEAD_APPROVED = "head_approved"  # 单位主要负责人审核同意
-    CITY_FILED = "city_filed"  # 报市委依法治市办备案 — only now is the learner exempt
+    CITY_FILED = "city_filed"  # 报市委依法治市办备案 — now the platform is asked to exempt
     REJECTED = "rejected"
+    REVOKED = "revoked"  # the city office's spot-check found it wrong: the exemption is undone
 
 
 class ExemptionFiling(SQLModel, table=True):
     """An exemption filing for one learner. At most one filing per learner that is not
-    rejected (a partial unique index), so a learner cannot be filed twice at once."""
+    rejected (a partial unique index), so a learner cannot be filed twice at once. A revoked
+    filing counts as one: a learner whose exemption was found wrong is not filed again."""
 
     __tablename__ = "exemption_filings"
     __table_args__ = (

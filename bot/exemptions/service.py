@@ -9,11 +9,16 @@ records each one with who and when:
     hr_reviewed    the unit's organisation/personnel (HR) department has reviewed it
     head_approved  the unit's principal head has approved it
     city_filed     the city office has put it on file (``file_with_city``, city office only)
+    revoked        the city office's spot-check found it wrong (``revoke``, city office only)
 
-Only at ``city_filed`` does the learner become exempt. Any other way of making a learner exempt
-is refused with the notice's warning: it counts as evading the exam. ``rejected`` ends a filing
-at any step before the city office files it. Every state change writes an audit row in the same
-transaction, and a step is claimed with a conditional UPDATE so it is recorded exactly once.
+Only a filing on file makes the learner exempt, and only once the platform (如法网, the system
+of record) has set the flag: ``city_filed`` writes an ``exemption_set`` platform task and the
+bot shows the learner as exempt when the platform applied it (``bot.exemptions.flag``);
+``revoked`` writes an ``exemption_clear`` task, mirrored the same way. Any other way of making a
+learner exempt is refused with the notice's warning: it counts as evading the exam. ``rejected``
+ends a filing at any step before the city office files it. Every state change writes an audit
+row in the same transaction, and a step is claimed with a conditional UPDATE so it is recorded
+exactly once.
 
 Every action runs in a unit of work and is taken by the administrator it authorizes; the role
 and scope checks are here, never in an adapter.
@@ -22,7 +27,7 @@ and scope checks are here, never in an adapter.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import update
@@ -32,11 +37,15 @@ from sqlmodel import Session, col, select
 
 from bot.core.errors import Refused
 from bot.core.uow import UnitOfWork
+from bot.exemptions import flag
 from bot.exemptions.models import ExemptionFiling, ExemptionReason, ExemptionState, ExemptionStep
 from bot.exemptions.rules import parse_reason, retirement_date
 from bot.org.access import require_city, require_scope
 from bot.org.identity import Identity
 from bot.org.models import Role, Unit
+from bot.platform.models import TaskKind
+from bot.platform.tasks import TaskView
+from bot.roster.accounts import learner_in_scope
 from bot.roster.learners import mask_name, parse_account
 from bot.roster.models import Learner
 
@@ -48,6 +57,8 @@ PREVIOUS = {S.HR_REVIEWED: S.FILED, S.HEAD_APPROVED: S.HR_REVIEWED, S.CITY_FILED
 OPEN_STATES = (S.FILED, S.HR_REVIEWED, S.HEAD_APPROVED)
 # States an administrator of the learner's unit (or above) records; the city office files.
 UNIT_STEPS = (S.HR_REVIEWED, S.HEAD_APPROVED)
+# The platform task that carries out a filing's last step (None: nothing on the platform).
+TASK_OF_STATE = {S.CITY_FILED: TaskKind.EXEMPTION_SET, S.REVOKED: TaskKind.EXEMPTION_CLEAR}
 MAX_NOTE = 200
 LIST_LIMIT = 200
 
@@ -76,7 +87,8 @@ class StepRequest:
 
 @dataclass(frozen=True)
 class FilingNote:
-    """Act on filing ``filing_id`` (file it with the city office, reject it), with a note."""
+    """Act on filing ``filing_id`` (file it with the city office, reject or revoke it), with a
+    note (for a revocation, its reason)."""
 
     filing_id: int
     note: str = ""
@@ -103,7 +115,9 @@ class FilingView:
     retirement_date: dt.date | None
     state: str
     steps: list[StepView]
-    exempt: bool
+    exempt: bool  # as the platform shows it (the bot mirrors what the platform applied)
+    task: TaskView | None = None  # the platform task of the filing's last step, if any
+    submitted: str | None = None  # the id of the task this action submitted
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,8 @@ def _view(session: Session, filing: ExemptionFiling) -> FilingView:
         .order_by(col(ExemptionStep.at), col(ExemptionStep.id))
     ).all()
     assert filing.id is not None  # a stored filing
+    kind = TASK_OF_STATE.get(S(filing.state))
+    task = flag.task_of(session, filing, learner.account, kind.value) if kind else None
     return FilingView(
         id=filing.id,
         account=learner.account,
@@ -142,6 +158,7 @@ def _view(session: Session, filing: ExemptionFiling) -> FilingView:
         state=filing.state,
         steps=[StepView(s.state, s.actor, s.at, s.note) for s in steps],
         exempt=learner.exempt,
+        task=task,
     )
 
 
@@ -178,17 +195,6 @@ def _record_step(
     )
 
 
-def _learner_by_account(session: Session, account: str) -> tuple[Learner, Unit]:
-    row = session.exec(
-        select(Learner, Unit)
-        .join(Unit, col(Unit.id) == col(Learner.unit_id))
-        .where(Learner.account == account)
-    ).first()
-    if row is None:
-        raise Refused("learner_unknown", account=account)
-    return row
-
-
 # --- opening a filing -------------------------------------------------------------------------
 
 
@@ -200,8 +206,7 @@ def open_filing(uow: UnitOfWork, request: OpenFiling) -> FilingView:
     account = parse_account(request.account)
     reason = request.reason
     kind = reason if isinstance(reason, ExemptionReason) else parse_reason(reason)
-    learner, unit = _learner_by_account(uow.session, account)
-    require_scope(identity, unit)
+    learner, unit = learner_in_scope(uow.session, identity, account)
     if not learner.in_service:
         raise Refused("exempt_not_in_service", account=account)
     if learner.exempt:
@@ -212,6 +217,8 @@ def open_filing(uow: UnitOfWork, request: OpenFiling) -> FilingView:
             col(ExemptionFiling.state) != S.REJECTED,
         )
     ).first()
+    if existing is not None and existing.state == S.REVOKED:
+        raise Refused("exempt_revoked", id=existing.id, account=account)
     if existing is not None:
         raise Refused("exempt_open_exists", id=existing.id, state=existing.state)
     when: dt.date | None = None
@@ -253,14 +260,14 @@ def _state(step: str) -> ExemptionState:
         raise Refused("exempt_step_unknown", step=str(step)[:20]) from None
 
 
-def _filing_in_scope(uow: UnitOfWork, filing_id: int) -> tuple[ExemptionFiling, Learner]:
+def _filing_in_scope(uow: UnitOfWork, filing_id: int) -> tuple[ExemptionFiling, Learner, Unit]:
     """The filing, if it exists and its learner lies in the administrator's scope."""
     filing = uow.session.get(ExemptionFiling, filing_id)
     if filing is None:
         raise Refused("exempt_unknown", id=filing_id)
     learner, unit = _learner_and_unit(uow.session, filing.learner_id)
     require_scope(uow.authorize(), unit)
-    return filing, learner
+    return filing, learner, unit
 
 
 def _claim(
@@ -296,36 +303,71 @@ def advance(uow: UnitOfWork, request: StepRequest) -> FilingView:
     target = _state(request.step)
     if target not in UNIT_STEPS:
         raise Refused("exempt_step_unknown", step=str(request.step)[:20])
-    filing, learner = _filing_in_scope(uow, request.filing_id)
+    filing, learner, _unit = _filing_in_scope(uow, request.filing_id)
     _claim(uow, filing, PREVIOUS[target], target)
     _record_step(uow, filing, target, target=learner.account, note=request.note)
     uow.session.flush()
     return _view(uow.session, filing)
 
 
-def file_with_city(uow: UnitOfWork, request: FilingNote) -> FilingView:
-    """The city office puts an approved filing on file; only now is the learner exempt."""
-    require_city(uow.authorize())
-    filing, learner = _filing_in_scope(uow, request.filing_id)
-    _claim(uow, filing, S.HEAD_APPROVED, S.CITY_FILED)
-    learner.exempt = True
-    learner.updated_at = uow.now
-    uow.session.add(learner)
-    _record_step(
-        uow,
-        filing,
-        S.CITY_FILED,
-        target=learner.account,
-        note=request.note,
-        detail={"exempt": True},
-    )
+def _require_no_open_task(uow: UnitOfWork, filing: ExemptionFiling, learner: Learner) -> None:
+    """One exemption task at a time per learner: the platform applies them in order."""
+    pending = flag.open_task(uow.session, learner.account)
+    if pending is not None:
+        raise Refused("exempt_task_open", id=filing.id, kind=pending.kind, task=pending.id[:8])
+
+
+def _submitted(uow: UnitOfWork, filing: ExemptionFiling, task_id: str | None) -> FilingView:
     uow.session.flush()
-    return _view(uow.session, filing)
+    return replace(_view(uow.session, filing), submitted=task_id)
+
+
+def file_with_city(uow: UnitOfWork, request: FilingNote) -> FilingView:
+    """The city office puts an approved filing on file and the platform is asked to show the
+    learner as exempt; the learner is exempt in the bot once the platform has applied it.
+
+    A filing on file whose flag the platform refused (and that has no task open) may be filed
+    again: the same task is submitted anew, no step is recorded twice."""
+    require_city(uow.authorize())
+    filing, learner, unit = _filing_in_scope(uow, request.filing_id)
+    _require_no_open_task(uow, filing, learner)
+    if filing.state == S.CITY_FILED and not learner.exempt:
+        task = flag.request_set(uow, filing, learner, unit)
+        uow.audit("exemption.resubmit", target=learner.account, detail={"filing_id": filing.id})
+        return _submitted(uow, filing, task.id)
+    _claim(uow, filing, S.HEAD_APPROVED, S.CITY_FILED)
+    _record_step(uow, filing, S.CITY_FILED, target=learner.account, note=request.note)
+    task = flag.request_set(uow, filing, learner, unit)
+    return _submitted(uow, filing, task.id)
+
+
+def revoke(uow: UnitOfWork, request: FilingNote) -> FilingView:
+    """The city office undoes a filing its spot-check found wrong (the reason is required).
+    The platform is asked to clear the exemption, unless it never set it (then there is
+    nothing to undo there). A revocation the platform refused may be sent again."""
+    require_city(uow.authorize())
+    if not request.note.strip():
+        raise Refused("exempt_revoke_usage")
+    filing, learner, unit = _filing_in_scope(uow, request.filing_id)
+    note = request.note.strip()[:MAX_NOTE]
+    if filing.state not in (S.CITY_FILED, S.REVOKED):
+        raise Refused("exempt_not_filed", id=filing.id, state=filing.state)
+    _require_no_open_task(uow, filing, learner)
+    if filing.state == S.REVOKED:  # the platform refused to clear it: ask again, or nothing
+        if not learner.exempt:
+            raise Refused("exempt_not_filed", id=filing.id, state=filing.state)
+        task = flag.request_clear(uow, filing, learner, unit, note)
+        uow.audit("exemption.resubmit", target=learner.account, detail={"filing_id": filing.id})
+        return _submitted(uow, filing, task.id)
+    _claim(uow, filing, S.CITY_FILED, S.REVOKED)
+    _record_step(uow, filing, S.REVOKED, target=learner.account, note=note)
+    cleared = flag.request_clear(uow, filing, learner, unit, note) if learner.exempt else None
+    return _submitted(uow, filing, cleared.id if cleared else None)
 
 
 def reject(uow: UnitOfWork, request: FilingNote) -> FilingView:
     """End a filing that is not yet on file with the city office (in-scope administrators)."""
-    filing, learner = _filing_in_scope(uow, request.filing_id)
+    filing, learner, _unit = _filing_in_scope(uow, request.filing_id)
     if filing.state not in OPEN_STATES:
         raise Refused("exempt_not_open", id=filing.id, state=filing.state)
     _claim(uow, filing, S(filing.state), S.REJECTED)
@@ -341,6 +383,8 @@ def record_step(uow: UnitOfWork, request: StepRequest) -> FilingView:
         return file_with_city(uow, FilingNote(request.filing_id, request.note))
     if target == S.REJECTED:
         return reject(uow, FilingNote(request.filing_id, request.note))
+    if target == S.REVOKED:
+        return revoke(uow, FilingNote(request.filing_id, request.note))
     return advance(uow, request)
 
 
@@ -354,8 +398,7 @@ def set_exempt(uow: UnitOfWork, account: str | None) -> FilingView:
     if account is None:
         raise Refused("exempt_set_refused")
     account = parse_account(account)
-    learner, unit = _learner_by_account(uow.session, account)
-    require_scope(identity, unit)
+    learner, _unit = learner_in_scope(uow.session, identity, account)
     filed = uow.session.exec(
         select(ExemptionFiling).where(
             ExemptionFiling.learner_id == learner.id, ExemptionFiling.state == S.CITY_FILED

@@ -62,6 +62,8 @@ def require_unit_scope(identity: Identity, unit: Unit) -> None:
 
 def unit_in_scope(session: Session, identity: Identity, unit_code: str | None) -> Unit:
     """The administrator's own unit, or a named unit of their scope (county / city office)."""
+    if identity.role == Role.OPERATOR:
+        raise Refused("operator_queue_only")
     if unit_code:
         code = unit_code[:MAX_UNIT_CODE]
         unit = find_unit(session, code)

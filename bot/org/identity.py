@@ -20,7 +20,10 @@ class Identity:
     telegram_user_id: int
 
     def covers(self, unit: Unit) -> bool:
-        """Whether ``unit`` lies in this administrator's scope (their unit's subtree)."""
+        """Whether ``unit`` lies in this administrator's scope (their unit's subtree). The
+        platform operator works the task queue only and has no units in scope."""
+        if self.role == Role.OPERATOR:
+            return False
         return self.role == Role.CITY or unit.path.startswith(self.unit_path)
 
 

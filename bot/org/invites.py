@@ -3,14 +3,18 @@
 A Telegram account is nobody until the city office's invite code, sent by that account in
 private chat, binds it to an administrator account. The city office issues codes on the server;
 each is valid once and for a limited time, and only its hash is stored. Wrong codes are counted
-(as audit rows of their own) and refused once the hourly limit is reached.
+(as audit rows of their own) and refused once the hourly limit is reached. A code seen in a group
+is void at once (``void_seen``): whoever read it there could bind it first.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -28,10 +32,22 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_LENGTH = 10
 MAX_CODE_TEXT = 64  # what /bind accepts at all; anything longer is a usage error
 BIND_REFUSED = "bind.refused"  # the audit action of a wrong code, counted by the hourly limit
+INVITE_ISSUE = "invite.issue"
+INVITE_VOID = "invite.void"  # a code seen in a group, void from then on
 
-# Which roles an administrator account of each kind of unit may hold.
+# The shape of a code in running text, as a cheap test before any database work: two halves of
+# five code letters (any case), apart or joined by a little punctuation, not inside a longer
+# word. Text is NFKC-normalised first, so full-width letters count as the letters they are.
+_HALF = f"[{CODE_ALPHABET}]{{5}}"
+CODE_IN_TEXT = re.compile(
+    rf"(?<![A-Za-z0-9]){_HALF}[\s\-_.·—–]{{0,3}}{_HALF}(?![A-Za-z0-9])", re.IGNORECASE
+)
+BIND_IN_TEXT = re.compile(r"^\s*/bind(?:@\w+)?\s+(.+)$", re.IGNORECASE | re.DOTALL)
+
+# Which roles an administrator account of each kind of unit may hold. The platform operator
+# works the whole city's task queue, so only the city office's root unit holds that account.
 ROLE_FOR_KIND = {
-    UnitKind.CITY: {Role.CITY},
+    UnitKind.CITY: {Role.CITY, Role.OPERATOR},
     UnitKind.COUNTY: {Role.COUNTY},
     UnitKind.PARK: {Role.COUNTY},
     UnitKind.UNIT: {Role.UNIT},
@@ -40,7 +56,9 @@ ROLE_FOR_KIND = {
 
 
 def normalise_code(code: str) -> str:
-    return "".join(ch for ch in code.upper() if ch.isalnum())
+    """A code as it is hashed: NFKC (full-width letters are letters), upper case, letters and
+    digits only. What people type around it (spaces, dashes) does not count."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", code).upper() if ch.isalnum())
 
 
 def hash_code(code: str) -> str:
@@ -89,7 +107,7 @@ def issue_invite(uow: UnitOfWork, request: InviteRequest) -> IssuedInvite:
         )
     )
     uow.audit(
-        "invite.issue",
+        INVITE_ISSUE,
         target=unit.code,
         detail={"role": role.value, "expires_at": expires.isoformat()},
     )
@@ -193,6 +211,8 @@ def _usable_invite(uow: UnitOfWork, code: str) -> Invite:
     invite = uow.session.exec(select(Invite).where(Invite.code_hash == hash_code(code))).first()
     if invite is None:
         raise Refused("invite_unknown", audit_as=BIND_REFUSED)
+    if invite.voided:
+        raise Refused("invite_void", audit_as=BIND_REFUSED)
     if invite.used_at is not None:
         raise Refused("invite_used", audit_as=BIND_REFUSED)
     if invite.expires_at <= uow.now:
@@ -232,3 +252,103 @@ def _end_bindings(uow: UnitOfWork, telegram_user_id: int, admin_id: int) -> list
         uow.session.add(binding)
     uow.session.flush()
     return active
+
+
+# --- a code seen in a group ---------------------------------------------------------------------
+
+
+def codes_in(text: str) -> tuple[str, ...]:
+    """The invite codes a message may carry, normalised as ``bind`` reads them: every run of
+    text of a code's shape, and the whole argument of a ``/bind`` (which ``bind`` would read
+    whatever its shape). Pure string work, so ordinary messages cost no database query."""
+    text = unicodedata.normalize("NFKC", text or "")
+    found = {normalise_code(match.group(0)) for match in CODE_IN_TEXT.finditer(text)}
+    command = BIND_IN_TEXT.match(text)
+    if command and len(command.group(1).strip()) <= MAX_CODE_TEXT:
+        found.add(normalise_code(command.group(1)))
+    return tuple(sorted(code for code in found if len(code) == CODE_LENGTH))
+
+
+@dataclass(frozen=True)
+class VoidedInvite:
+    """An invite code voided because it was seen in a group: whose it was, and who to tell."""
+
+    unit_name: str
+    role: Role
+    issuer_chats: tuple[int, ...]  # the issuing administrator's, else the city office's
+
+
+def void_seen(uow: UnitOfWork, codes: Sequence[str]) -> tuple[VoidedInvite, ...]:
+    """Void the live invites among ``codes``, seen in the chat of this unit of work.
+
+    Whoever read the group could bind a code before its administrator: a valid, unused code
+    is marked used by nobody (``Invite.voided``) with the same conditional UPDATE that a bind
+    claims it with, so a bind at the same moment and the voiding cannot both win. Each is
+    audited (the unit and the chat, never the code). Used and expired codes are left alone."""
+    hashes = sorted({hash_code(code) for code in codes})
+    if not hashes:
+        return ()
+    live = uow.session.exec(
+        select(Invite).where(
+            col(Invite.code_hash).in_(hashes),
+            col(Invite.used_at).is_(None),
+            Invite.expires_at > uow.now,
+        )
+    ).all()
+    return tuple(voided for invite in live if (voided := _void(uow, invite)) is not None)
+
+
+def _void(uow: UnitOfWork, invite: Invite) -> VoidedInvite | None:
+    claimed = cast(
+        CursorResult[Any],
+        uow.session.execute(
+            update(Invite)
+            .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None))
+            .values(used_at=uow.now, used_by=None)
+        ),
+    )
+    if claimed.rowcount != 1:
+        return None  # bound a moment ago: nothing left to void
+    admin = uow.session.get(Administrator, invite.admin_id)
+    unit = uow.session.get(Unit, admin.unit_id) if admin else None
+    if admin is None or unit is None:
+        return None
+    issuer = _issuer(uow, invite, unit)
+    chats = _bound_chats(uow, admin_id=issuer) if issuer is not None else ()
+    if not chats:
+        chats = _bound_chats(uow, role=Role.CITY)
+    uow.audit(
+        INVITE_VOID,
+        target=unit.code,
+        detail={"invite": invite.id, "role": admin.role, "issued_by": issuer, "told": chats},
+    )
+    return VoidedInvite(unit_name=unit.name, role=Role(admin.role), issuer_chats=chats)
+
+
+def _issuer(uow: UnitOfWork, invite: Invite, unit: Unit) -> int | None:
+    """The administrator account that issued the invite (its ``invite.issue`` audit row, of
+    the same moment and unit), or None when the server's operator issued it."""
+    row = uow.session.exec(
+        select(AuditLog).where(
+            AuditLog.action == INVITE_ISSUE,
+            AuditLog.target == unit.code,
+            AuditLog.at == invite.created_at,
+        )
+    ).first()
+    return row.actor_admin_id if row is not None else None
+
+
+def _bound_chats(
+    uow: UnitOfWork, *, admin_id: int | None = None, role: Role | None = None
+) -> tuple[int, ...]:
+    """The private chats of the Telegram users bound now to one account, or to one role."""
+    query = (
+        select(TelegramBinding.telegram_user_id)
+        .join(Administrator, col(Administrator.id) == TelegramBinding.admin_id)
+        .where(col(TelegramBinding.revoked_at).is_(None))
+    )
+    if admin_id is not None:
+        query = query.where(Administrator.id == admin_id)
+    if role is not None:
+        query = query.where(Administrator.role == role.value)
+    return tuple(sorted(set(uow.session.exec(query).all())))

@@ -25,6 +25,7 @@ class Role(enum.StrEnum):
     CITY = "city"  # 市委依法治市办: everything
     COUNTY = "county"  # 县市区/园区管理员: their subtree
     UNIT = "unit"  # 单位管理员: their unit and its sub-units
+    OPERATOR = "operator"  # 如法网操作员: works the platform task queue (the city office also does)
 
 
 class Unit(SQLModel, table=True):
@@ -82,6 +83,10 @@ class TelegramBinding(SQLModel, table=True):
 
 
 class Invite(SQLModel, table=True):
+    """A one-time code (its hash) for an administrator account. Used: ``used_at`` and the
+    Telegram user ``used_by``; void (seen in a group, ``bot.org.invites.void_seen``):
+    ``used_at`` without anyone ``used_by``."""
+
     __tablename__ = "invites"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -91,3 +96,7 @@ class Invite(SQLModel, table=True):
     expires_at: dt.datetime = Field(sa_column=aware(nullable=False))
     used_at: dt.datetime | None = Field(default=None, sa_column=aware(nullable=True))
     used_by: int | None = Field(default=None, sa_column=bigint(nullable=True))
+
+    @property
+    def voided(self) -> bool:
+        return self.used_at is not None and self.used_by is None

@@ -50,8 +50,10 @@ def _lease(uow: UnitOfWork) -> dt.timedelta:
     return dt.timedelta(seconds=uow.config.platform.request_timeout_seconds) + LEASE_MARGIN
 
 
-def claim_due(uow: UnitOfWork, limit: int = BATCH) -> list[Claimed]:
-    """Claim the queued tasks whose time has come: each for one delivery, under a lease."""
+def claim_due(uow: UnitOfWork, limit: int = 1) -> list[Claimed]:
+    """Claim the queued tasks whose time has come: each for one delivery, under a lease of one
+    delivery's time-out. The worker claims one at a time, just before it sends it, so that no
+    lease runs out while the task waits behind others."""
     due = uow.session.exec(
         select(PlatformTask)
         .where(PlatformTask.status == TaskStatus.QUEUED.value)
@@ -61,6 +63,7 @@ def claim_due(uow: UnitOfWork, limit: int = BATCH) -> list[Claimed]:
     ).all()
     claimed: list[Claimed] = []
     for task in due:
+        attempts = task.attempts + 1  # read before the update refreshes the loaded row
         taken = cast(
             CursorResult[Any],
             uow.session.execute(
@@ -70,11 +73,11 @@ def claim_due(uow: UnitOfWork, limit: int = BATCH) -> list[Claimed]:
                     col(PlatformTask.status) == TaskStatus.QUEUED.value,
                     col(PlatformTask.next_attempt_at) == task.next_attempt_at,
                 )
-                .values(next_attempt_at=uow.now + _lease(uow), attempts=task.attempts + 1)
+                .values(next_attempt_at=uow.now + _lease(uow), attempts=attempts)
             ),
         )
         if taken.rowcount == 1:  # another worker (a second instance) did not take it first
-            claimed.append(Claimed(task.id, envelope(task), task.attempts + 1))
+            claimed.append(Claimed(task.id, envelope(task), attempts))
     return claimed
 
 

@@ -1,7 +1,8 @@
 """The operator gateway, for a city office whose platform has no API: tasks are not delivered
 by the bot but wait in the queue, and the platform operator (by default the city office) carries
-them out on the platform and marks each done or failed (``/tasks``, ``python -m bot platform``).
-Exam registrations are not queued in this mode: units complete 报考 on the platform themselves."""
+them out on the platform and marks each done or failed (``/tasks``, ``python -m bot platform``;
+the queue's services are ``bot.platform.queue``). Exam registrations are not queued in this mode:
+units complete 报考 on the platform themselves."""
 
 from __future__ import annotations
 

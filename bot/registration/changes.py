@@ -2,13 +2,20 @@
 cancelling while the round's registration window is open. Registrations of units in the
 administrator's subtree are theirs to see and change; the centralized exam's units also see
 their seats.
+
+A change or cancellation updates the bot's row (the unit's choice, for the overview) and, where
+the platform takes registrations, asks the platform to follow (``platform_tasks``): a change as
+an ``exam_registration`` task for the same registration with ``"change": true``, a cancellation
+as an ``exam_registration_cancel`` task.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.core import rounds
@@ -17,7 +24,10 @@ from bot.core.rounds import ExamRound
 from bot.core.uow import UnitOfWork
 from bot.org.access import require_unit_scope
 from bot.org.models import Unit
-from bot.registration import schedule, seats
+from bot.platform import tasks
+from bot.platform.models import PlatformTask
+from bot.platform.tasks import TaskView
+from bot.registration import platform_tasks, schedule, seats
 from bot.registration.assignment import is_centralized
 from bot.registration.models import Registration, RegistrationLearner
 from bot.registration.seats import UnitBooking
@@ -35,6 +45,7 @@ class Listed:
     session_time: str
     count: int
     editable: bool  # the round's registration window is open
+    platform: TaskView | None = None  # its latest platform task: where it stands on the platform
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class MyRegistrations:
 @dataclass(frozen=True)
 class CancelRegistration:
     registration_id: int
+    queues_for_operator: bool | None = None  # the gateway's (see RegistrationRequest)
 
 
 @dataclass(frozen=True)
@@ -53,9 +65,21 @@ class ChangeRegistration:
     registration_id: int
     exam_date: dt.date
     session_time: str
+    queues_for_operator: bool | None = None  # the gateway's (see RegistrationRequest)
 
 
-def _listed(uow: UnitOfWork, registration: Registration, unit: Unit) -> Listed:
+@dataclass(frozen=True)
+class Changed:
+    """A registration changed or cancelled: ``task_id`` is the platform task asking the
+    platform to follow, None when the administrator does it on the platform themselves."""
+
+    item: Listed
+    task_id: str | None = None
+
+
+def _listed(
+    uow: UnitOfWork, registration: Registration, unit: Unit, platform: TaskView | None = None
+) -> Listed:
     item = rounds.find(uow.config, registration.round_key)
     return Listed(
         registration.id or 0,
@@ -68,6 +92,7 @@ def _listed(uow: UnitOfWork, registration: Registration, unit: Unit) -> Listed:
         registration.status == ACTIVE
         and item is not None
         and schedule.is_open(item, uow.now.date()),
+        platform,
     )
 
 
@@ -90,11 +115,14 @@ def my_registrations(uow: UnitOfWork) -> MyRegistrations:
         if own is not None and is_centralized(uow.config, own)
         else []
     )
-    return MyRegistrations([_listed(uow, reg, unit) for reg, unit in rows], booked)
+    on_platform = platform_tasks.latest(uow.session, [(reg, unit) for reg, unit in rows])
+    items = [_listed(uow, reg, unit, on_platform.get(reg.id or 0)) for reg, unit in rows]
+    return MyRegistrations(items, booked)
 
 
 def _owned(uow: UnitOfWork, registration_id: int) -> tuple[Registration, Unit, ExamRound]:
-    """An active registration of the administrator's scope whose round is still open."""
+    """An active registration of the administrator's scope whose round is still open, and
+    whose last platform task (if any) has been answered."""
     identity = uow.authorize()
     registration = uow.session.get(Registration, registration_id)
     if registration is None or registration.status != ACTIVE:
@@ -105,6 +133,7 @@ def _owned(uow: UnitOfWork, registration_id: int) -> tuple[Registration, Unit, E
     require_unit_scope(identity, unit)
     item = schedule.find_round(uow.config, registration.round_key)
     schedule.require_open(item, uow.now.date())
+    platform_tasks.require_settled(uow, registration, unit)
     return registration, unit, item
 
 
@@ -113,11 +142,38 @@ def changeable(uow: UnitOfWork, registration_id: int) -> ExamRound:
     return _owned(uow, registration_id)[2]
 
 
-def cancel(uow: UnitOfWork, request: CancelRegistration) -> Listed:
+def _follow(
+    uow: UnitOfWork, registration: Registration, unit: Unit, task: PlatformTask | None
+) -> Changed:
+    uow.session.flush()
+    if task is None:
+        return Changed(_listed(uow, registration, unit))
+    return Changed(_listed(uow, registration, unit, tasks.view(task)), task.id)
+
+
+def cancellation(uow: UnitOfWork, registration_id: int) -> Listed:
+    """What /myreg's cancel button would cancel, for the administrator to confirm first;
+    nothing is written."""
+    registration, unit, _item = _owned(uow, registration_id)
+    return _listed(uow, registration, unit)
+
+
+def cancel(uow: UnitOfWork, request: CancelRegistration) -> Changed:
+    """The confirmed cancellation, once: the registration leaves "active" by a conditional
+    UPDATE, so a second press (or two at once) cancels nothing more and asks the platform
+    nothing more."""
     registration, unit, _item = _owned(uow, request.registration_id)
-    registration.status = CANCELLED
-    registration.updated_at = uow.now
-    uow.session.add(registration)
+    claimed = cast(
+        Any,
+        uow.session.execute(
+            update(Registration)
+            .where(col(Registration.id) == registration.id, col(Registration.status) == ACTIVE)
+            .values(status=CANCELLED, updated_at=uow.now)
+        ),
+    )
+    if claimed.rowcount != 1:
+        raise Refused("registration_unknown")
+    uow.session.refresh(registration)
     for row in uow.session.exec(
         select(RegistrationLearner).where(RegistrationLearner.registration_id == registration.id)
     ):
@@ -127,10 +183,13 @@ def cancel(uow: UnitOfWork, request: CancelRegistration) -> Listed:
         target=unit.name,
         detail={"id": registration.id, "round": registration.round_key},
     )
-    return _listed(uow, registration, unit)
+    task = None
+    if platform_tasks.takes_registrations(uow, request.queues_for_operator):
+        task = platform_tasks.submit_cancel(uow, registration, unit)
+    return _follow(uow, registration, unit, task)
 
 
-def change(uow: UnitOfWork, request: ChangeRegistration) -> Listed:
+def change(uow: UnitOfWork, request: ChangeRegistration) -> Changed:
     registration, unit, item = _owned(uow, request.registration_id)
     schedule.require_exam_day(item, request.exam_date)
     schedule.require_session(uow.config, request.session_time)
@@ -148,4 +207,7 @@ def change(uow: UnitOfWork, request: ChangeRegistration) -> Listed:
             "to": (request.exam_date.isoformat(), request.session_time),
         },
     )
-    return _listed(uow, registration, unit)
+    task = None
+    if platform_tasks.takes_registrations(uow, request.queues_for_operator):
+        task = platform_tasks.submit_booking(uow, registration, unit, change=True)
+    return _follow(uow, registration, unit, task)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.core.columns import aware
+from bot.core.columns import aware, bigint
 
 
 class Registration(SQLModel, table=True):
@@ -67,6 +67,26 @@ class SeatBooking(SQLModel, table=True):
     status: str = Field(default="pre", max_length=16, index=True)  # pre | confirmed | cancelled
     admin_id: int | None = Field(default=None, foreign_key="administrators.id")
     created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class SeatProposal(SQLModel, table=True):
+    """A seat booking awaiting its unit's confirmation: /seats_book writes it (the unit, how
+    many seats, who asked, until when), choosing a slot fills in ``parts`` (the plan shown), and
+    "确认预约" claims it once with a conditional UPDATE from "pending". The buttons carry only
+    its id, so a press can book only what the server proposed to that administrator."""
+
+    __tablename__ = "seat_proposals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    admin_id: int = Field(foreign_key="administrators.id", index=True)
+    telegram_user_id: int = Field(sa_column=bigint(nullable=False))
+    seats: int
+    parts: str = Field(default="", max_length=1000)  # JSON [[slot_id, seats], ...]; "": no slot
+    status: str = Field(default="pending", max_length=16, index=True)  # see seats.PROPOSAL_*
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    expires_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    decided_at: dt.datetime | None = Field(default=None, sa_column=aware(nullable=True))
 
 
 class CountyPlan(SQLModel, table=True):

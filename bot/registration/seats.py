@@ -5,6 +5,9 @@ The capacity holds under concurrent bookings because the database enforces it: a
 ``seat_slots.used`` with one conditional UPDATE (``used + n <= capacity``) and a CHECK constraint
 backs it up, so no interleaving of requests can overfill a slot.
 
+A unit books through a proposal the server keeps (``bot.registration.seat_proposals``) and
+gives its seats back in two steps too (``release_preview``, then ``release``).
+
 The city office's confirmation is two steps: ``confirmation`` shows what is pending, and
 ``confirm`` fixes exactly that (the bookings it showed, no later ones), once.
 """
@@ -117,28 +120,6 @@ class SeatTable:
 
 
 @dataclass(frozen=True)
-class SeatRequest:
-    """``seats`` seats from ``slot_id`` on (later slots take what it cannot hold)."""
-
-    slot_id: int
-    seats: int
-
-
-@dataclass(frozen=True)
-class SeatOffer:
-    unit_name: str
-    wanted: int
-    free: list[SlotView]  # slots with seats left, to choose from
-
-
-@dataclass(frozen=True)
-class Proposal:
-    unit_name: str
-    wanted: int
-    parts: list[tuple[SlotView, int]]  # (slot, seats) in booking order
-
-
-@dataclass(frozen=True)
 class Freed:
     unit_name: str
     seats: int
@@ -174,20 +155,9 @@ def parse_seats(text: str) -> int:
     return int(text)
 
 
-def _require_seats(seats: int) -> None:
+def require_seats(seats: int) -> None:
     if not 1 <= seats <= MAX_SEATS:
         raise Refused("count_range", max=MAX_SEATS)
-
-
-def offer(uow: UnitOfWork, seats_text: str) -> SeatOffer:
-    """/seats_book N: the slots that still have seats, for the unit to choose the first one."""
-    uow.authorize()
-    wanted = parse_seats(seats_text)
-    require_window(uow.config, uow.now)
-    unit = centralized_unit(uow)
-    _require_seats(wanted)
-    free = [v for v in slots(uow.session, uow.config) if v.left > 0]
-    return SeatOffer(unit.name, wanted, free)
 
 
 def split(views: list[SlotView], first_slot_id: int, seats: int) -> list[tuple[SlotView, int]]:
@@ -209,35 +179,12 @@ def split(views: list[SlotView], first_slot_id: int, seats: int) -> list[tuple[S
     raise Refused("seats_exhausted", seats=seats, left=seats - remaining)
 
 
-def _propose(uow: UnitOfWork, request: SeatRequest) -> tuple[Unit, Proposal]:
-    require_window(uow.config, uow.now)
-    unit = centralized_unit(uow)
-    _require_seats(request.seats)
-    views = slots(uow.session, uow.config)
-    if not any(v.id == request.slot_id for v in views):
-        raise Refused("slot_unknown")
-    parts = split(views, request.slot_id, request.seats)
-    return unit, Proposal(unit.name, request.seats, parts)
-
-
-def propose(uow: UnitOfWork, request: SeatRequest) -> Proposal:
-    """Check a booking request and say how it would be placed; nothing is written."""
-    return _propose(uow, request)[1]
-
-
-def book(uow: UnitOfWork, request: SeatRequest) -> Proposal:
-    """Check the request again (others may have booked since the proposal) and book it."""
-    unit, proposal = _propose(uow, request)
-    place(uow, unit, [(view.id, seats) for view, seats in proposal.parts])
-    return proposal
-
-
 def place(uow: UnitOfWork, unit: Unit, parts: list[tuple[int, int]]) -> None:
     """Book ``(slot_id, seats)`` parts for ``unit`` all together or not at all: a slot that
     cannot take its part refuses, and the unit of work rolls every part back."""
     admin_id = uow.authorize().admin_id
     for slot_id, seats in parts:
-        _require_seats(seats)
+        require_seats(seats)
         moved = cast(
             Any,
             uow.session.execute(
@@ -262,24 +209,77 @@ def place(uow: UnitOfWork, unit: Unit, parts: list[tuple[int, int]]) -> None:
     uow.audit("seats.book", target=unit.name, detail={"parts": parts})
 
 
-def cancel_unit(uow: UnitOfWork) -> Freed:
-    """Give back every pre-registered (unconfirmed) seat of the administrator's unit."""
+@dataclass(frozen=True)
+class Release:
+    """What /seats_cancel would give back: the unit's pre-registered seats, numbered up to
+    ``up_to`` (``bookings`` of them; what ``ReleaseSeats`` must match)."""
+
+    unit_name: str
+    held: list[UnitBooking]
+    up_to: int  # the last one's booking id (0: none)
+    bookings: int
+
+    @property
+    def seats(self) -> int:
+        return sum(b.seats for b in self.held)
+
+
+@dataclass(frozen=True)
+class ReleaseSeats:
+    """Give back the ``count`` pre-registered bookings a release showed, numbered up to
+    ``up_to``: a booking made after it was shown is not given back by its button."""
+
+    up_to: int
+    count: int
+
+
+def _held(uow: UnitOfWork, unit: Unit, up_to: int | None = None) -> list[SeatBooking]:
+    query = select(SeatBooking).where(SeatBooking.unit_id == unit.id, SeatBooking.status == PRE)
+    if up_to is not None:
+        query = query.where(col(SeatBooking.id) <= up_to)
+    return list(uow.session.exec(query.order_by(col(SeatBooking.id))))
+
+
+def release_preview(uow: UnitOfWork) -> Release:
+    """/seats_cancel: the seats it would give back; nothing is written."""
     unit = centralized_unit(uow)
     require_window(uow.config, uow.now)
+    rows = _held(uow, unit)
+    views = {v.id: v for v in slots(uow.session, uow.config)}
+    held = [UnitBooking(views[b.slot_id], b.seats, b.status) for b in rows if b.slot_id in views]
+    return Release(unit.name, held, max((b.id or 0 for b in rows), default=0), len(rows))
+
+
+def release(uow: UnitOfWork, request: ReleaseSeats) -> Freed:
+    """Give back the pre-registered seats the unit was shown, once: each booking leaves "pre"
+    by a conditional UPDATE, and only a booking that left it gives its seats back. Pressed
+    again (nothing left) or after the list changed, nothing is written."""
+    unit = centralized_unit(uow)
+    require_window(uow.config, uow.now)
+    rows = _held(uow, unit, request.up_to)
+    if not rows:
+        raise Refused("seats_nothing_to_release", unit=unit.name)
+    if len(rows) != request.count:
+        raise Refused("seats_release_changed")
     freed = 0
-    for booking in uow.session.exec(
-        select(SeatBooking).where(SeatBooking.unit_id == unit.id, SeatBooking.status == PRE)
-    ):
+    for booking in rows:
+        claimed = cast(
+            Any,
+            uow.session.execute(
+                update(SeatBooking)
+                .where(col(SeatBooking.id) == booking.id, col(SeatBooking.status) == PRE)
+                .values(status=CANCELLED)
+            ),
+        )
+        if claimed.rowcount != 1:
+            raise Refused("seats_release_changed")
         uow.session.execute(
             update(SeatSlot)
             .where(col(SeatSlot.id) == booking.slot_id)
             .values(used=col(SeatSlot.used) - booking.seats)
         )
-        booking.status = CANCELLED
-        uow.session.add(booking)
         freed += booking.seats
-    if freed:
-        uow.audit("seats.cancel", target=unit.name, detail={"seats": freed})
+    uow.audit("seats.cancel", target=unit.name, detail={"seats": freed})
     return Freed(unit.name, freed)
 
 

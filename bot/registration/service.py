@@ -4,6 +4,11 @@ A unit's administrator books a day of the round's exam window and one of the dai
 for a number of learners or for named learners from the roster, while the round's registration
 window is open by the injected clock. Each step of the conversation is one call here, in one
 unit of work; the rules the notice gives are enforced here, never in the Telegram adapter.
+
+The bot's registration row is the unit's choice, for the city office's overview. The platform
+(如法网), where 报考 really happens, is asked to register the unit only through a gateway that
+delivers tasks (``bot.registration.platform_tasks``); otherwise the administrator is told to
+complete 报考 on the platform themselves.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from bot.core.rounds import ExamRound
 from bot.core.uow import UnitOfWork
 from bot.org.access import unit_in_scope
 from bot.org.models import Unit
-from bot.registration import schedule
+from bot.registration import platform_tasks, schedule
 from bot.registration.assignment import category_precedence
 from bot.registration.attendees import attendees
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
@@ -54,6 +59,9 @@ class RegistrationRequest:
     session_time: str  # "09:00"
     learners: str  # a count or login accounts, as typed
     unit_code: str | None = None  # None: the administrator's own unit
+    # The gateway's ``queues_for_operator`` (None: as ``[platform] gateway`` says): whether the
+    # platform is asked to register the unit (``platform_tasks.takes_registrations``).
+    queues_for_operator: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,12 @@ class Plan:
 
 @dataclass(frozen=True)
 class Registered:
+    """A registration recorded: ``task_id`` is the platform task asking the platform to
+    register the unit, None when the administrator completes 报考 on the platform."""
+
     id: int
     plan: Plan
+    task_id: str | None = None
 
 
 def registering_unit(uow: UnitOfWork, unit_code: str | None) -> Unit:
@@ -145,7 +157,8 @@ def plan(uow: UnitOfWork, request: RegistrationRequest) -> Plan:
 
 def commit(uow: UnitOfWork, request: RegistrationRequest) -> Registered:
     """Check the request again (the clock and the roster may have moved since the summary)
-    and write it, with its audit row."""
+    and write it, with its audit row and, where the platform takes registrations, its
+    platform task."""
     planned = plan(uow, request)
     identity = uow.authorize()
     registration = Registration(
@@ -182,4 +195,8 @@ def commit(uow: UnitOfWork, request: RegistrationRequest) -> Registered:
             "named": len(planned.learner_ids),
         },
     )
-    return Registered(registration.id, planned)
+    if not platform_tasks.takes_registrations(uow, request.queues_for_operator):
+        return Registered(registration.id, planned)
+    unit = registering_unit(uow, request.unit_code)
+    task = platform_tasks.submit_booking(uow, registration, unit)
+    return Registered(registration.id, planned, task.id)

@@ -1,21 +1,23 @@
-"""Learners: password resets to the default and transfers into the receiving unit.
+"""Learners: password resets to the default and transfers into the receiving unit, asked of the
+platform (如法网), where learners' accounts live.
 
 Both are two-step: ``prepare_*`` checks everything and records a pending action; the
 administrator confirms with a button; ``decide`` claims the pending action with a conditional
-UPDATE (so a double press or two concurrent confirms apply it once), applies it and writes the
-audit row in the same transaction.
+UPDATE (so a double press or two concurrent confirms submit it once) and writes a platform task
+in the same transaction as the audit row (``bot.platform.tasks.submit``). Nothing is reset or
+moved by the confirm itself: the requester hears the result when the platform has applied or
+refused the task. The bot holds no passwords; the default one is a fact of config, for messages.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.core.audit import AuditLog
 from bot.core.errors import Refused
@@ -23,32 +25,23 @@ from bot.core.uow import UnitOfWork
 from bot.org.access import require_scope, require_unit_scope, unit_in_scope
 from bot.org.identity import Identity
 from bot.org.models import Unit
+from bot.platform.models import TaskKind
+from bot.platform.tasks import TaskRequest, submit
+from bot.roster import transfers
+from bot.roster.accounts import ACCOUNT_RE as ACCOUNT_RE  # other capabilities import it here
+from bot.roster.accounts import (
+    learner_in_scope,
+    learner_with_unit,
+    mask_name,
+    parse_account,
+    pk,
+)
 from bot.roster.models import Learner, PendingAction
-from bot.roster.passwords import hash_password
 
-ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_.@\-]{3,64}$")
 CONFIRM_WINDOW = dt.timedelta(minutes=5)
-RESET = "password_reset"
-TRANSFER = "transfer"
-RESET_AUDIT = "password.reset"  # also what the hourly reset limit counts
-
-
-def mask_name(name: str) -> str:
-    """张三 -> 张*, 欧阳娜娜 -> 欧**娜: enough to recognise, not enough to leak."""
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def parse_account(text: str | None) -> str:
-    account = (text or "").strip()
-    if not account:
-        raise Refused("account_missing")
-    if not ACCOUNT_RE.fullmatch(account):
-        raise Refused("account_malformed")
-    return account
+RESET = TaskKind.PASSWORD_RESET.value
+TRANSFER = TaskKind.TRANSFER.value
+RESET_AUDIT = "password.reset"  # a reset submitted; also what the hourly reset limit counts
 
 
 # --- requests and results -----------------------------------------------------------------------
@@ -87,15 +80,21 @@ class Preview:
     masked_name: str
     unit_name: str
     target_unit_name: str | None = None
+    needs_approval: bool = False  # a transfer from another county: the origin must agree
 
 
 @dataclass(frozen=True)
-class Done:
+class Submitted:
+    """A confirmed action, now a platform task: nothing has happened on the platform yet."""
+
     kind: str
+    task_id: str
     masked_name: str
     account: str
-    unit_name: str
-    default_password: str | None = None
+    unit_name: str  # the learner's unit (a transfer's origin: they stay there until applied)
+    target_unit_name: str | None = None
+    awaiting_approval: bool = False
+    notices: tuple[transfers.TransferNotice, ...] = ()
 
 
 # --- step one: check and record the pending action ----------------------------------------------
@@ -105,36 +104,36 @@ def prepare_reset(uow: UnitOfWork, request: ResetRequest) -> Preview:
     """A reset of a learner of the administrator's scope, within their hourly limit."""
     identity: Identity = uow.authorize()
     account = parse_account(request.account)
-    learner, unit = _learner(uow.session, account)
-    require_scope(identity, unit)
+    learner, unit = learner_in_scope(uow.session, identity, account)
     _check_reset_limit(uow, identity)
     action = _pending(uow, identity, RESET, learner)
-    return Preview(_id(action.id), RESET, mask_name(learner.name), unit.name)
+    return Preview(pk(action.id), RESET, mask_name(learner.name), unit.name)
 
 
 def prepare_transfer(uow: UnitOfWork, request: TransferRequest) -> Preview:
     """The receiving unit's administrator moves a learner into their unit (or, for a county or
-    city administrator, into a named unit of their scope)."""
+    city administrator, into a named unit of their scope).
+
+    The learner lies outside the asker's scope by nature, so here the account must simply
+    exist: what comes back about them is the masked name and unit the confirm step shows, and
+    nothing more (an open transfer is refused without naming its task)."""
     identity: Identity = uow.authorize()
     if not request.account:
         raise Refused("account_missing", command="/transfer")
-    learner, current = _learner(uow.session, parse_account(request.account))
+    learner, current = learner_with_unit(uow.session, parse_account(request.account))
     target = unit_in_scope(uow.session, identity, request.unit_code)
     if target.id == current.id:
         raise Refused("transfer_same_unit", unit=target.name)
+    transfers.refuse_if_open(uow.session, learner.account)
     action = _pending(uow, identity, TRANSFER, learner, target)
-    return Preview(_id(action.id), TRANSFER, mask_name(learner.name), current.name, target.name)
-
-
-def _learner(session: Session, account: str) -> tuple[Learner, Unit]:
-    row = session.exec(
-        select(Learner, Unit)
-        .join(Unit, col(Unit.id) == Learner.unit_id)
-        .where(Learner.account == account)
-    ).first()
-    if row is None:
-        raise Refused("learner_unknown", account=account)
-    return row
+    return Preview(
+        pk(action.id),
+        TRANSFER,
+        mask_name(learner.name),
+        current.name,
+        target.name,
+        needs_approval=transfers.needs_approval(uow, identity, current),
+    )
 
 
 def _check_reset_limit(uow: UnitOfWork, identity: Identity) -> None:
@@ -157,7 +156,7 @@ def _pending(
         kind=kind,
         admin_id=identity.admin_id,
         telegram_user_id=identity.telegram_user_id,
-        learner_id=_id(learner.id),
+        learner_id=pk(learner.id),
         target_unit_id=target.id if target else None,
         created_at=uow.now,
     )
@@ -166,17 +165,11 @@ def _pending(
     return action
 
 
-def _id(value: int | None) -> int:
-    """The primary key of a flushed row (always set once the row is in the database)."""
-    assert value is not None
-    return value
-
-
 # --- step two: the administrator's button -------------------------------------------------------
 
 
-def decide(uow: UnitOfWork, decision: Decision) -> Done | None:
-    """Apply or cancel a pending action of this administrator, exactly once. None: cancelled."""
+def decide(uow: UnitOfWork, decision: Decision) -> Submitted | None:
+    """Submit or cancel a pending action of this administrator, exactly once. None: cancelled."""
     identity: Identity = uow.authorize()
     if not decision.confirm:
         _claim(uow, identity, decision.action_id, "cancelled")
@@ -214,31 +207,35 @@ def _claim(uow: UnitOfWork, identity: Identity, action_id: int, status: str) -> 
     return action
 
 
-def _reset(uow: UnitOfWork, identity: Identity, learner: Learner, unit: Unit) -> Done:
+def _reset(uow: UnitOfWork, identity: Identity, learner: Learner, unit: Unit) -> Submitted:
+    """A reset to the platform's default password, asked of the platform; the bot stores none."""
     require_scope(identity, unit)
     _check_reset_limit(uow, identity)
-    default = uow.config.platform.default_password
-    learner.password_hash = hash_password(default)
-    learner.must_change_password = True
-    learner.updated_at = uow.now
-    uow.session.add(learner)
-    uow.audit(RESET_AUDIT, target=learner.account, detail={"unit": unit.code})
-    return Done(RESET, mask_name(learner.name), learner.account, unit.name, default)
+    task = submit(
+        uow, TaskRequest(TaskKind.PASSWORD_RESET, account=learner.account, unit_code=unit.code)
+    )
+    uow.audit(RESET_AUDIT, target=learner.account, detail={"unit": unit.code, "task": task.id})
+    return Submitted(RESET, task.id, mask_name(learner.name), learner.account, unit.name)
 
 
 def _transfer(
     uow: UnitOfWork, identity: Identity, action: PendingAction, learner: Learner, current: Unit
-) -> Done:
+) -> Submitted:
+    """A transfer asked of the platform; the learner stays where they are until it is applied."""
     target = uow.session.get(Unit, action.target_unit_id)
     if target is None:
         raise Refused("unit_unknown", code="")
     require_unit_scope(identity, target)
-    learner.unit_id = _id(target.id)
-    learner.updated_at = uow.now
-    uow.session.add(learner)
-    uow.audit(
-        "learner.transfer",
-        target=learner.account,
-        detail={"from": current.code, "to": target.code},
+    if target.id == current.id:
+        raise Refused("transfer_same_unit", unit=target.name)
+    submitted = transfers.submit_transfer(uow, identity, learner, current, target)
+    return Submitted(
+        TRANSFER,
+        submitted.task_id,
+        mask_name(learner.name),
+        learner.account,
+        current.name,
+        target.name,
+        awaiting_approval=submitted.awaiting_approval,
+        notices=submitted.notices,
     )
-    return Done(TRANSFER, mask_name(learner.name), learner.account, target.name)

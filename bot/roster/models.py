@@ -1,4 +1,7 @@
-"""Tables of the roster: learners, and the pending (two-step) actions on them."""
+"""Tables of the roster: learners, and the pending (two-step) actions on them.
+
+The bot holds no passwords: learners log in on the platform (如法网), which is the system of
+record for their accounts; a reset is a platform task (``bot.roster.learners``)."""
 
 from __future__ import annotations
 
@@ -20,8 +23,6 @@ class Learner(SQLModel, table=True):
     exempt: bool = Field(default=False)
     required_credits: float | None = Field(default=None)
     total_credits: float | None = Field(default=None)
-    password_hash: str | None = Field(default=None, max_length=256)
-    must_change_password: bool = Field(default=False)
     updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
 
 

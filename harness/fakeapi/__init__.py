@@ -24,6 +24,9 @@ Behaviour modelled on the real API (so that tests catch real mistakes):
   ``message to delete not found``; ``callback_data`` longer than 64 bytes answers
   ``BUTTON_DATA_INVALID``; text longer than 4096 UTF-16 units answers ``message is too long``.
 * ``getUpdates`` confirms (forgets) updates with ``update_id < offset``, like Telegram.
+* Forum topics: ``send_text(..., message_thread_id=N)`` posts in topic N of a forum supergroup;
+  a bot message lands in the topic it names, else in the topic of the message it replies to,
+  else in the General topic (no ``message_thread_id``).
 
 The parts: ``server`` (HTTP threads), ``dispatch`` (token, faults, recording), ``faults``,
 ``forms`` (request decoding, multipart), ``methods`` / ``messages`` / ``chats`` (the method

@@ -122,9 +122,21 @@ def _bot_message(world: World, chat_id: int, params: Params, extra: Json) -> Jso
         msg["reply_to_message"] = reply_to
     if markup is not None:
         msg["reply_markup"] = markup
-    if params.get("message_thread_id") is not None:
-        msg["message_thread_id"] = params["message_thread_id"]
+    topic = _topic(params, reply_to)
+    if topic is not None:
+        msg["message_thread_id"], msg["is_topic_message"] = topic, True
     return world.store_message(msg)
+
+
+def _topic(params: Params, reply_to: Json | None) -> int | None:
+    """The forum topic a new message lands in: the one it names, else the topic of the message
+    it replies to, else none (the General topic, or a chat without topics)."""
+    if params.get("message_thread_id") is not None:
+        return int_param(params, "message_thread_id")
+    if reply_to is not None and reply_to.get("is_topic_message"):
+        topic = reply_to.get("message_thread_id")
+        return topic if isinstance(topic, int) else None
+    return None
 
 
 def _caption_extra(params: Params) -> Json:

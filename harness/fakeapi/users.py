@@ -24,11 +24,16 @@ def _user_message(
     chat_title: str | None,
     reply_to: Json | None,
     extra: Json,
+    topic: int | None = None,
 ) -> Json:
-    """Store and return a message from a user (in its private chat unless ``chat_id``)."""
+    """Store and return a message from a user (in its private chat unless ``chat_id``; in the
+    forum topic ``topic`` of a supergroup, which then becomes a forum)."""
     user = world.user(user_id, first_name, username)
     cid = user_id if chat_id is None else chat_id
     chat = world.chat(cid, chat_type)
+    if topic is not None:
+        chat["is_forum"] = True
+        extra = {**extra, "message_thread_id": topic, "is_topic_message": True}
     if chat["type"] == "private":
         chat.setdefault("first_name", first_name)
         if username:
@@ -87,12 +92,14 @@ class UserSide:
         reply_to: Json | None = None,
         username: str | None = None,
         chat_title: str | None = None,
+        message_thread_id: int | None = None,
     ) -> Json:
         """Enqueue a text message from a user; returns the update dict.
 
         ``chat_id`` defaults to ``user_id`` (private chat); negative ids are supergroups unless
         ``chat_type`` says otherwise.  Leading ``/cmd`` / ``/cmd@bot`` gets a ``bot_command``
         entity and ``@username`` a ``mention`` entity (offsets in UTF-16 units).
+        ``message_thread_id``: the message is posted in that topic of a forum supergroup.
         """
         extra: Json = {"text": text}
         entities = text_entities(text)
@@ -109,6 +116,7 @@ class UserSide:
                 chat_title=chat_title,
                 reply_to=reply_to,
                 extra=extra,
+                topic=message_thread_id,
             )
             return self.world.enqueue_update({"message": msg})
 
