@@ -47,6 +47,9 @@ def test_an_administrators_first_steps(tmp_path):
     out = proc.stdout
     assert "绑定成功" in out and "耒阳市教育局" in out
     assert "张*明" in out and "000000" in out
+    # The whole path offline: submitted first, then the stand-in platform's result, in order.
+    submitted, reset = out.index("已提交"), out.index("已重置")
+    assert submitted < reset and "000000" not in out[:reset]
     assert "（现在由 张三 发言" in out and "广播电视大学" in out
     assert out.count("bot（群）") == 1  # "大家好" got silence
 

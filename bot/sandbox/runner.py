@@ -34,6 +34,7 @@ from bot.platform.sandbox import SandboxGateway
 from bot.sandbox.demo import load_demo
 from bot.sandbox.offline import BOT_ID, ApiCall, OfflineRequest
 from bot.sandbox.telegram_text import text_entities
+from handlers import platform as platform_worker
 from reminders.scheduler import on_clock_moved
 
 SANDBOX_TOKEN = f"{BOT_ID}:sandbox-offline-token"
@@ -166,6 +167,12 @@ class Sandbox:
         await self.app.process_update(update)
         return self.drain()
 
+    async def settle(self) -> list[str]:
+        """Let the stand-in platform answer now: the result of what was just submitted (已重置 …)
+        shows right after the 已提交 it follows, not whenever the worker's job next runs."""
+        await platform_worker.run_once(self.app)
+        return self.drain()
+
     def drain(self) -> list[str]:
         """Everything the bot said since the last call, as a person would read it."""
         lines: list[str] = []
@@ -293,6 +300,7 @@ async def run_sandbox(ctx: AppContext, stdin: TextIO = sys.stdin, out: TextIO = 
             lines = await sandbox.handle_line(line)
             if lines is None:
                 break
+            lines += await sandbox.settle()
             for text in lines:
                 print(text, file=out, flush=True)
     return 0
