@@ -61,6 +61,7 @@ FEATURES = (
     "handlers.reminders",
     "handlers.results",
     "handlers.platform_tasks",
+    "handlers.lookup",
 )
 
 

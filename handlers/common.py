@@ -22,6 +22,7 @@ from bot.core.errors import Refused
 from bot.core.render import render
 from bot.core.uow import Origin, UnitOfWork
 from bot.org.identity import Identity, identify
+from bot.roster.accounts import typed_form
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -140,7 +141,9 @@ Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, R]]
 
 def private_only(command: str) -> Callable[[Callback[R]], Callback[R | None]]:
     """In a group, say to use private chat, and reveal nothing else. A refusal the handler
-    raises is rendered the same way everywhere (a conversation then ends: None)."""
+    raises is rendered the same way everywhere (a conversation then ends: None). The command's
+    arguments reach the handler in the form the parsers read (full-width letters and digits
+    folded to ASCII: ``typed_form``), once, here."""
 
     def wrap(handler: Callback[R]) -> Callback[R | None]:
         @functools.wraps(handler)
@@ -148,6 +151,8 @@ def private_only(command: str) -> Callable[[Callback[R]], Callback[R | None]]:
             if not is_private(update):
                 await refuse(update, context, Refused("private_only", command=f"/{command}"))
                 return None
+            if context.args:
+                context.args = [typed_form(word) for word in context.args]
             try:
                 return await handler(update, context)
             except Refused as refusal:

@@ -28,7 +28,7 @@ class Composed:
 
 def compose(uow: UnitOfWork, row: StoredReminder, at: dt.datetime | None = None) -> Composed:
     """The message as it reads when sent at ``at`` (default: the unit of work's moment): a
-    reminder sent late says what is true then ("已于9月13日开始", one day left, not two)."""
+    reminder sent late says what is true then ("已于…开始", one day left, not two)."""
     config = uow.config
     moment = (at or uow.now).astimezone(config.tz)
     owing = owing_for(uow, row, moment)

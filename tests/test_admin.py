@@ -811,3 +811,10 @@ async def test_help_reflects_a_new_binding_at_once(bot, world):
     await bot.send(f"/bind {issue(world, 'LY-JY', 'unit')}", user="新人")
     out = await bot.send("/help", user="新人")
     assert "/resetpw" in out[0]
+
+
+async def test_the_audit_shows_the_year(bot, world):
+    """Audit rows outlive a campaign: each shows its year, not only month and day."""
+    factories.bind(world, "city", "city", bot.user_id("市里"))
+    out = await bot.send("/audit", user="市里")
+    assert world.now().strftime("%Y-%m-%d") in out[0]

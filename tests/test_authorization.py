@@ -88,6 +88,8 @@ TABLE: dict[str, Row] = {
     "affected": Row("LY-JY", scoped=True, at=MAKEUP_OVER),
     "tasks": Row(),
     "task_fail": Row("abcdef12 材料不全"),
+    "units": Row("耒阳"),
+    "find": Row("ly1zhang"),
 }
 
 

@@ -406,6 +406,12 @@ async def test_status_command_city_office_only(bot, bot_world):
     factories.bind(bot_world, "LY-JY", "unit", bot.user_id("单位"))
     out = await bot.send("/status", user="市办")
     text = out[0]
+    # Counties and parks are areas, not first-level units: the count says which units it holds.
+    with bot_world.db.session() as s:
+        kinds = [u.kind for u in s.exec(select(Unit))]
+        counties = sum(1 for k in kinds if k in ("county", "park"))
+    assert f"一级单位 {kinds.count('unit')} 个：市直" in text
+    assert f"县市区、园区 {counties} 个不计入一级单位" in text
     assert "分众组考第一次考试" in text and "覆盖 60 人" in text
     assert "……等" in text  # long lists are truncated
     assert "集中考试" in text and "50/80" in text and "县市区集中组考安排" in text
@@ -497,3 +503,21 @@ def test_cli_status_and_export(tmp_path, config):
     book = openpyxl.load_workbook(target)
     assert book.sheetnames == list(export.SHEETS) and book["报名汇总"].max_row == 5
     assert run("export", str(tmp_path / "out.csv")).returncode == 2
+
+
+async def test_plan_dates_must_fall_in_the_zone_exam_period(bot, bot_world):
+    """A county's centralized exam is its units' zone exam: dates outside the zone rounds' exam
+    period (first exam day to last, from config) are refused and nothing is saved."""
+    factories.bind(bot_world, "LY", "county", bot.user_id("耒阳"))
+    zones = [z.exam for z in bot_world.config.zone_rounds]
+    start, end = min(w.start for w in zones), max(w.end for w in zones)
+    for dates in ("2022-01-01", "12月25日", f"{end.month}月{end.day}日、12月25日"):
+        out = await bot.send(f"/plan 6 {dates}", user="耒阳")
+        assert "不在分众组考的考试时间内" in out[0], out
+        assert f"{start.month}月{start.day}日至{end.month}月{end.day}日" in out[0]
+    with bot_world.db.session() as s:
+        assert s.exec(select(CountyPlan)).first() is None
+    out = await bot.send(
+        f"/plan 6 {start.month}月{start.day}日、{end.month}月{end.day}日", user="耒阳"
+    )
+    assert "已收到耒阳市" in out[0]

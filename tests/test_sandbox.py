@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from sqlmodel import select
+
+from bot.core.uow import Origin
+from bot.org.models import Invite
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,3 +67,49 @@ async def test_sandbox_meta_lines(bot):
     assert "没有可以点的按钮" in (await bot.handle_line("/press 1"))[0]
     assert "用法" in (await bot.handle_line("/invite x"))[0]
     assert await bot.handle_line("/quit") is None
+
+
+# --- item 14: the sandbox starts inside the campaign ----------------------------------------
+def test_sandbox_starts_inside_the_campaign_and_says_so(tmp_path, campaign_config):
+    start = campaign_config.sandbox.start or dt.datetime.combine(
+        campaign_config.zone_rounds[0].registration_start, campaign_config.reminders.morning
+    )
+    proc = run("/now real\n", tmp_path)
+    first, *rest = proc.stdout.splitlines()
+    assert f"{start:%Y-%m-%d %H:%M}" in first and "/now real" in first
+    # /now real goes back to the system clock.
+    real = dt.datetime.now(campaign_config.tz)
+    assert f"{real:%Y-%m-%d}" in "\n".join(rest)
+
+
+def test_now_option_wins_over_the_configured_start(tmp_path):
+    proc = run("", tmp_path, "--now", "2022-10-25T10:00")
+    assert "2022-10-25 10:00" in proc.stdout.splitlines()[0]
+
+
+async def test_demo_and_invite_use_the_sandbox_clock(bot):
+    bot.demo()
+    assert "邀请码" in bot.invite("LY-JY unit")[0]
+    with bot.ctx.unit_of_work(Origin.cli("test")) as uow:
+        invite = uow.session.exec(select(Invite)).one()
+        assert invite.created_at.astimezone(bot.ctx.config.tz) == bot.ctx.clock.now()
+
+
+# --- item 15: documents in and out ------------------------------------------------------------
+async def test_upload_sends_a_document_and_sent_files_are_saved(bot, tmp_path):
+    from tests import factories
+
+    bot.out_dir = tmp_path / "sandbox-out"
+    department = bot.ctx.config.question_bank[0].department
+    factories.bind(bot.ctx, department, "unit", bot.user_id())
+    lines = await bot.handle_line("/template")
+    saved = [line for line in lines if "[已保存]" in line]
+    assert len(saved) == 1
+    path = Path(saved[0].split("[已保存]", 1)[1].strip())
+    assert path.parent == bot.out_dir and path.stat().st_size > 0
+    # the template sent back as a document reaches the question-bank handler (it downloads it)
+    mark = bot.request.mark()
+    replies = await bot.handle_line(f"/upload {path}")
+    assert [c.method for c in bot.request.calls[mark:]][:2] == ["getFile", "download"]
+    assert replies and "bot（私聊）" in replies[0], replies
+    assert "用法" in (await bot.handle_line("/upload /no/such/file.xlsx"))[0]

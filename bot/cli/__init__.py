@@ -75,6 +75,21 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0 if report.written and not report.errors else 1
 
 
+def _cmd_units_list(args: argparse.Namespace) -> int:
+    """``units list [--match TEXT]``: the unit tree's codes, names, kinds and parents."""
+    from bot.cli.common import say
+    from bot.core.uow import Origin
+    from bot.org.directory import list_units
+
+    ctx = open_context(args)
+    try:
+        listing = ctx.run_sync(lambda uow: list_units(uow, args.match), Origin.cli())
+    finally:
+        ctx.db.dispose()
+    print(say(ctx, "units_found", listing=listing))
+    return 0 if listing.entries else 1
+
+
 def _add_import_commands(sub: argparse._SubParsersAction) -> None:
     say = _words("import")
     for name in ("units", "roster"):
@@ -85,6 +100,10 @@ def _add_import_commands(sub: argparse._SubParsersAction) -> None:
         action.add_argument("file", metavar="FILE", help=say["file"])
         action.add_argument("--skip-bad", action="store_true", help=say["skip_bad"])
         action.set_defaults(func=_cmd_import)
+        if name == "units":
+            listing = actions.add_parser("list", help=say["list"])
+            listing.add_argument("--match", default="", metavar="TEXT", help=say["match"])
+            listing.set_defaults(func=_cmd_units_list)
 
 
 # Feature modules that add sub-commands: each has ``add_commands(sub)``.

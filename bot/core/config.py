@@ -369,6 +369,10 @@ class Admin(_Model):
     bind_attempts_per_hour: Positive
 
 
+class SandboxSettings(_Model):  # start: a moment, "real", or unset (zone round 1's morning)
+    start: dt.datetime | Literal["real"] | None = None
+
+
 def _in_quiet(moment: dt.time, start: dt.time, end: dt.time) -> bool:
     """Whether ``moment`` lies in the quiet hours [start, end) (which may wrap midnight)."""
     if start == end:
@@ -441,6 +445,7 @@ class Config(_Model):
     storage: Storage
     admin: Admin
     reminders: Reminders = Field(default_factory=Reminders)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:

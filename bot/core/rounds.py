@@ -66,6 +66,14 @@ def regular(config: Config) -> list[ExamRound]:
     return [r for r in catalogue(config) if not r.is_makeup]
 
 
+def zone_exam_period(config: Config) -> Window:
+    """The zone exam's days, from the first round's first exam day to the last round's last: the
+    period a county's centralized exams (县市区集中组考, notice 五（四）) fall in, as they are how
+    a county's units take the zone exam."""
+    zones = [r.exam for r in catalogue(config) if r.is_zone]
+    return Window(start=min(w.start for w in zones), end=max(w.end for w in zones))
+
+
 def find(config: Config, key: str) -> ExamRound | None:
     return next((r for r in catalogue(config) if r.key == key), None)
 

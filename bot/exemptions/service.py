@@ -270,6 +270,13 @@ def _filing_in_scope(uow: UnitOfWork, filing_id: int) -> tuple[ExemptionFiling, 
     return filing, learner, unit
 
 
+_STEPS = (S.HR_REVIEWED, S.HEAD_APPROVED, S.CITY_FILED)
+# For each step, the states in which it has been recorded already (it or a later step).
+_AT_OR_AFTER: dict[ExemptionState, tuple[ExemptionState, ...]] = {
+    step: _STEPS[i:] for i, step in enumerate(_STEPS)
+}
+
+
 def _claim(
     uow: UnitOfWork, filing: ExemptionFiling, expected: ExemptionState, to: ExemptionState
 ) -> None:
@@ -284,6 +291,8 @@ def _claim(
             expected=expected.value,
         )
 
+    if filing.state in _AT_OR_AFTER.get(to, ()):  # this step (or a later one) is done already
+        raise Refused("exempt_step_done", id=filing.id, state=filing.state, wanted=to.value)
     if filing.state != expected:
         raise wrong_state(filing.state)
     claimed: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]

@@ -24,7 +24,8 @@ from sqlmodel import col, select
 from bot.core.audit import AuditLog
 from bot.core.errors import Refused
 from bot.core.uow import UnitOfWork
-from bot.org.access import city_or_operator, find_unit
+from bot.org.access import city_or_operator
+from bot.org.directory import resolve_unit
 from bot.org.identity import Identity
 from bot.org.models import Administrator, Invite, Role, TelegramBinding, Unit, UnitKind
 
@@ -91,7 +92,7 @@ def issue_invite(uow: UnitOfWork, request: InviteRequest) -> IssuedInvite:
     """Create the unit's administrator account if needed and a one-time code for it (the city
     office's operator on the server, or its bound administrator)."""
     city_or_operator(uow)
-    unit = find_unit(uow.session, request.unit_code)
+    unit = resolve_unit(uow.session, request.unit_code)  # a code, or a unit's exact name
     if unit is None:
         raise Refused("unit_unknown", code=request.unit_code)
     role = _role_for(unit, request.role)

@@ -179,7 +179,9 @@ class CentralizedStatus:
 @dataclass(frozen=True)
 class StatusReport:
     now: dt.datetime
-    first_level_units: int
+    first_level_units: int  # every first-level unit: the city's own and the counties' and parks'
+    city_level_units: int  # of them, the city's own (市直)
+    counties: int  # the counties and parks themselves: areas, not first-level units
     rounds: list[RoundStatus]  # the zone rounds, in order
     makeup: RoundStatus
     centralized: CentralizedStatus
@@ -317,6 +319,8 @@ def status(session: Session, config: Config, now: dt.datetime) -> StatusReport:
     return StatusReport(
         now=now,
         first_level_units=len(tree.first_level()),
+        city_level_units=sum(1 for u in tree.first_level() if tree.ref(u).county is None),
+        counties=sum(1 for u in tree.units.values() if u.kind in COUNTY_KINDS),
         rounds=[r for r in items if not r.is_makeup],
         makeup=next(r for r in items if r.is_makeup),
         centralized=_centralized(session, config, tree, now.date()),

@@ -24,6 +24,7 @@ from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
 from bot.registration.models import RegistrationLearner
 from bot.registration.words import section
 from bot.results import makeup
+from bot.roster.accounts import typed_form
 from bot.roster.learners import ACCOUNT_RE, mask_name
 from bot.roster.models import Learner
 
@@ -64,7 +65,7 @@ def _account_separators() -> re.Pattern[str]:
 
 def parse_learners(text: str) -> tuple[int | None, list[str]]:
     """A count ("35") or login accounts separated by spaces, commas or new lines."""
-    text = (text or "").strip()
+    text = typed_form(text or "").strip()
     if not text:
         raise Refused("learners_missing")
     if text.isascii() and text.isdigit():

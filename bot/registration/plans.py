@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from bot.core.config import Config
 from bot.core.errors import Refused
+from bot.core.rounds import zone_exam_period
 from bot.core.uow import UnitOfWork
 from bot.org.identity import Identity
 from bot.org.models import Role, Unit
@@ -70,6 +71,15 @@ def county_unit(session: Session, identity: Identity) -> Unit:
     return unit
 
 
+def require_exam_period(config: Config, days: list[dt.date]) -> None:
+    """A county's centralized exam is its units' zone exam: every date must lie in the zone
+    rounds' exam period (config's ``zone_rounds``, first exam day to last)."""
+    period = zone_exam_period(config)
+    outside = [day for day in days if not period.contains(day)]
+    if outside:
+        raise Refused("plan_date_outside", day=outside[0], start=period.start, end=period.end)
+
+
 def _upsert(session: Session, values: dict[str, Any]) -> None:
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
@@ -100,6 +110,7 @@ def submit_plan(uow: UnitOfWork, submission: PlanSubmission) -> PlanReceipt:
     if count < minimum:
         raise Refused("plan_min_units", min=minimum, count=count)
     days = parse_dates(submission.dates or "", uow.config.campaign.year)
+    require_exam_period(uow.config, days)
     detail = (submission.detail or "").strip()
     if len(detail) > MAX_DETAIL:
         raise Refused("plan_detail_long", max=MAX_DETAIL, length=len(detail))

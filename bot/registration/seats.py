@@ -28,6 +28,7 @@ from bot.org.access import require_city, unit_in_scope
 from bot.org.models import Unit
 from bot.registration.assignment import is_centralized
 from bot.registration.models import SeatBooking, SeatSlot
+from bot.roster.accounts import typed_form
 
 MAX_SEATS = 2000
 PRE, CONFIRMED, CANCELLED = "pre", "confirmed", "cancelled"
@@ -149,7 +150,8 @@ def require_window(config: Config, now: dt.datetime) -> None:
 
 
 def parse_seats(text: str) -> int:
-    """A number of seats as typed after /seats_book: ASCII digits only."""
+    """A number of seats as typed after /seats_book: ASCII digits (full-width ones folded)."""
+    text = typed_form(text).strip()
     if not (text.isascii() and text.isdigit()):
         raise Refused("count_range", max=MAX_SEATS)
     return int(text)

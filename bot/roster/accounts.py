@@ -5,6 +5,7 @@ instead of the full one."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from sqlmodel import Session, col, select
 
@@ -14,6 +15,18 @@ from bot.org.models import Role, Unit
 from bot.roster.models import Learner
 
 ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_.@\-]{3,64}$")
+
+
+def typed_form(text: str) -> str:
+    """Text as people type it, in the form the parsers read: full-width letters, digits,
+    punctuation and the ideographic space (a Chinese input method's width) become their ASCII
+    forms (NFKC, applied to full-width characters only). Other compatibility forms (①, ²) stay
+    as they are: nobody means a circled one as a head count. The one normaliser every command
+    argument and typed reply passes (handlers.common.private_only, and the parsers)."""
+    return "".join(
+        unicodedata.normalize("NFKC", ch) if unicodedata.east_asian_width(ch) == "F" else ch
+        for ch in text
+    )
 
 
 def mask_name(name: str) -> str:
@@ -26,7 +39,7 @@ def mask_name(name: str) -> str:
 
 
 def parse_account(text: str | None) -> str:
-    account = (text or "").strip()
+    account = typed_form(text or "").strip()
     if not account:
         raise Refused("account_missing")
     if not ACCOUNT_RE.fullmatch(account):

@@ -3,10 +3,12 @@
 Lines are messages from the current user in the current chat. Lines for the sandbox itself:
   /as group | /as private     switch the chat
   /user NAME                  switch who speaks (each name is a different Telegram user)
-  /now 2022-09-14 10:00       move the clock (/now real: back to the real time)
+  /now 2022-09-14 10:00       move the clock (/now real: back to the real time); it starts
+                              inside the campaign ([sandbox] start), unless --now is given
   /reply TEXT                 send TEXT as a reply to the bot's last message in this chat
   /press N                    press button N of the bot's last message with buttons
-  /invite UNIT ROLE           issue an invite code, as `python -m bot invite` does on the server
+  /invite UNIT ROLE           issue an invite code (UNIT: a code or a name), as `python -m bot invite` does on the server
+  /upload PATH                send the file at PATH as a document (a question bank, a roster)
   /demo                       load a small demo unit tree and roster to try admin features
   /quit                       leave (end of input does the same)
 """
@@ -40,6 +42,7 @@ from reminders.scheduler import on_clock_moved
 SANDBOX_TOKEN = f"{BOT_ID}:sandbox-offline-token"
 SANDBOX_DATABASE = "sqlite:///data/sandbox.db"
 DEFAULT_GROUP_ID = -1001000000001
+OUT_DIR = Path("data/sandbox-out")  # where the files the bot sends are written
 WORDS_FILE = Path(__file__).with_name("sandbox.toml")
 
 
@@ -74,6 +77,7 @@ class Sandbox:
         self._printed = 0
         self.last_bot_message: dict[int, dict[str, Any]] = {}
         self.last_buttons: tuple[dict[str, Any], list[tuple[str, str]]] | None = None
+        self.out_dir = OUT_DIR
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> Sandbox:
@@ -147,6 +151,42 @@ class Sandbox:
             message["reply_to_message"] = reply_to
         return await self._process({"update_id": next(self._update_ids), "message": message})
 
+    async def upload(self, path_text: str) -> list[str]:
+        """The file at ``path_text`` as a document message from the current user in the current
+        chat, served to the bot's download as Telegram would serve it."""
+        path = Path(path_text).expanduser()
+        if not path_text or not path.is_file():
+            return [say("upload_usage", path=path_text)]
+        content = path.read_bytes()
+        file_id = f"upload{next(self._message_ids)}"
+        self.request.add_file(file_id, content)
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._chat(),
+            "from": self._from(),
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": path.name,
+                "file_size": len(content),
+            },
+        }
+        return await self._process({"update_id": next(self._update_ids), "message": message})
+
+    def _save_sent_files(self, call: ApiCall) -> list[str]:
+        """Write the files the bot sent under ``out_dir``; one line per file with its path."""
+        lines = []
+        for field_tuple in call.files.values():
+            if not isinstance(field_tuple, tuple) or len(field_tuple) < 2:
+                continue
+            name = Path(str(field_tuple[0] or "file")).name
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            target = self.out_dir / name
+            target.write_bytes(field_tuple[1])
+            lines.append(say("file_saved", path=target))
+        return lines
+
     async def press(self, index: int) -> list[str]:
         if self.last_buttons is None:
             return [say("no_buttons")]
@@ -195,6 +235,8 @@ class Sandbox:
         if call.method == "editMessageText":
             where += say("edited")
         lines = [say("bot_says", where=where, body=body.replace("\n", "\n    "))]
+        if call.method == "sendDocument":
+            lines += self._save_sent_files(call)
         markup = p.get("reply_markup")
         if isinstance(markup, dict) and markup.get("inline_keyboard"):
             buttons = [
@@ -242,6 +284,8 @@ class Sandbox:
             return self.invite(rest)
         if head == "/demo":
             return self.demo()
+        if head == "/upload":
+            return await self.upload(rest)
         if head == "/reply":
             target = self.last_bot_message.get(self.chat_id)
             if target is None:
@@ -251,10 +295,10 @@ class Sandbox:
 
     def invite(self, text: str) -> list[str]:
         """An invite code, as the city office issues one on the server."""
-        parts = text.split()
-        if len(parts) != 2:
+        unit, _, role = text.strip().rpartition(" ")  # a unit's code or name, then the role
+        if not unit.strip() or not role:
             return [say("invite_usage")]
-        request = invites.InviteRequest(unit_code=parts[0], role=parts[1])
+        request = invites.InviteRequest(unit_code=unit.strip(), role=role)
         try:
             issued = self.ctx.run_sync(
                 lambda uow: invites.issue_invite(uow, request), Origin.cli("sandbox")
@@ -262,6 +306,21 @@ class Sandbox:
         except Refused as refusal:
             return [say("refused", text=strip_html(refusal.render(c=self.ctx.config)))]
         return [say("invite_issued", code=issued.code, unit=issued.unit_name)]
+
+    def start_clock(self) -> list[str]:
+        """Put the clock inside the campaign ([sandbox] start; by default the first zone
+        round's registration morning) unless ``--now`` already moved it, and say where it is:
+        trying the bot at today's real date would find every window closed."""
+        config = self.ctx.config
+        start = config.sandbox.start
+        if not self.ctx.clock.shifted and start != "real":
+            if start is None:
+                first = config.zone_rounds[0].registration_start
+                start = dt.datetime.combine(first, config.reminders.morning)
+            self.ctx.clock.set(start)
+        now = self.ctx.clock.now()
+        line = "start_clock" if self.ctx.clock.shifted else "clock"
+        return [say(line, now=now, timezone=config.campaign.timezone)]
 
     def demo(self) -> list[str]:
         created = load_demo(self.ctx)
@@ -291,6 +350,8 @@ async def run_sandbox(ctx: AppContext, stdin: TextIO = sys.stdin, out: TextIO = 
     async with Sandbox(ctx, out) as sandbox:
         if interactive:
             print(say("banner"), file=out, flush=True)
+        for text in sandbox.start_clock():
+            print(text, file=out, flush=True)
         while True:
             if interactive:
                 print("> ", end="", file=out, flush=True)
