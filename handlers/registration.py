@@ -29,11 +29,11 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.core import rounds
-from bot.core.config import Config
+from bot.core.config import OnlineSession
 from bot.core.errors import Refused
 from bot.core.render import hm, render
 from bot.core.rounds import ExamRound
-from bot.registration import changes
+from bot.registration import changes, schedule
 from bot.registration import service as reg
 from handlers import platform, seats
 from handlers.commands import ADMINS, CITY, Command
@@ -58,9 +58,9 @@ def _days_keyboard(item: ExamRound, prefix: str) -> InlineKeyboardMarkup:
     return markup_of([days[i : i + 3] for i in range(0, len(days), 3)])
 
 
-def _sessions_keyboard(config: Config, prefix: str) -> InlineKeyboardMarkup:
+def _sessions_keyboard(sessions: list[OnlineSession], prefix: str) -> InlineKeyboardMarkup:
     rows: dict[str, list[tuple[str, str]]] = {}
-    for s in config.online_sessions:
+    for s in sessions:
         rows.setdefault(s.period, []).append((hm(s.time), f"{prefix}{s.time:%H%M}"))
     return markup_of(list(rows.values()))
 
@@ -100,10 +100,11 @@ def _kick_if(context: ContextTypes.DEFAULT_TYPE, task_id: str | None) -> None:
 def _request(
     context: ContextTypes.DEFAULT_TYPE, state: dict[str, Any], learners: str
 ) -> reg.RegistrationRequest:
+    day = state.get("day")
     return reg.RegistrationRequest(
         round_key=state["round"],
-        exam_date=dt.date.fromisoformat(state["day"]),
-        session_time=state["time"],
+        exam_date=dt.date.fromisoformat(day) if day else None,
+        session_time=state.get("time"),
         learners=learners,
         unit_code=state["unit"],
         queues_for_operator=_queues_for_operator(context),
@@ -157,9 +158,17 @@ async def choose_round(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     except Refused as refusal:
         return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
     state["round"] = item.key
+    if not schedule.books_sessions(app_ctx(context).config, item):
+        state["day"] = state["time"] = None  # the platform schedules it: on to the learners
+        return await _ask_learners(update, context, query, state)
     text = render_text(context, "register_day", round=item, unit=state["unit_name"])
     await edit_message(query, text, _days_keyboard(item, "rg:d:"))
     return DAY
+
+
+def _round_sessions(context: ContextTypes.DEFAULT_TYPE, round_key: str) -> list[OnlineSession]:
+    config = app_ctx(context).config
+    return schedule.sessions(config, schedule.find_round(config, round_key))
 
 
 async def choose_day(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -172,9 +181,9 @@ async def choose_day(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return await _stale(update, context)
     state["day"] = day.isoformat()
     await query.answer()
-    config = app_ctx(context).config
-    text = render_text(context, "register_session", day=day)
-    await edit_message(query, text, _sessions_keyboard(config, "rg:s:"))
+    sessions = _round_sessions(context, state["round"])
+    text = render_text(context, "register_session", day=day, sessions=sessions)
+    await edit_message(query, text, _sessions_keyboard(sessions, "rg:s:"))
     return SESSION
 
 
@@ -187,14 +196,28 @@ async def choose_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     except Refused:
         return await _stale(update, context)
     await query.answer()
+    return await _ask_learners(update, context, query, state)
+
+
+async def _ask_learners(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, state: dict[str, Any]
+) -> int:
+    """The learner step, with the unit's makeup list for the makeup."""
     try:
         offer = await act(
             update, context, lambda uow: reg.makeup_offer(uow, state["unit"], state["round"])
         )
     except Refused as refusal:
         return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
-    day = dt.date.fromisoformat(state["day"])
-    text = render_text(context, "register_learners", day=day, time=state["time"], makeup=offer)
+    day = dt.date.fromisoformat(state["day"]) if state["day"] else None
+    text = render_text(
+        context,
+        "register_learners",
+        round=schedule.find_round(app_ctx(context).config, state["round"]),
+        day=day,
+        time=state["time"],
+        makeup=offer,
+    )
     await edit_message(query, text)
     return LEARNERS
 
@@ -326,12 +349,14 @@ async def _myreg_step(
         return text, None, cancelled.task_id
     if verb == "c":
         item = await act(update, context, lambda uow: changes.changeable(uow, reg_id))
+        schedule.require_sessions(config, item)
         text = render_text(context, "register_day", round=item, unit="")
         return text, _days_keyboard(item, f"rg:cd:{reg_id}:"), None
     if verb == "cd":
-        await act(update, context, lambda uow: changes.changeable(uow, reg_id))
-        text = render_text(context, "register_session", day=_parse_day(rest[0]))
-        return text, _sessions_keyboard(config, f"rg:cs:{reg_id}:{rest[0]}:"), None
+        item = await act(update, context, lambda uow: changes.changeable(uow, reg_id))
+        sessions = schedule.sessions(config, item)
+        text = render_text(context, "register_session", day=_parse_day(rest[0]), sessions=sessions)
+        return text, _sessions_keyboard(sessions, f"rg:cs:{reg_id}:{rest[0]}:"), None
     change = changes.ChangeRegistration(
         reg_id, _parse_day(rest[0]), _parse_time(rest[1]), queues_for_operator=gateway
     )

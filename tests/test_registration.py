@@ -175,10 +175,41 @@ async def test_makeup_round(bot, world, clock):
     bot.user = "李老师"
     await bot.send("/register")
     assert buttons(bot) == ["补考"]
-    await walk_to_learners(bot, round_label="补考", day_index=3, session="19:30")
+    # Issue 15 item 4: the notice gives the makeup no sessions ("全省统一补考"), so none are
+    # offered (not the zone rounds' ten) and no day or time is invented.
+    out = said(await bot.press(1))
+    assert "请选择考试日期" not in out and "请选择场次" not in out
+    assert world.config.makeup.scope in out and "统一安排" in out and "参考人数" in out
+    summary = said(await bot.send("4"))
+    assert "场次：" not in summary and "日期：" not in summary
+    assert world.config.makeup.scope in summary and "统一安排" in summary
+    out = said(await bot.press(1))
+    assert "补考" in out and world.config.makeup.scope in out and "统一安排" in out
+    with world.db.session() as s:
+        row = s.exec(select(Registration)).one()
+    assert (row.round_key, row.session_time, row.learner_count) == ("makeup", "", 4)
+    assert "统一安排" in said(await bot.send("/myreg"))
+
+
+async def test_makeup_sessions_only_from_config(bot, world, clock):
+    """With ``[makeup] sessions`` in config, those (and only those) are offered for the makeup."""
+    evening = world.config.online_sessions[-2]
+    makeup = world.config.makeup.model_copy(update={"sessions": [evening]})
+    world.config = world.config.model_copy(update={"makeup": makeup})
+    clock.freeze(dt.datetime(2022, 10, 25, 9))
+    factories.bind(world, "LY-JY", "unit", bot.user_id("李老师"))
+    bot.user = "李老师"
+    await bot.send("/register")
+    await bot.press(1)
+    await bot.press(3)
+    assert buttons(bot) == [f"{evening.time.hour}:{evening.time.minute:02d}"]
+    await bot.press(1)
     await bot.send("4")
-    out = await bot.press(1)
-    assert "补考" in said(out) and "10月29日" in said(out)
+    out = said(await bot.press(1))
+    assert "补考" in out and "10月29日" in out and "统一安排" not in out
+    with world.db.session() as s:
+        row = s.exec(select(Registration)).one()
+    assert (row.exam_date, row.session_time) == (dt.date(2022, 10, 29), f"{evening.time:%H:%M}")
 
 
 async def test_category_exam_takes_precedence(bot, world):

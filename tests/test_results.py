@@ -271,9 +271,7 @@ async def test_register_makeup_offers_exactly_the_list(bot, world, clock):
     factories.bind(world, "LY-JY", "unit", bot.user_id("李老师"))
     bot.user = "李老师"
     await bot.send("/register")
-    await bot.press(1)  # 补考, the only open round
-    await bot.press(3)  # a day
-    out = "\n".join(await bot.press(1))  # a session
+    out = "\n".join(await bot.press(1))  # 补考, the only open round: no day or session step
     assert "补考名单共 2 人" in out and "李*（lyjyli）" in out and "全部" in out
     out = "\n".join(await bot.send("ly1zhang"))
     assert "不在本单位的补考名单上" in out and "ly1zhang" in out

@@ -51,8 +51,7 @@ class Window(_Model):
         return self.start <= day <= self.end
 
     def days(self) -> list[dt.date]:
-        n = (self.end - self.start).days
-        return [self.start + dt.timedelta(days=i) for i in range(n + 1)]
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
 
 def _check_order(model: BaseModel, *pairs: tuple[str, str]) -> None:
@@ -231,6 +230,7 @@ class Makeup(_RegistrationThenExam):
     who: NonEmpty
     registered_by: NonEmpty
     after: NonEmpty
+    sessions: list[OnlineSession] = []  # none in the notice: the platform schedules
 
 
 class Slot(_Model):

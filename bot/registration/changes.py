@@ -191,8 +191,9 @@ def cancel(uow: UnitOfWork, request: CancelRegistration) -> Changed:
 
 def change(uow: UnitOfWork, request: ChangeRegistration) -> Changed:
     registration, unit, item = _owned(uow, request.registration_id)
+    schedule.require_sessions(uow.config, item)
     schedule.require_exam_day(item, request.exam_date)
-    schedule.require_session(uow.config, request.session_time)
+    schedule.require_session(uow.config, request.session_time, item)
     before = (registration.exam_date.isoformat(), registration.session_time)
     registration.exam_date = request.exam_date
     registration.session_time = request.session_time

@@ -67,7 +67,9 @@ def _booking(uow: UnitOfWork, registration: Registration, unit: Unit) -> dict[st
         "registration_id": registration.id,
         "round": registration.round_key,
         "round_name": rounds.name(uow.config, registration.round_key),
-        "exam_date": registration.exam_date.isoformat(),
+        # A round the platform schedules itself (the province-wide makeup) has no day or session
+        # of the unit's choosing: both are sent empty.
+        "exam_date": registration.exam_date.isoformat() if registration.session_time else "",
         "session_time": registration.session_time,
         "unit_name": unit.name,
     }

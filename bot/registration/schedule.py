@@ -1,6 +1,7 @@
 """When one may register, and for what: the registrable rounds of the one round catalogue
-(``bot.core.rounds``) with their registration windows by the injected clock, the daily online
-sessions, and the study deadline before one's exam day.
+(``bot.core.rounds``) with their registration windows by the injected clock, the sessions one
+books for each (none for the makeup unless config gives them), and the study deadline before
+one's exam day.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.core import rounds
-from bot.core.config import Config
+from bot.core.config import Config, OnlineSession
 from bot.core.errors import Refused
 from bot.core.rounds import ExamRound
 
@@ -50,14 +51,36 @@ def require_exam_day(item: ExamRound, day: dt.date) -> None:
         raise Refused("date_outside", round=item, start=item.exam.start, end=item.exam.end)
 
 
-def session_times(config: Config) -> list[str]:
-    """The daily online sessions as stored ("09:00")."""
-    return [s.time.strftime("%H:%M") for s in config.online_sessions]
+def sessions(config: Config, item: ExamRound | None = None) -> list[OnlineSession]:
+    """The sessions one books for a round: the zone rounds' ten daily sessions; the makeup's only
+    as ``[makeup] sessions`` gives them. The notice gives the makeup none ("全省统一补考"): the
+    platform schedules it, so a registration for it names no day and no session."""
+    if item is not None and item.is_makeup:
+        return list(config.makeup.sessions)
+    return list(config.online_sessions)
 
 
-def require_session(config: Config, session_time: str) -> None:
-    if session_time not in session_times(config):
-        raise Refused("session_unknown", time=session_time)
+def books_sessions(config: Config, item: ExamRound) -> bool:
+    """Whether a registration for the round names a day and a session."""
+    return bool(sessions(config, item))
+
+
+def session_times(config: Config, item: ExamRound | None = None) -> list[str]:
+    """The round's sessions as stored ("09:00")."""
+    return [s.time.strftime("%H:%M") for s in sessions(config, item)]
+
+
+def require_session(config: Config, session_time: str, item: ExamRound | None = None) -> None:
+    times = session_times(config, item)
+    if session_time not in times:
+        raise Refused("session_unknown", time=session_time, times=times)
+
+
+def require_sessions(config: Config, item: ExamRound) -> None:
+    """Refuse to move a registration to another day or session of a round the platform
+    schedules (there are none to choose)."""
+    if not books_sessions(config, item):
+        raise Refused("no_sessions_to_change", round=item)
 
 
 def study_deadline(config: Config, exam_date: dt.date) -> dt.datetime:

@@ -1,6 +1,8 @@
 """Online exam registration (/register): the zone rounds (分众组考) and the makeup (补考).
 
-A unit's administrator books a day of the round's exam window and one of the daily sessions,
+A unit's administrator books a day of the round's exam window and one of the daily sessions
+(for the makeup, which the notice gives no sessions, only if config gives it some: otherwise the
+platform's province-wide makeup schedule applies and no day or session is booked),
 for a number of learners or for named learners from the roster, while the round's registration
 window is open by the injected clock. Each step of the conversation is one call here, in one
 unit of work; the rules the notice gives are enforced here, never in the Telegram adapter.
@@ -55,8 +57,8 @@ class RegistrationRequest:
     """One session booking, as the conversation collected it."""
 
     round_key: str
-    exam_date: dt.date
-    session_time: str  # "09:00"
+    exam_date: dt.date | None  # None (and no session) for a round the platform schedules
+    session_time: str | None  # "09:00"
     learners: str  # a count or login accounts, as typed
     unit_code: str | None = None  # None: the administrator's own unit
     # The gateway's ``queues_for_operator`` (None: as ``[platform] gateway`` says): whether the
@@ -71,8 +73,8 @@ class Plan:
     round: ExamRound
     unit_id: int
     unit_name: str
-    exam_date: dt.date
-    session_time: str
+    exam_date: dt.date | None  # None: the platform's province-wide makeup schedule applies
+    session_time: str | None
     count: int
     deadline: dt.datetime  # credits complete by then (the evening before the exam)
     learner_ids: list[int] = field(default_factory=list)
@@ -132,6 +134,21 @@ def check_assignment(uow: UnitOfWork, unit: Unit, item: ExamRound) -> None:
         raise Refused("category_precedence", department=department.name)
 
 
+def booked_session(
+    uow: UnitOfWork, item: ExamRound, request: RegistrationRequest
+) -> tuple[dt.date | None, str | None]:
+    """The day and session booked. A round without sessions (the makeup, unless config gives it
+    sessions) is scheduled by the platform: nothing is booked, and a day or time sent anyway is
+    not kept, so no time is invented."""
+    if not schedule.books_sessions(uow.config, item):
+        return None, None
+    if request.exam_date is None:
+        raise Refused("date_outside", round=item, start=item.exam.start, end=item.exam.end)
+    schedule.require_exam_day(item, request.exam_date)
+    schedule.require_session(uow.config, request.session_time or "", item)
+    return request.exam_date, request.session_time
+
+
 def plan(uow: UnitOfWork, request: RegistrationRequest) -> Plan:
     """Check everything for a registration; nothing is written."""
     uow.authorize()
@@ -139,17 +156,16 @@ def plan(uow: UnitOfWork, request: RegistrationRequest) -> Plan:
     schedule.require_open(item, uow.now.date())
     unit = registering_unit(uow, request.unit_code)
     check_assignment(uow, unit, item)
-    schedule.require_exam_day(item, request.exam_date)
-    schedule.require_session(uow.config, request.session_time)
+    exam_date, session_time = booked_session(uow, item, request)
     who = attendees(uow, unit, item, request.learners)
     return Plan(
         round=item,
         unit_id=unit.id or 0,
         unit_name=unit.name,
-        exam_date=request.exam_date,
-        session_time=request.session_time,
+        exam_date=exam_date,
+        session_time=session_time,
         count=who.count,
-        deadline=schedule.study_deadline(uow.config, request.exam_date),
+        deadline=schedule.study_deadline(uow.config, exam_date or item.exam.start),
         learner_ids=who.learner_ids,
         at_risk=who.at_risk,
     )
@@ -164,8 +180,9 @@ def commit(uow: UnitOfWork, request: RegistrationRequest) -> Registered:
     registration = Registration(
         unit_id=planned.unit_id,
         round_key=planned.round.key,
-        exam_date=planned.exam_date,
-        session_time=planned.session_time,
+        # The table needs a day: the makeup's first when the platform schedules it (no session).
+        exam_date=planned.exam_date or planned.round.exam.start,
+        session_time=planned.session_time or "",
         learner_count=planned.count,
         admin_id=identity.admin_id,
         created_at=uow.now,
@@ -189,7 +206,7 @@ def commit(uow: UnitOfWork, request: RegistrationRequest) -> Registered:
         target=planned.unit_name,
         detail={
             "round": planned.round.key,
-            "date": planned.exam_date.isoformat(),
+            "date": planned.exam_date.isoformat() if planned.exam_date else None,
             "session": planned.session_time,
             "count": planned.count,
             "named": len(planned.learner_ids),
