@@ -12,7 +12,7 @@ from typing import Any
 from harness.fakeapi.dispatch import Dispatcher
 from harness.fakeapi.faults import Fault, FaultQueue, error_fault
 from harness.fakeapi.records import ApiCall
-from harness.fakeapi.server import ServerThread
+from harness.fakeapi.server import serve
 from harness.fakeapi.users import UserSide
 from harness.fakeapi.world import (
     BOT_FIRST_NAME,
@@ -22,6 +22,7 @@ from harness.fakeapi.world import (
     World,
     scope_key,
 )
+from harness.serving import ServerThread
 
 CallPredicate = Callable[[ApiCall], bool]
 
@@ -45,7 +46,7 @@ class FakeBotAPI(UserSide):
     def start(self) -> FakeBotAPI:
         if self._server is None:
             self.world.stopping = False
-            self._server = ServerThread(Dispatcher(self.world, self.faults))
+            self._server = serve(Dispatcher(self.world, self.faults))
         return self
 
     def stop(self) -> None:

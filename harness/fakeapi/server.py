@@ -4,13 +4,13 @@ connection without answering)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from harness.fakeapi.records import Answer, Request
+from harness.serving import ServerThread
 
 Responder = Callable[[Request], Answer | None]
 
@@ -83,24 +83,6 @@ class HttpServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
 
-class ServerThread:
-    """An HttpServer serving from a daemon thread until :meth:`stop`."""
-
-    def __init__(self, respond: Responder) -> None:
-        self.server = HttpServer(respond)
-        self._thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakeBotAPI:{self.server.port}",
-            daemon=True,
-        )
-        self._thread.start()
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
+def serve(respond: Responder) -> ServerThread:
+    """A HttpServer serving from a daemon thread until its ``stop``."""
+    return ServerThread(HttpServer(respond), "FakeBotAPI")

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from harness.fakeplatform.server import Answer, Incoming, ServerThread
+from harness.fakeplatform.server import Answer, Incoming, serve
+from harness.serving import ServerThread
 
 DEFAULT_TOKEN = "fake-platform-token"
 KINDS = frozenset(
@@ -128,7 +129,7 @@ class FakePlatform:
     def start(self) -> FakePlatform:
         if self._server is None:
             self._stopping.clear()
-            self._server = ServerThread(self._respond, self._port)
+            self._server = serve(self._respond, self._port)
             self._port = self._server.port
         return self
 

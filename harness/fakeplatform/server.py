@@ -5,11 +5,12 @@ waiting, as a platform that hangs does)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from harness.serving import ServerThread
 
 
 @dataclass(frozen=True)
@@ -81,24 +82,6 @@ class PlatformHttpServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
 
-class ServerThread:
-    """A PlatformHttpServer serving from a daemon thread until :meth:`stop`."""
-
-    def __init__(self, respond: Responder, port: int = 0) -> None:
-        self.server = PlatformHttpServer(respond, port)
-        self._thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakePlatform:{self.server.port}",
-            daemon=True,
-        )
-        self._thread.start()
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
+def serve(respond: Responder, port: int = 0) -> ServerThread:
+    """A PlatformHttpServer serving from a daemon thread until its ``stop``."""
+    return ServerThread(PlatformHttpServer(respond, port), "FakePlatform")
