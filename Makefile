@@ -26,7 +26,7 @@ test: $(STAMP)
 	@$(PY) -m ruff check .
 	@$(VENV)/bin/lint-imports --no-cache
 	@$(PY) -m mypy
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q -n 2
 
 lint: $(STAMP)
 	@$(PY) -m ruff check .

@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 import bot.tables
 from bot.context import AppContext, create_context
@@ -66,9 +66,30 @@ def sqlite_url(sqlite_template, tmp_path) -> str:
 _pg_migrated = False
 
 
+def _worker_database(url: str) -> str:
+    """Each pytest-xdist worker gets its own PostgreSQL database (test_gw0, test_gw1 ...),
+    created on first use beside the one TEST_DATABASE_URL names."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def _reset_postgres() -> str:
     global _pg_migrated
-    url = database_url(PG_URL)
+    url = _worker_database(database_url(PG_URL))
     db = Database(url)
     with db.engine.begin() as conn:
         if not _pg_migrated:

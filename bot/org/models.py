@@ -43,7 +43,8 @@ class Unit(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="units.id", index=True)
     path: str = Field(default="/", max_length=512, index=True)
     category_department: str | None = Field(default=None, max_length=64)
-    category_consent: bool = Field(default=False)
+    category_consent: bool = Field(default=False)  # 二.3: the provincial department agreed
+    zone_approved: bool = Field(default=False)  # 五（四）: centralized unit may book zone sessions
 
 
 class Administrator(SQLModel, table=True):
