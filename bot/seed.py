@@ -1,5 +1,7 @@
-"""First-start seeding from config.toml: the city root, the centralized-exam units and the
-question-bank departments, and the city office's administrator account. Idempotent."""
+"""Start-up seeding from config.toml: the city root, the centralized-exam units and the
+question-bank departments, the city office's administrator account; and, on every start, the
+attachment-1 mapping of units not mapped yet (``bot.org.sectors.map_from_names``: NULL rows
+only, read from their names). Idempotent."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlmodel import Session, select
 from bot.core import audit
 from bot.core.config import Config
 from bot.org.models import ROOT_CODE, Administrator, Role, Unit, UnitKind
+from bot.org.sectors import map_from_names
 from reminders.groups import seed_groups
 
 
@@ -24,7 +27,8 @@ def _ensure_unit(session: Session, *, code: str, name: str, kind: str, parent: U
 
 
 def seed(session: Session, config: Config, now: dt.datetime) -> list[str]:
-    """Create what is missing; return the codes created (empty when everything exists)."""
+    """Create what is missing and map the units not mapped yet; return the codes created
+    (empty when everything exists and nothing was mapped). One audit row records it all."""
     created: list[str] = []
     if _ensure_unit(
         session, code=ROOT_CODE, name=config.campaign.city_office, kind=UnitKind.CITY, parent=None
@@ -56,6 +60,11 @@ def seed(session: Session, config: Config, now: dt.datetime) -> list[str]:
     if slots:
         created.append(f"seat_slots:{slots}")
     created += seed_groups(session, config, now)
+    detail: dict[str, object] = {"created": created}
+    mapped = map_from_names(session, config)
+    if mapped.count:
+        created.append(f"category_departments:{mapped.count}")
+        detail["category_departments"] = mapped.detail()
     if created:
-        audit.record(session, at=now, action="seed", actor="seed", detail={"created": created})
+        audit.record(session, at=now, action="seed", actor="seed", detail=detail)
     return created

@@ -31,8 +31,7 @@ from telegram.ext import (
 
 from bot.core.errors import Refused
 from bot.core.render import render
-from bot.org import admins, invites
-from bot.org.identity import Identity
+from bot.org import admins, assignment_admin, invites
 from bot.roster import learners, transfers
 from handlers import platform as platform_worker
 from handlers.commands import ADMINS, CITY, Command
@@ -101,8 +100,15 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @private_only("whoami")
 async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    identity: Identity = await act(update, context, lambda uow: uow.authorize())
-    await reply(update, context, "whoami", identity=identity, user_id=identity.telegram_user_id)
+    me = await act(update, context, assignment_admin.whoami)
+    await reply(
+        update,
+        context,
+        "whoami",
+        identity=me.identity,
+        user_id=me.identity.telegram_user_id,
+        exam=me.exam,
+    )
 
 
 @private_only("revoke")

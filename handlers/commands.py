@@ -62,6 +62,7 @@ FEATURES = (
     "handlers.results",
     "handlers.platform_tasks",
     "handlers.lookup",
+    "handlers.assignment",
 )
 
 

@@ -16,6 +16,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from bot.core.errors import Refused
 from bot.exemptions import service as exemptions
 from bot.exemptions.models import ExemptionState
+from bot.registration.learner_sessions import LEARNER_SESSIONS
 from handlers import platform
 from handlers.commands import ADMINS, CITY, Command
 from handlers.common import Handler, act, private_only, reply
@@ -60,7 +61,9 @@ async def exempt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         reason=args[1] if len(args) > 1 else None,
         retirement_date=" ".join(args[2:]) or None,
     )
-    filing = await act(update, context, lambda uow: exemptions.open_filing(uow, request))
+    filing = await act(
+        update, context, lambda uow: exemptions.open_filing(uow, request, LEARNER_SESSIONS)
+    )
     await reply(update, context, "exempt_filing", f=filing)
 
 
@@ -77,7 +80,9 @@ def _step_handler(command: str) -> Handler:
     @private_only(command)
     async def step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         request = _step_request(context.args or [], command)
-        filing = await act(update, context, lambda uow: exemptions.record_step(uow, request))
+        filing = await act(
+            update, context, lambda uow: exemptions.record_step(uow, request, LEARNER_SESSIONS)
+        )
         await reply(update, context, "exempt_filing", f=filing)
         if filing.submitted:
             platform.kick(context.application)

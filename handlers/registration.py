@@ -116,18 +116,32 @@ async def register_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     unit_code = context.args[0] if context.args else None
     opening = await act(update, context, lambda uow: reg.open_registration(uow, unit_code))
     if not opening.open_rounds:
-        await reply(update, context, "register_closed", rounds=opening.rounds, today=opening.today)
+        await reply(
+            update,
+            context,
+            "register_closed",
+            rounds=opening.rounds,
+            today=opening.today,
+            states=opening.states,
+            closing=opening.closing,
+        )
+        return ConversationHandler.END
+    if not opening.allowed:  # open rounds, none of them this unit's exam (said why)
+        await reply(
+            update, context, "register_round", unit=opening.unit.name, rounds=[], opening=opening
+        )
         return ConversationHandler.END
     if context.user_data is not None:
         context.user_data["reg"] = {"unit": opening.unit.code, "unit_name": opening.unit.name}
     config = app_ctx(context).config
-    choices = [[(rounds.name(config, r.key), f"rg:r:{r.key}")] for r in opening.open_rounds]
+    choices = [[(rounds.name(config, r.key), f"rg:r:{r.key}")] for r in opening.allowed]
     await reply(
         update,
         context,
         "register_round",
         unit=opening.unit.name,
-        rounds=opening.open_rounds,
+        rounds=opening.allowed,
+        opening=opening,
         keyboard=markup_of(choices),
     )
     return ROUND

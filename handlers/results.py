@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from dataclasses import dataclass
 
-from telegram import InputFile, Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.core.config import Config
+from bot.core.errors import Refused
 from bot.core.render import render
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
 from bot.results import affected as consequences
@@ -32,7 +34,8 @@ COMMANDS = [
 ]
 
 TABLE_ROWS = 30  # rows of a /results table
-LIST_ROWS = 40  # learners listed by /makeup_list
+PAGE_PREFIX = "mk:"  # /makeup_list page buttons
+DIGITS = re.compile(r"[0-9]{1,9}")
 AFFECTED_ROWS = 30  # learners listed per category by /affected
 
 
@@ -44,6 +47,7 @@ def register(app: Application) -> None:
         ("affected", affected),
     ):
         app.add_handler(CommandHandler(name, callback))
+    app.add_handler(CallbackQueryHandler(on_makeup_page, pattern=f"^{PAGE_PREFIX}"))
 
 
 def _unit_code(context: ContextTypes.DEFAULT_TYPE) -> str | None:
@@ -112,11 +116,51 @@ async def makeup_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     listing = await act(
         update, context, lambda uow: makeup.makeup_list_for(uow, MAKEUP_REGISTRATIONS, code)
     )
-    await reply(update, context, "makeup_list", m=listing, limit=LIST_ROWS)
+    await reply(update, context, "makeup_list", m=listing, keyboard=_pages(listing))
+
+
+def _pages(listing: makeup.MakeupList) -> InlineKeyboardMarkup | None:
+    """Previous / next buttons: ``mk:<unit id>:<offset>``; the press is authorized anew."""
+    buttons = [
+        InlineKeyboardButton(
+            render("makeup_page_button", direction=direction),
+            callback_data=f"{PAGE_PREFIX}{listing.unit_id}:{offset}",
+        )
+        for direction, offset in (
+            ("previous", listing.previous_offset),
+            ("next", listing.next_offset),
+        )
+        if offset is not None
+    ]
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def on_makeup_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A page button: the list of that unit from that offset, if the presser may see it."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    unit_text, _, offset_text = query.data.removeprefix(PAGE_PREFIX).partition(":")
+    config = app_ctx(context).config
+    try:
+        if not (DIGITS.fullmatch(unit_text) and DIGITS.fullmatch(offset_text)):
+            raise Refused("action_unknown")
+        unit_id, offset = int(unit_text), int(offset_text)
+        listing = await act(
+            update,
+            context,
+            lambda uow: makeup.makeup_page(uow, MAKEUP_REGISTRATIONS, unit_id, offset),
+        )
+    except Refused as refusal:
+        await query.edit_message_text(refusal.render(c=config))
+        return
+    text = render("makeup_list", c=config, now=app_ctx(context).now(), m=listing)
+    await query.edit_message_text(text, reply_markup=_pages(listing))
 
 
 @private_only("affected")
 async def affected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     code = _unit_code(context)
-    report = await act(update, context, lambda uow: consequences.affected(uow, code))
+    report = await act(update, context, lambda uow: consequences.affected(uow, code, MAKEUP_REGISTRATIONS))
     await reply(update, context, "results_affected", a=report, limit=AFFECTED_ROWS)

@@ -108,7 +108,12 @@ async def _seats_step(
         offered = _offer_reply(outcome)
         return render_text(context, "seats_choose", **offered), offered["keyboard"]
     text = render_text(
-        context, "seats_booked", unit=outcome.unit_name, plan=outcome.parts, again=outcome.again
+        context,
+        "seats_booked",
+        unit=outcome.unit_name,
+        plan=outcome.parts,
+        again=outcome.again,
+        online=outcome.online,
     )
     return text, None
 

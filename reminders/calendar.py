@@ -34,6 +34,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core import windows
 from bot.core.config import Config, Window
 
 # Kinds: what the reminder is about (also what the "who still owes" lookup is keyed on).
@@ -91,8 +92,9 @@ class _Builder:
         return dt.datetime.combine(day, time.replace(tzinfo=None), tzinfo=self.tz)
 
     def close(self, day: dt.date) -> dt.datetime:
-        """When a whole-day deadline (or a window's last day) is taken to be reached."""
-        return self.at(day, self.r.day_deadline)
+        """When a whole-day deadline (or a window's last day) is taken to be reached: the one
+        end-of-day rule the registration windows are enforced by (``bot.core.windows``)."""
+        return windows.closes_at(self.config, day)
 
     def out_of_quiet(self, moment: dt.datetime, deadline: dt.datetime) -> dt.datetime:
         """Move a moment out of the quiet hours: to their end, or, when that would be at or after

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlmodel import select
 
@@ -14,11 +15,16 @@ from bot.roster.models import Learner
 
 
 def unit(
-    ctx: AppContext, code: str, name: str, kind: str = "unit", parent: str = ROOT_CODE
+    ctx: AppContext,
+    code: str,
+    name: str,
+    kind: str = "unit",
+    parent: str = ROOT_CODE,
+    **fields: Any,
 ) -> Unit:
     with ctx.db.session() as s:
         up = s.exec(select(Unit).where(Unit.code == parent)).one()
-        u = Unit(code=code, name=name, kind=kind, parent_id=up.id)
+        u = Unit(code=code, name=name, kind=kind, parent_id=up.id, **fields)
         s.add(u)
         s.flush()
         u.path = f"{up.path}{u.id}/"
@@ -52,7 +58,9 @@ def bind(ctx: AppContext, unit_code: str, role: str, telegram_user_id: int) -> N
 def tree(ctx: AppContext) -> None:
     """city → 耒阳市 (county) → 耒阳市教育局 (unit) → 耒阳一中 (sub); plus 市司法局 (seeded)."""
     unit(ctx, "LY", "耒阳市", kind="county")
-    unit(ctx, "LY-JY", "耒阳市教育局", parent="LY")
+    # 耒阳市教育局 is in 省教育厅's system (attachment 1); its department agreed that it take the
+    # city's zone exam (notice 二.3), so the registration tests can register it.
+    unit(ctx, "LY-JY", "耒阳市教育局", parent="LY", category_consent=True)
     unit(ctx, "LY-JY-1", "耒阳一中", kind="sub", parent="LY-JY")
     unit(ctx, "HD", "衡东县", kind="county")
     learner(ctx, "ly1zhang", "张小明", "LY-JY-1")

@@ -347,14 +347,19 @@ def test_invalid_file_and_wrong_administrators_store_nothing(world):
     assert audits(world) == before
 
 
+def ctx_closing(config) -> dt.time:
+    return config.reminders.day_deadline
+
+
 def test_on_time_is_not_late_and_export_merges(world, clock, tmp_path, monkeypatch):
     config = world.config
     deadline = config.question_submission.deadline
-    clock.freeze(dt.datetime.combine(deadline, dt.time(23, 59)))
+    closes = ctx_closing(config)  # "6月15日前": until the campaign's closing hour that day
+    clock.freeze(dt.datetime.combine(deadline, closes) - dt.timedelta(minutes=1))
     submit(
         world, dept_identity(world).telegram_user_id, xlsx_bytes(question_rows(config)), "q.xlsx"
     )
-    clock.freeze(dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time(0, 1)))
+    clock.freeze(dt.datetime.combine(deadline, closes) + dt.timedelta(minutes=1))
     other = dept_identity(world, 502, OTHER_DEPT)
     late = submit(world, other.telegram_user_id, csv_bytes(question_rows(config)), "q.csv")
     assert late.late

@@ -411,6 +411,7 @@ def callback_seeds(config, faq) -> list[str]:
         "st:cf:1:1",
         "st:rl:1:1",
         "st:cx",
+        "mk:1:40",
         "st:kx",
         "tk:d:" + "0" * 32,
         "tk:f:" + "0" * 32,

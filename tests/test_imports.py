@@ -88,7 +88,9 @@ def test_three_level_tree_imports_with_paths_and_reimport_is_idempotent(any_ctx,
     path = write_xlsx(tmp_path / "units.xlsx", UNIT_HEADER, TREE)
     report = run_units(any_ctx, path)
     assert (report.created, report.updated, report.errors, report.written) == (3, 0, [], True)
-    assert report.render() == "导入完成：新增 3，更新 0"
+    assert report.render() == (
+        "导入完成：新增 3，更新 0\n表头在第 1 行，读取的列：单位编码、单位名称、单位类型、上级单位编码"
+    )
     u = units_by_code(any_ctx)
     root, county, first, sub = u[ROOT_CODE], u["zh"], u["zh-sfj"], u["zh-sfj-1"]
     assert (county.kind, first.kind, sub.kind) == ("county", "unit", "sub")
@@ -188,12 +190,12 @@ def test_chinese_headers_and_gb18030_csv(ctx, tmp_path):
         ["单位编码", "单位名称", "单位类型", "上级单位编码", "分类组考部门"],
         [
             ["zh", "珠晖区", "县市区", "", ""],
-            ["zh-jyj", "珠晖区教育局", "一级单位", "zh", "市教育局"],
+            ["zh-jyj", "珠晖区教育局", "一级单位", "zh", "省教育厅"],
         ],
         encoding="gb18030",
     )
     assert run_units(ctx, units).created == 2
-    assert units_by_code(ctx)["zh-jyj"].category_department == "市教育局"
+    assert units_by_code(ctx)["zh-jyj"].category_department == "省教育厅"
     roster = write_csv(
         tmp_path / "roster.csv",
         ["序号", "* 登录账号", "姓名", "单位编码", "在职状态", "免考", "必修学分", "总学分"],
@@ -244,7 +246,10 @@ def test_each_bad_roster_row_is_reported_and_nothing_is_written(ctx, tmp_path, c
     assert not report.written
     # row 3 is blank: the bad row is the file's row 4 (header = 1)
     assert [(e.row, e.field) for e in report.errors] == [(4, column)]
-    assert report.render().startswith("导入被拒绝：共 1 行有错误，未写入任何数据\n第 4 行 ")
+    verdict, header, first = report.render().splitlines()[:3]
+    assert verdict == "导入被拒绝：共 1 行有错误，未写入任何数据"
+    assert header == "表头在第 1 行，读取的列：登录账号、姓名、单位编码、在职状态、免考、必修学分"
+    assert first.startswith("第 4 行 ")
     assert counts(ctx) == before
 
 
@@ -286,7 +291,8 @@ def test_skip_bad_writes_only_the_good_rows(any_ctx, tmp_path):
     assert report.written and (report.created, report.skipped) == (2, 2)
     assert [(e.row, e.field) for e in report.errors] == [(3, "parent"), (4, "parent")]
     assert report.render().startswith(
-        "导入完成：新增 2，更新 0\n跳过有错误的 2 行：\n第 3 行 上级单位编码："
+        "导入完成：新增 2，更新 0\n表头在第 1 行，读取的列：单位编码、单位名称、单位类型、上级单位编码\n"
+        "跳过有错误的 2 行：\n第 3 行 上级单位编码："
     )
     u = units_by_code(any_ctx)
     assert "zh-x" in u and "orphan" not in u and "orphan-child" not in u
@@ -401,6 +407,7 @@ def test_cli_exit_codes(tmp_path):
     done = _cli(tmp_path, "units", "import", str(good))
     assert done.returncode == 0, done.stderr
     assert "导入完成：新增 3，更新 0" in done.stdout
+    assert "表头在第 1 行，读取的列：单位编码、单位名称、单位类型、上级单位编码" in done.stdout
 
     bad = write_csv(
         tmp_path / "bad.csv", UNIT_HEADER, [["park", "园区甲", "园区", ""], ["y", "某", "省级", ""]]
@@ -413,8 +420,12 @@ def test_cli_exit_codes(tmp_path):
     assert skipped.returncode == 1
     assert "导入完成：新增 1，更新 0" in skipped.stdout
 
-    roster = write_csv(tmp_path / "r.csv", ["账号", "姓名", "单位"], [["abc", "甲", "park"]])
-    assert _cli(tmp_path, "roster", "import", str(roster)).returncode == 0
+    roster = write_csv(
+        tmp_path / "r.csv", ["账号", "姓名", "单位", "免考"], [["abc", "甲", "park", "是"]]
+    )
+    imported = _cli(tmp_path, "roster", "import", str(roster))
+    assert imported.returncode == 0, imported.stderr
+    assert "1 名在职学员在平台上标为免考" in imported.stdout
 
     fake = _write(tmp_path / "fake.xlsx", b"not a zip")
     broken = _cli(tmp_path, "units", "import", str(fake))
@@ -426,6 +437,7 @@ def test_cli_exit_codes(tmp_path):
 IMPORTERS = [
     "bot/core/tabular/files.py",
     "bot/core/tabular/tables.py",
+    "bot/core/tabular/reading.py",
     "bot/core/tabular/rows.py",
     "bot/org/units_import.py",
     "bot/roster/roster_import.py",

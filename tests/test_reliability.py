@@ -244,7 +244,7 @@ def test_sigkill_mid_conversation_and_mid_reset_loses_nothing(api, tmp_path):
         assert "绑定成功" in say(api, f"/bind {code}", uid).params["text"]
         step = press(api, say(api, "/register", uid), 0, uid)  # round 1
         step = press(api, press(api, step, 2, uid), 5, uid)  # the third day, 15:30
-        assert "已记下" in press(api, say(api, "28", uid), 0, uid).params["text"]
+        assert "已记下" in press(api, say(api, "2", uid), 0, uid).params["text"]
         # A second conversation, for the sub-unit: killed after the round choice.
         half = press(api, say(api, "/register LY-JY-1", uid), 0, uid)
         day_button = half.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
@@ -277,7 +277,7 @@ def test_sigkill_mid_conversation_and_mid_reset_loses_nothing(api, tmp_path):
     with ctx.db.session() as s:
         rows = s.exec(select(Registration)).all()
         assert [(r.round_key, r.session_time, r.learner_count, r.status) for r in rows] == [
-            ("zone1", "15:30", 28, "active")
+            ("zone1", "15:30", 2, "active")
         ]
         reset = select(PlatformTask).where(PlatformTask.kind == TaskKind.PASSWORD_RESET)
         assert [t.account for t in s.exec(reset)] == ["ly1zhang"]  # asked of the platform once

@@ -281,6 +281,21 @@ def seed_activity(ctx) -> None:
             )
 
 
+# The question-bank departments seeded from config that attachment 1 places in a provincial
+# system (by their names' sector words): they take that department's category exam.
+SEEDED_CATEGORY = {
+    "市信访局": "省信访局",
+    "市教育局": "省教育厅",
+    "市农业局": "省农业农村厅",
+    "市人社局": "省人社厅",
+    "市民政局": "省民政厅",
+    "市公安局": "省公安厅",
+    "市卫健委": "省卫健委",
+    "市应急管理局": "省应急管理厅",
+    "市自然资源与规划局": "省自然资源厅",
+}
+
+
 def test_status_numbers(world):
     seed_activity(world)
     ly = identity(world, "LY", "county", LY_USER)
@@ -295,11 +310,13 @@ def test_status_numbers(world):
     assert {"耒阳市科技局", "衡东县财政局", "市委宣传部"} <= missing
     assert not missing & {"耒阳市教育局", "市司法局", "市科技局", "市交通运输局", "市委统战部"}
     category = {e.unit.name: e.department for e in zone1.excluded_for("category")}
-    assert category == {"市科技局": "省科技厅", "市交通运输局": "省交通运输厅"}
+    assert category == {"市科技局": "省科技厅", "市交通运输局": "省交通运输厅", **SEEDED_CATEGORY}
     assert {e.unit.name for e in zone1.excluded_for("centralized")} == set(
         world.config.centralized.units
     )
-    assert zone1.expected == result.first_level_units - 2 - len(world.config.centralized.units)
+    assert zone1.expected == (
+        result.first_level_units - len(category) - len(world.config.centralized.units)
+    )
     assert len(zone1.missing) == zone1.expected - 2
     assert "耒阳市教育局" in {u.name for u in zone2.missing}
     assert (zone2.registrations, zone2.learners) == (0, 0)
@@ -338,7 +355,10 @@ def test_consent_puts_a_unit_back_on_the_list(world):
     with world.db.session() as s:
         zone1 = reports.status(s, world.config, world.now()).rounds[0]
     assert "市科技局" in {u.name for u in zone1.missing}
-    assert {e.unit.name for e in zone1.excluded_for("category")} == {"市交通运输局"}
+    assert {e.unit.name for e in zone1.excluded_for("category")} == {
+        "市交通运输局",
+        *SEEDED_CATEGORY,
+    }
 
 
 def test_workbook_contents(world):

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from bot.bank.models import QuestionSubmission
 from bot.bank.questions import MAX_FILE_BYTES, BankFileError, Validation, validate
+from bot.core import windows
 from bot.core.config import Config, QuestionDepartment
 from bot.core.errors import Refused
 from bot.core.tabular import ImportFileError, check_file_name, check_file_size
@@ -96,8 +97,8 @@ def department_of(identity: Identity, config: Config) -> QuestionDepartment:
 
 
 def is_late(now: dt.datetime, config: Config) -> bool:
-    """ "6月15日前" is read as "by the end of June 15" in the campaign's timezone."""
-    return now.astimezone(config.tz).date() > config.question_submission.deadline
+    """ "6月15日前": late from the campaign's closing hour of June 15 (``bot.core.windows``)."""
+    return windows.is_past(config, config.question_submission.deadline, now)
 
 
 # --- submitting -------------------------------------------------------------------------------

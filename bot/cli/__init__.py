@@ -52,14 +52,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
     """``units import`` / ``roster import``: 0 all written, 1 rows refused, 2 file refused."""
     from pathlib import Path
 
+    from bot.cli.roster import import_roster_checked
     from bot.core import tabular
     from bot.core.render import render
     from bot.core.uow import Origin
     from bot.org.units_import import import_units
-    from bot.roster.roster_import import import_roster
 
     table = "units" if args.command == "units" else "roster"
-    service = import_units if table == "units" else import_roster
+    service = import_units if table == "units" else import_roster_checked
     try:
         rows = tabular.read_table(args.file, table)
     except tabular.ImportFileError as exc:
@@ -100,6 +100,10 @@ def _add_import_commands(sub: argparse._SubParsersAction) -> None:
         action.add_argument("file", metavar="FILE", help=say["file"])
         action.add_argument("--skip-bad", action="store_true", help=say["skip_bad"])
         action.set_defaults(func=_cmd_import)
+        if name == "roster":
+            from bot.cli.roster import add_unfiled_command
+
+            add_unfiled_command(actions, say)
         if name == "units":
             listing = actions.add_parser("list", help=say["list"])
             listing.add_argument("--match", default="", metavar="TEXT", help=say["match"])

@@ -116,6 +116,8 @@ class Study(_Model):
     total_credits: Positive
     deadline_time: dt.time
     deadline_days_before_exam: Annotated[int, Field(ge=0, le=30)]
+    # A roster's credits above this many times the year's requirement are a typing error.
+    max_credits_factor: Annotated[int, Field(ge=1, le=100)] = 3
 
     @model_validator(mode="after")
     def _shares(self) -> Study:

@@ -7,7 +7,6 @@ message, button, export and reminder names a round the same way.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from bot.core.config import Config, Window
@@ -32,14 +31,6 @@ class ExamRound:
     @property
     def is_zone(self) -> bool:
         return self.kind == ZONE
-
-    def registration_state(self, today: dt.date) -> str:
-        """ "upcoming", "open" or "closed" for the round's registration window."""
-        if self.registration is None:
-            return "closed"
-        if today < self.registration.start:
-            return "upcoming"
-        return "closed" if today > self.registration.end else "open"
 
 
 def zone_key(number: int) -> str:

@@ -20,6 +20,11 @@ ends a filing at any step before the city office files it. Every state change wr
 row in the same transaction, and a step is claimed with a conditional UPDATE so it is recorded
 exactly once.
 
+A learner already registered for a coming exam session is not withdrawn from it by a filing:
+the filing's result names the sessions (``FilingView.registered``, from the ``Registrations`` the
+caller passes in) and says the registration should be withdrawn, when the filing is opened and
+when the city office files it.
+
 Every action runs in a unit of work and is taken by the administrator it authorizes; the role
 and scope checks are here, never in an adapter.
 """
@@ -27,7 +32,7 @@ and scope checks are here, never in an adapter.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import update
@@ -39,6 +44,7 @@ from bot.core.errors import Refused
 from bot.core.uow import UnitOfWork
 from bot.exemptions import flag
 from bot.exemptions.models import ExemptionFiling, ExemptionReason, ExemptionState, ExemptionStep
+from bot.exemptions.registered import RegisteredSession, Registrations
 from bot.exemptions.rules import parse_reason, retirement_date
 from bot.org.access import require_city, require_scope
 from bot.org.identity import Identity
@@ -118,6 +124,8 @@ class FilingView:
     exempt: bool  # as the platform shows it (the bot mirrors what the platform applied)
     task: TaskView | None = None  # the platform task of the filing's last step, if any
     submitted: str | None = None  # the id of the task this action submitted
+    # coming sessions the learner is registered for (looked up when a filing is opened or filed)
+    registered: list[RegisteredSession] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -198,8 +206,21 @@ def _record_step(
 # --- opening a filing -------------------------------------------------------------------------
 
 
-def open_filing(uow: UnitOfWork, request: OpenFiling) -> FilingView:
-    """Open a filing for a learner of the administrator's scope (state ``filed``)."""
+def _with_sessions(
+    uow: UnitOfWork, view: FilingView, learner: Learner, registrations: Registrations | None
+) -> FilingView:
+    """The view, with the coming sessions the learner is registered for (when asked)."""
+    if registrations is None or learner.id is None:
+        return view
+    coming = registrations.coming(uow.session, uow.config, learner.id, uow.now)
+    return replace(view, registered=coming)
+
+
+def open_filing(
+    uow: UnitOfWork, request: OpenFiling, registrations: Registrations | None = None
+) -> FilingView:
+    """Open a filing for a learner of the administrator's scope (state ``filed``). With
+    ``registrations``, the result names the coming sessions the learner is registered for."""
     identity = uow.authorize()
     if not request.account or not request.reason:
         raise Refused("exempt_usage")
@@ -247,7 +268,7 @@ def open_filing(uow: UnitOfWork, request: OpenFiling) -> FilingView:
         detail={"unit": unit.code, "retirement_date": when.isoformat() if when else None},
     )
     uow.session.flush()
-    return _view(uow.session, filing)
+    return _with_sessions(uow, _view(uow.session, filing), learner, registrations)
 
 
 # --- moving a filing along --------------------------------------------------------------------
@@ -331,9 +352,12 @@ def _submitted(uow: UnitOfWork, filing: ExemptionFiling, task_id: str | None) ->
     return replace(_view(uow.session, filing), submitted=task_id)
 
 
-def file_with_city(uow: UnitOfWork, request: FilingNote) -> FilingView:
+def file_with_city(
+    uow: UnitOfWork, request: FilingNote, registrations: Registrations | None = None
+) -> FilingView:
     """The city office puts an approved filing on file and the platform is asked to show the
     learner as exempt; the learner is exempt in the bot once the platform has applied it.
+    With ``registrations``, the result names the coming sessions the learner is registered for.
 
     A filing on file whose flag the platform refused (and that has no task open) may be filed
     again: the same task is submitted anew, no step is recorded twice."""
@@ -343,11 +367,11 @@ def file_with_city(uow: UnitOfWork, request: FilingNote) -> FilingView:
     if filing.state == S.CITY_FILED and not learner.exempt:
         task = flag.request_set(uow, filing, learner, unit)
         uow.audit("exemption.resubmit", target=learner.account, detail={"filing_id": filing.id})
-        return _submitted(uow, filing, task.id)
+        return _with_sessions(uow, _submitted(uow, filing, task.id), learner, registrations)
     _claim(uow, filing, S.HEAD_APPROVED, S.CITY_FILED)
     _record_step(uow, filing, S.CITY_FILED, target=learner.account, note=request.note)
     task = flag.request_set(uow, filing, learner, unit)
-    return _submitted(uow, filing, task.id)
+    return _with_sessions(uow, _submitted(uow, filing, task.id), learner, registrations)
 
 
 def revoke(uow: UnitOfWork, request: FilingNote) -> FilingView:
@@ -385,11 +409,13 @@ def reject(uow: UnitOfWork, request: FilingNote) -> FilingView:
     return _view(uow.session, filing)
 
 
-def record_step(uow: UnitOfWork, request: StepRequest) -> FilingView:
+def record_step(
+    uow: UnitOfWork, request: StepRequest, registrations: Registrations | None = None
+) -> FilingView:
     """Any step by the state it reaches: the unit's steps, the city's filing, or a rejection."""
     target = _state(request.step)
     if target == S.CITY_FILED:
-        return file_with_city(uow, FilingNote(request.filing_id, request.note))
+        return file_with_city(uow, FilingNote(request.filing_id, request.note), registrations)
     if target == S.REJECTED:
         return reject(uow, FilingNote(request.filing_id, request.note))
     if target == S.REVOKED:

@@ -40,6 +40,7 @@ class UnitEntry:
     kind: str
     parent_code: str
     parent_name: str
+    category_department: str | None = None  # the unit's own mapping (bot.org.sectors)
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,14 @@ def _scope_path(uow: UnitOfWork) -> str | None:
 def _matches(entry: UnitEntry, text: str) -> bool:
     kinds = [entry.kind, *KIND_WORDS.get(entry.kind, [])]
     fields = [entry.code, entry.name, entry.parent_code, entry.parent_name, *kinds]
+    if entry.category_department:
+        fields.append(entry.category_department)  # /units 省公安厅: the units mapped to it
     return any(text in folded(value) for value in fields)
 
 
 def list_units(uow: UnitOfWork, text: str = "") -> UnitListing:
-    """Units in the asker's scope whose code, name, kind or parent contains ``text`` (all of
-    them for an empty text), in tree order."""
+    """Units in the asker's scope whose code, name, kind, parent or category department
+    contains ``text`` (all of them for an empty text), in tree order."""
     query = select(Unit).order_by(col(Unit.path))
     scope = _scope_path(uow)
     if scope is not None:
@@ -106,6 +109,7 @@ def list_units(uow: UnitOfWork, text: str = "") -> UnitListing:
             kind=unit.kind,
             parent_code=parent.code if parent else "",
             parent_name=parent.name if parent else "",
+            category_department=unit.category_department,
         )
         if _matches(entry, wanted):
             entries.append(entry)

@@ -3,6 +3,12 @@
 The file's rows come from ``bot.core.tabular.read_table(path, "units")``; the words its "kind"
 column may hold are ``units_import.toml``'s. Run by the server's operator (the command line,
 the sandbox's demo data): there is no administrator to authorize.
+
+The 分类组考部门 column (``category_department``, its meaning in ``bot.org.sectors``): a cell
+naming a row of attachment 1 sets that row, a none word (无, 否 …) sets "" (the zone exam), any
+other text refuses the row. An empty cell, or no such column, leaves an existing unit's mapping
+as it is; new units it leaves empty are mapped from their names after the write, and the
+import's audit row records how many were.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.core.config import Config
 from bot.core.tabular import (
     ImportReport,
     ImportRequest,
@@ -26,6 +33,7 @@ from bot.core.tabular import (
 )
 from bot.core.uow import UnitOfWork
 from bot.org.models import ROOT_CODE, Unit, UnitKind
+from bot.org.sectors import MAPPED_KINDS, map_from_names, read_department
 
 WORDS_FILE = Path(__file__).with_name("units_import.toml")
 MAX_DEPTH = 30
@@ -57,8 +65,7 @@ class _UnitRow:
     name: str
     kind: UnitKind
     parent: str  # parent code; "" means the city root
-    category_department: str | None
-    has_category: bool
+    category_department: str | None  # a row's name, "" (none), None (no value: keep / map)
 
 
 Units = dict[str, Unit]
@@ -76,20 +83,26 @@ def import_units(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
     good: Good = {}
     seen: dict[str, int] = {}
     for check in errors.rows(request.rows):
-        parsed = _parse_unit_row(check, seen)
+        parsed = _parse_unit_row(check, seen, uow.config)
         if parsed is not None:
             good[parsed.code] = parsed
     _check_unit_tree(errors, good, existing, by_id)
 
-    report = ImportReport(errors=errors.sorted())
+    report = ImportReport(errors=errors.sorted(), header=request.header, config=uow.config)
     if errors and not request.skip_bad:
         return report
-    _write(uow, report, good, existing, by_id)
+    set_from_cells = _write(uow, report, good, existing, by_id)
+    mapped = map_from_names(session, uow.config)
     report.written = True
     uow.audit(
         "units.import",
         target=request.source,
-        detail={**report.counts(), "moved": report.moved, "source": request.source},
+        detail={
+            **report.counts(),
+            "moved": report.moved,
+            "source": request.source,
+            "category_departments": {"from_cells": set_from_cells, **mapped.detail()},
+        },
     )
     session.flush()
     return report
@@ -97,9 +110,11 @@ def import_units(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
 
 def _write(
     uow: UnitOfWork, report: ImportReport, good: Good, existing: Units, by_id: UnitsById
-) -> None:
-    """Parents before children: by depth in the tree as it will be after the import."""
+) -> int:
+    """Parents before children: by depth in the tree as it will be after the import. Returns
+    how many units a 分类组考部门 cell gave a new value."""
     session = uow.session
+    from_cells = 0
     ordered = sorted(good.values(), key=lambda r: (_depth(r.code, good, existing, by_id), r.number))
     for item in ordered:
         unit = existing.get(item.code)
@@ -117,6 +132,7 @@ def _write(
             existing[unit.code] = unit
             by_id[unit.id] = unit  # type: ignore[index]
             report.created += 1
+            from_cells += item.category_department is not None
             continue
         report.updated += 1
         changed = False
@@ -124,8 +140,10 @@ def _write(
             unit.name, changed = item.name, True
         if unit.kind != item.kind.value:
             unit.kind, changed = item.kind.value, True
-        if item.has_category and unit.category_department != item.category_department:
-            unit.category_department, changed = item.category_department, True
+        wanted = item.category_department
+        if wanted is not None and unit.category_department != wanted:
+            unit.category_department, changed = wanted, True
+            from_cells += 1
         if unit.code != ROOT_CODE and unit.parent_id != parent_id:
             unit.parent_id, changed = parent_id, True
             report.moved += 1
@@ -133,15 +151,33 @@ def _write(
             report.unchanged += 1
     session.flush()
     _repath(by_id)
+    return from_cells
 
 
-def _parse_unit_row(check: RowCheck, seen: dict[str, int]) -> _UnitRow | None:
+def _category_cell(check: RowCheck, config: Config, kind: UnitKind | None) -> str | None:
+    """The mapping a 分类组考部门 cell sets (``read_department``), or None for an empty cell
+    or one refused (the row then carries the error): a department must be a row of
+    attachment 1, and is given to departments only (not to a county, a park or the root, nor
+    to a unit on the centralized list, which takes the centralized exam)."""
+    text = check.get("category_department")
+    if not text or not check.text("category_department"):
+        return None
+    value = read_department(config, text)
+    if value is None:
+        check.error("category_department", "category_unknown", value=text)
+    elif value and check.get("name") in config.centralized.units:
+        check.error("category_department", "category_centralized", value=text)
+    elif value and kind is not None and kind.value not in MAPPED_KINDS:
+        check.error("category_department", "category_not_department", value=text)
+    return value
+
+
+def _parse_unit_row(check: RowCheck, seen: dict[str, int], config: Config) -> _UnitRow | None:
     code, name = check.get("code"), check.get("name")
     kind_text, parent = check.get("kind"), check.get("parent")
     check.text("code", required=True)
     check.text("name", required=True)
     check.text("parent")
-    check.text("category_department")
     kind: UnitKind | None = None
     if not kind_text:
         check.error("kind", "empty")
@@ -149,6 +185,7 @@ def _parse_unit_row(check: RowCheck, seen: dict[str, int]) -> _UnitRow | None:
         kind = parse_kind(kind_text)
         if kind is None:
             check.error("kind", "kind_invalid", value=kind_text)
+    category = _category_cell(check, config, kind)
     if code and code == parent:
         check.error("parent", "self_parent")
     if code == ROOT_CODE:
@@ -170,8 +207,7 @@ def _parse_unit_row(check: RowCheck, seen: dict[str, int]) -> _UnitRow | None:
         name=name,
         kind=kind,
         parent=parent,
-        category_department=check.get("category_department") or None,
-        has_category=check.has("category_department"),
+        category_department=category,
     )
 
 

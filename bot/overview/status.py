@@ -14,13 +14,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.core import rounds
+from bot.core import rounds, windows
 from bot.core.config import CategoryDepartment, Config, Window
 from bot.core.rounds import ExamRound
 from bot.core.uow import UnitOfWork
 from bot.org.access import city_or_operator
 from bot.org.models import Unit, UnitKind
 from bot.overview.county_plans import PlanOverview, plan_status
+from bot.registration import schedule
 from bot.registration.assignment import COUNTY_KINDS, category_precedence, is_centralized, path_ids
 from bot.registration.models import Registration, SeatBooking, SeatSlot
 
@@ -217,18 +218,12 @@ def _plain(value: Any) -> Any:
 # --- computing the overview -------------------------------------------------------------------
 
 
-def _state(window: Window, today: dt.date) -> str:
-    if today < window.start:
-        return "upcoming"
-    return "closed" if today > window.end else "open"
-
-
 def _round(
     session: Session,
     config: Config,
     tree: UnitTree,
     item: ExamRound,
-    today: dt.date,
+    now: dt.datetime,
     rows: list[Registration],
 ) -> RoundStatus:
     active = [r for r in rows if r.round_key == item.key]
@@ -256,7 +251,7 @@ def _round(
         number=None if item.is_makeup else item.number,
         registration=item.registration,
         exam=item.exam,
-        state=item.registration_state(today),
+        state=schedule.registration_state(config, item, now),
         registered=[tree.ref(u) for u in tree.first_level() if u.id in registered_ids],
         missing=missing,
         excluded=excluded,
@@ -266,7 +261,7 @@ def _round(
 
 
 def _centralized(
-    session: Session, config: Config, tree: UnitTree, today: dt.date
+    session: Session, config: Config, tree: UnitTree, now: dt.datetime
 ) -> CentralizedStatus:
     cz = config.centralized
     rows = {(s.exam_date, s.slot_index): s for s in session.exec(select(SeatSlot))}
@@ -302,7 +297,7 @@ def _centralized(
     booked_names = {tree.units[i].name for i in booked_units}
     return CentralizedStatus(
         window=cz.preregistration,
-        state=_state(cz.preregistration, today),
+        state=windows.state(config, cz.preregistration, now),
         capacity_per_slot=cz.capacity_per_slot,
         slots=slots,
         booked=[n for n in cz.units if n in booked_names],
@@ -315,7 +310,7 @@ def status(session: Session, config: Config, now: dt.datetime) -> StatusReport:
     now = now.astimezone(config.tz)
     tree = UnitTree(session)
     rows = list(session.exec(select(Registration).where(Registration.status == ACTIVE)))
-    items = [_round(session, config, tree, r, now.date(), rows) for r in rounds.registrable(config)]
+    items = [_round(session, config, tree, r, now, rows) for r in rounds.registrable(config)]
     return StatusReport(
         now=now,
         first_level_units=len(tree.first_level()),
@@ -323,7 +318,7 @@ def status(session: Session, config: Config, now: dt.datetime) -> StatusReport:
         counties=sum(1 for u in tree.units.values() if u.kind in COUNTY_KINDS),
         rounds=[r for r in items if not r.is_makeup],
         makeup=next(r for r in items if r.is_makeup),
-        centralized=_centralized(session, config, tree, now.date()),
+        centralized=_centralized(session, config, tree, now),
         plans=plan_status(session, config, now),
     )
 

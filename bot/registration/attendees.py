@@ -1,6 +1,11 @@
 """Who sits a booked session: a number of learners ("35") or named learners from the roster
 (login accounts), checked against the notice's rules for the unit and the round.
 
+Where the unit's subtree has a roster, no registration may take more learners than it has
+eligible ones left for the round: in service, not exempt, less those its subtree's registrations
+for that round already take (``headroom``). Without a roster the count cannot be checked; the
+registration goes through and its summary says so.
+
 Every refusal here is about the list the administrator typed, so it lets them correct it and
 send it again (``Refused.ends`` is False): the /register conversation stays at that step.
 """
@@ -13,7 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlmodel import Session, col, select
+from sqlalchemy import case
+from sqlmodel import Session, col, func, select
 
 from bot.core.config import Config
 from bot.core.errors import Refused
@@ -21,7 +27,7 @@ from bot.core.rounds import ExamRound
 from bot.core.uow import UnitOfWork
 from bot.org.models import Unit
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
-from bot.registration.models import RegistrationLearner
+from bot.registration.models import Registration, RegistrationLearner
 from bot.registration.words import section
 from bot.results import makeup
 from bot.roster.accounts import typed_form
@@ -41,10 +47,24 @@ class Ineligible:
 
 
 @dataclass(frozen=True)
+class Headroom:
+    """The roster's figures for a unit's subtree and a round: ``eligible`` learners (in
+    service, not exempt) and those its registrations for the round already take."""
+
+    eligible: int
+    registered: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.eligible - self.registered)
+
+
+@dataclass(frozen=True)
 class Attendees:
     count: int
     learner_ids: list[int] = field(default_factory=list)  # empty for a plain count
     at_risk: list[str] = field(default_factory=list)  # masked names short of credits
+    roster_checked: bool = True  # False: no roster imported for the unit, count not checked
 
 
 @contextmanager
@@ -87,7 +107,8 @@ def attendees(uow: UnitOfWork, unit: Unit, item: ExamRound, text: str) -> Attend
     """Read and check the learner step of a registration for ``unit`` in round ``item``.
 
     The makeup takes "all" (exactly the unit's makeup list not yet registered) and, once results
-    are imported, only learners on that list (``bot.results.makeup``)."""
+    are imported, only learners on that list (``bot.results.makeup``). Every round takes at most
+    the learners the unit's roster has left for it (``headroom``)."""
     with correctable():
         if item.is_makeup and makeup.is_all(text):
             count = None
@@ -98,9 +119,45 @@ def attendees(uow: UnitOfWork, unit: Unit, item: ExamRound, text: str) -> Attend
                 makeup.check_learners(
                     uow, unit, MAKEUP_REGISTRATIONS, count=count, accounts=accounts
                 )
-        if not accounts:
-            return Attendees(count or 0)
-        return _named(uow.session, uow.config, unit, item, accounts)
+        who = _named(uow.session, uow.config, unit, item, accounts) if accounts else None
+        wanted = who.count if who is not None else count or 0
+        room = headroom(uow.session, unit, item)
+        if room is not None and wanted > room.left:
+            raise Refused(
+                "count_over_roster",
+                round=item,
+                unit=unit.name,
+                count=wanted,
+                eligible=room.eligible,
+                registered=room.registered,
+                left=room.left,
+            )
+        if who is None:
+            return Attendees(wanted, roster_checked=room is not None)
+        return who
+
+
+def headroom(session: Session, unit: Unit, item: ExamRound) -> Headroom | None:
+    """The roster's figures for ``unit``'s subtree in round ``item``, or None when no learner
+    of the subtree is on the roster (nothing was imported for it). Two counting queries."""
+    in_subtree = col(Unit.path).startswith(unit.path)
+    eligible_flag = case(
+        (col(Learner.in_service).is_(True) & col(Learner.exempt).is_(False), 1), else_=0
+    )
+    listed, eligible = session.exec(
+        select(func.count(), func.coalesce(func.sum(eligible_flag), 0))
+        .select_from(Learner)
+        .join(Unit, col(Unit.id) == Learner.unit_id)
+        .where(in_subtree)
+    ).one()
+    if not listed:
+        return None
+    registered = session.exec(
+        select(func.coalesce(func.sum(Registration.learner_count), 0))
+        .join(Unit, col(Unit.id) == Registration.unit_id)
+        .where(in_subtree, Registration.round_key == item.key, Registration.status == "active")
+    ).one()
+    return Headroom(int(eligible or 0), int(registered or 0))
 
 
 def _named(

@@ -91,7 +91,7 @@ def _listed(
         registration.learner_count,
         registration.status == ACTIVE
         and item is not None
-        and schedule.is_open(item, uow.now.date()),
+        and schedule.is_open(uow.config, item, uow.now),
         platform,
     )
 
@@ -132,7 +132,7 @@ def _owned(uow: UnitOfWork, registration_id: int) -> tuple[Registration, Unit, E
         raise Refused("registration_unknown")
     require_unit_scope(identity, unit)
     item = schedule.find_round(uow.config, registration.round_key)
-    schedule.require_open(item, uow.now.date())
+    schedule.require_open(uow.config, item, uow.now)
     platform_tasks.require_settled(uow, registration, unit)
     return registration, unit, item
 

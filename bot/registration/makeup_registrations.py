@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from sqlalchemy import Select
 from sqlmodel import Session, col, select
 
 from bot.core.rounds import MAKEUP
@@ -30,6 +32,12 @@ class MakeupRegistrationsInDb:
                 )
             )
         return done
+
+    def named_ids(self) -> Select[int]:
+        """A query of the learner ids named in a makeup registration (for use inside SQL)."""
+        return sa.select(col(RegistrationLearner.learner_id)).where(
+            col(RegistrationLearner.round_key) == MAKEUP
+        )
 
     def counted(self, session: Session) -> list[tuple[int, int]]:
         """(unit id, learner count) of every active makeup registration that names nobody."""

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from bot.core import windows
 from bot.core.config import Config
 from bot.core.errors import Refused
 from bot.core.rounds import zone_exam_period
@@ -57,8 +58,9 @@ class PlanReceipt:
 
 
 def is_late(config: Config, moment: dt.datetime) -> bool:
-    """Late once the deadline day has passed (the notice: "9月1日前报"), by the campaign's clock."""
-    return moment.astimezone(config.tz).date() > config.county_plans.deadline
+    """Late once the deadline is reached (the notice: "9月1日前报"): its day at ``day_deadline``,
+    by the campaign's clock (``bot.core.windows``)."""
+    return windows.is_past(config, config.county_plans.deadline, moment)
 
 
 def county_unit(session: Session, identity: Identity) -> Unit:

@@ -1,14 +1,15 @@
 """When one may register, and for what: the registrable rounds of the one round catalogue
-(``bot.core.rounds``) with their registration windows by the injected clock, the sessions one
-books for each (none for the makeup unless config gives them), and the study deadline before
-one's exam day.
+(``bot.core.rounds``) with their registration windows by the injected clock (a window closes at
+``[reminders] day_deadline`` on its last day: ``bot.core.windows``), the sessions one books for
+each (none for the makeup unless config gives them), and the study deadline before one's exam
+day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from bot.core import rounds
+from bot.core import rounds, windows
 from bot.core.config import Config, OnlineSession
 from bot.core.errors import Refused
 from bot.core.rounds import ExamRound
@@ -22,19 +23,33 @@ def find_round(config: Config, key: str) -> ExamRound:
     return item
 
 
-def open_rounds(config: Config, today: dt.date) -> list[ExamRound]:
-    return [r for r in rounds.registrable(config) if r.registration_state(today) == "open"]
+def registration_state(config: Config, item: ExamRound, now: dt.datetime) -> str:
+    """ "upcoming", "open" or "closed": the round's registration window at ``now``."""
+    if item.registration is None:
+        return windows.CLOSED
+    return windows.state(config, item.registration, now)
 
 
-def is_open(item: ExamRound, today: dt.date) -> bool:
-    return item.registration_state(today) == "open"
+def open_rounds(config: Config, now: dt.datetime) -> list[ExamRound]:
+    return [r for r in rounds.registrable(config) if is_open(config, r, now)]
 
 
-def require_open(item: ExamRound, today: dt.date) -> None:
-    """Refuse unless the round's registration window is open today. After the makeup's window
-    nothing is left to register for: the refusal says what follows (``c.makeup.after``)."""
-    state = item.registration_state(today)
-    if state == "open":
+def is_open(config: Config, item: ExamRound, now: dt.datetime) -> bool:
+    return registration_state(config, item, now) == windows.OPEN
+
+
+def closes_at(config: Config, item: ExamRound) -> dt.datetime | None:
+    """When the round's registration closes (its last day at ``day_deadline``)."""
+    window = item.registration
+    return windows.closes_at(config, window.end) if window else None
+
+
+def require_open(config: Config, item: ExamRound, now: dt.datetime) -> None:
+    """Refuse unless the round's registration window is open at ``now``. The refusal says when
+    it opens, or the day and hour it closed; after the makeup's window nothing is left to
+    register for: the refusal says what follows (``c.makeup.after``)."""
+    state = registration_state(config, item, now)
+    if state == windows.OPEN:
         return
     window = item.registration
     raise Refused(
@@ -42,7 +57,8 @@ def require_open(item: ExamRound, today: dt.date) -> None:
         round=item,
         start=window.start if window else None,
         end=window.end if window else None,
-        after_makeup=item.is_makeup and state == "closed",
+        closes=closes_at(config, item),
+        after_makeup=item.is_makeup and state == windows.CLOSED,
     )
 
 

@@ -24,6 +24,7 @@ from bot.core.errors import Refused
 from bot.core.uow import UnitOfWork
 from bot.org.identity import Identity
 from bot.org.models import Unit
+from bot.registration import admission
 from bot.registration.models import SeatProposal
 from bot.registration.seats import (
     SlotView,
@@ -69,6 +70,7 @@ class Booked:
     unit_name: str
     parts: list[tuple[SlotView, int]]
     again: bool = False
+    online: int = 0  # learners the unit also registered for online zone sessions (approved)
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,8 @@ def book(uow: UnitOfWork, request: BookProposal) -> Booked | SeatOffer:
         return SeatOffer(fresh.proposal_id, fresh.unit_name, fresh.wanted, fresh.free, True)
     _claim(uow, proposal, BOOKED)
     place(uow, unit, parts)  # a slot taken since the check above refuses: all rolls back
-    return Booked(unit.name, [(views[slot_id], n) for slot_id, n in parts])
+    online = admission.zone_registered(uow.session, uow.config, unit)
+    return Booked(unit.name, [(views[slot_id], n) for slot_id, n in parts], online=online)
 
 
 def drop(uow: UnitOfWork, request: DropProposal) -> None:

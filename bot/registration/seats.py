@@ -21,6 +21,7 @@ from typing import Any, cast
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
+from bot.core import windows
 from bot.core.config import Config
 from bot.core.errors import Refused
 from bot.core.uow import UnitOfWork
@@ -143,10 +144,17 @@ def centralized_unit(uow: UnitOfWork) -> Unit:
 
 
 def require_window(config: Config, now: dt.datetime) -> None:
+    """Refuse unless the centralized exam's pre-registration is open at ``now`` (it closes at
+    ``day_deadline`` on its last day, ``bot.core.windows``)."""
     window = config.centralized.preregistration
-    if not window.contains(now.date()):
-        state = "upcoming" if now.date() < window.start else "closed"
-        raise Refused(f"seats_{state}", start=window.start, end=window.end)
+    state = windows.state(config, window, now)
+    if state != windows.OPEN:
+        raise Refused(
+            f"seats_{state}",
+            start=window.start,
+            end=window.end,
+            closes=windows.closes_at(config, window.end),
+        )
 
 
 def parse_seats(text: str) -> int:

@@ -4,8 +4,11 @@ A unit's administrator books a day of the round's exam window and one of the dai
 (for the makeup, which the notice gives no sessions, only if config gives it some: otherwise the
 platform's province-wide makeup schedule applies and no day or session is booked),
 for a number of learners or for named learners from the roster, while the round's registration
-window is open by the injected clock. Each step of the conversation is one call here, in one
-unit of work; the rules the notice gives are enforced here, never in the Telegram adapter.
+window is open by the injected clock (until ``day_deadline`` on its last day). Each step of the
+conversation is one call here, in one unit of work; the rules the notice gives are enforced
+here, never in the Telegram adapter: which exam the unit takes (``admission``: a category-exam
+unit, a centralized-exam unit) is said at the start and checked again at every step, and a head
+count is checked against the unit's roster (``attendees.headroom``).
 
 The bot's registration row is the unit's choice, for the city office's overview. The platform
 (如法网), where 报考 really happens, is asked to register the unit only through a gateway that
@@ -26,8 +29,8 @@ from bot.core.rounds import ExamRound
 from bot.core.uow import UnitOfWork
 from bot.org.access import unit_in_scope
 from bot.org.models import Unit
-from bot.registration import platform_tasks, schedule
-from bot.registration.assignment import category_precedence
+from bot.registration import admission, platform_tasks, schedule
+from bot.registration.admission import Standing
 from bot.registration.attendees import attendees
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
 from bot.registration.models import Registration, RegistrationLearner
@@ -43,13 +46,25 @@ class UnitRef:
 
 @dataclass(frozen=True)
 class Opening:
-    """What /register starts with: the unit registered for, and the rounds open today (none:
-    ``rounds`` and ``today`` say when registration opens and closes)."""
+    """What /register starts with: the unit registered for, which exam it takes
+    (``standing``), the rounds open now (none: ``rounds`` and ``now`` say when registration
+    opens and closes) and, of those, the ones the unit may choose (``allowed``)."""
 
     unit: UnitRef
     open_rounds: list[ExamRound]
     rounds: list[ExamRound]
     today: dt.date
+    standing: Standing | None = None
+    allowed: list[ExamRound] = field(default_factory=list)
+    now: dt.datetime | None = None
+    seats: int = 0  # centralized-exam seats the unit holds
+    states: dict[str, str] = field(default_factory=dict)  # round key → upcoming/open/closed
+    closing: dict[str, dt.datetime] = field(default_factory=dict)  # round key → when it closes
+
+    @property
+    def excluded(self) -> list[ExamRound]:
+        """Rounds open now that the unit's exam excludes (said in the first message)."""
+        return [r for r in self.open_rounds if r not in self.allowed]
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,9 @@ class Plan:
     deadline: dt.datetime  # credits complete by then (the evening before the exam)
     learner_ids: list[int] = field(default_factory=list)
     at_risk: list[str] = field(default_factory=list)  # masked names short of credits
+    roster_checked: bool = True  # False: the unit has no roster, the count was not checked
+    centralized: bool = False  # a centralized-exam unit booking zone sessions (approved)
+    seats: int = 0  # the centralized-exam seats it holds besides
 
 
 @dataclass(frozen=True)
@@ -97,22 +115,35 @@ def registering_unit(uow: UnitOfWork, unit_code: str | None) -> Unit:
 
 
 def open_registration(uow: UnitOfWork, unit_code: str | None) -> Opening:
-    """/register [unit code]: whom it is for and which rounds may be chosen today."""
+    """/register [unit code]: whom it is for, which exam it takes, and which rounds may be
+    chosen now (the open ones its exam does not exclude)."""
     unit = registering_unit(uow, unit_code)
-    today = uow.now.date()
+    found = admission.standing(uow.session, uow.config, unit)
+    now, config = uow.now, uow.config
+    every = rounds.registrable(config)
+    open_now = schedule.open_rounds(config, now)
     return Opening(
         UnitRef(unit.code, unit.name),
-        schedule.open_rounds(uow.config, today),
-        rounds.registrable(uow.config),
-        today,
+        open_now,
+        every,
+        now.date(),
+        standing=found,
+        allowed=[r for r in open_now if not found.excludes(r)],
+        now=now,
+        seats=admission.seats_held(uow.session, unit) if found.centralized else 0,
+        states={r.key: schedule.registration_state(config, r, now) for r in every},
+        closing={
+            r.key: moment for r in every if (moment := schedule.closes_at(config, r)) is not None
+        },
     )
 
 
 def choose_round(uow: UnitOfWork, unit_code: str | None, round_key: str) -> ExamRound:
-    """The round chosen, if the administrator still may register for it today."""
-    registering_unit(uow, unit_code)
+    """The round chosen, if the administrator still may register the unit for it now."""
+    unit = registering_unit(uow, unit_code)
     item = schedule.find_round(uow.config, round_key)
-    schedule.require_open(item, uow.now.date())
+    schedule.require_open(uow.config, item, uow.now)
+    admission.check(uow.session, uow.config, unit, item)
     return item
 
 
@@ -124,14 +155,12 @@ def makeup_offer(uow: UnitOfWork, unit_code: str | None, round_key: str) -> Make
     return makeup.makeup_list(uow, unit, MAKEUP_REGISTRATIONS)
 
 
-def check_assignment(uow: UnitOfWork, unit: Unit, item: ExamRound) -> None:
-    """Notice 二: a unit in a provincial department's category exam (at its level) takes that
-    exam, not the city's zone exam, unless the department agreed (recorded as consent)."""
-    if item.is_makeup:
-        return  # the makeup is the province's unified one for everybody who missed or failed
-    department = category_precedence(uow.session, uow.config, unit)
-    if department is not None:
-        raise Refused("category_precedence", department=department.name)
+def check_assignment(uow: UnitOfWork, unit: Unit, item: ExamRound) -> Standing:
+    """Notice 二 and 五（四）: a unit in a provincial department's category exam (at its level)
+    takes that exam, not the city's zone exam, unless the department agreed (recorded as
+    consent); a centralized-exam unit takes its zone exam at the exam centre unless the city
+    office approved online sessions too. The makeup excludes nobody."""
+    return admission.check(uow.session, uow.config, unit, item)
 
 
 def booked_session(
@@ -153,11 +182,12 @@ def plan(uow: UnitOfWork, request: RegistrationRequest) -> Plan:
     """Check everything for a registration; nothing is written."""
     uow.authorize()
     item = schedule.find_round(uow.config, request.round_key)
-    schedule.require_open(item, uow.now.date())
+    schedule.require_open(uow.config, item, uow.now)
     unit = registering_unit(uow, request.unit_code)
-    check_assignment(uow, unit, item)
+    found = check_assignment(uow, unit, item)
     exam_date, session_time = booked_session(uow, item, request)
     who = attendees(uow, unit, item, request.learners)
+    both = found.centralized and item.is_zone
     return Plan(
         round=item,
         unit_id=unit.id or 0,
@@ -168,6 +198,9 @@ def plan(uow: UnitOfWork, request: RegistrationRequest) -> Plan:
         deadline=schedule.study_deadline(uow.config, exam_date or item.exam.start),
         learner_ids=who.learner_ids,
         at_risk=who.at_risk,
+        roster_checked=who.roster_checked,
+        centralized=both,
+        seats=admission.seats_held(uow.session, unit) if both else 0,
     )
 
 

@@ -106,7 +106,7 @@ def import_results(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
         if parsed is not None:
             good.append(parsed)
 
-    report = ImportReport(errors=errors.sorted(), config=uow.config)
+    report = ImportReport(errors=errors.sorted(), header=request.header, config=uow.config)
     if errors and not request.skip_bad:
         return report
     counted = _write(uow, report, good, lookups, request.source)

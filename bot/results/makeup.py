@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlmodel import Session
+from sqlalchemy import Select, case, func, select
+from sqlmodel import Session, col
 
 from bot.core.errors import Refused
 from bot.core.uow import UnitOfWork
@@ -40,6 +41,10 @@ class MakeupRegistrations(Protocol):
         """Those of ``learner_ids`` named in a makeup registration."""
         ...
 
+    def named_ids(self) -> Select[int]:
+        """A query of the learner ids named in a makeup registration (for use inside SQL)."""
+        ...
+
     def counted(self, session: Session) -> list[tuple[int, int]]:
         """(unit id, learner count) of every active makeup registration that names nobody."""
         ...
@@ -57,57 +62,136 @@ class MakeupEntry:
 
 @dataclass(frozen=True)
 class MakeupList:
+    """One page of a unit's makeup list, with the whole list's counts."""
+
+    unit_id: int
     unit_code: str
     unit_name: str
     has_results: bool  # False: nothing imported for this unit; registration works as before
     final: bool  # every regular round is over (before: the list can still shrink)
-    entries: list[MakeupEntry]
-
-    @property
-    def pending(self) -> list[MakeupEntry]:
-        return [e for e in self.entries if not e.registered]
-
-    @property
-    def absent(self) -> int:
-        return len([e for e in self.entries if e.reason == "absent"])
+    entries: list[MakeupEntry]  # this page, ordered by unit name and account
+    total: int = 0
+    absent: int = 0  # never sat a regular round
+    registered: int = 0  # named in a makeup registration
+    offset: int = 0  # the page's first entry, counted from 0
 
     @property
     def failed(self) -> int:
-        return len([e for e in self.entries if e.reason == "failed"])
+        return self.total - self.absent
+
+    @property
+    def pending(self) -> list[MakeupEntry]:
+        """The entries of this page not registered yet."""
+        return [e for e in self.entries if not e.registered]
+
+    @property
+    def pending_count(self) -> int:
+        return self.total - self.registered
+
+    @property
+    def next_offset(self) -> int | None:
+        after = self.offset + len(self.entries)
+        return after if after < self.total else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - PAGE) if self.offset else None
 
 
-def makeup_list(uow: UnitOfWork, unit: Unit, registrations: MakeupRegistrations) -> MakeupList:
-    """The learners of ``unit``'s subtree (current roster) who must take the makeup."""
+PAGE = 40  # learners a page of /makeup_list shows
+
+
+def makeup_list(
+    uow: UnitOfWork,
+    unit: Unit,
+    registrations: MakeupRegistrations,
+    *,
+    offset: int = 0,
+    limit: int = PAGE,
+) -> MakeupList:
+    """The learners of ``unit``'s subtree (current roster) who must take the makeup: the counts
+    of the whole list and the page from ``offset``, computed by the database."""
     session, config = uow.session, uow.config
-    listed = [o for o in outcomes.load(session, config, unit.path) if o.on_makeup_list]
-    names = outcomes.unit_names(session, unit)
-    registered = registrations.named(session, [o.learner_id for o in listed])
+    listed = outcomes.listed(config, unit.path)
+    named = registrations.named_ids()
+    is_named = listed.c.learner_id.in_(named)
+    absent_flag = case((listed.c.best.is_(None), 1), else_=0)
+    named_flag = case((is_named, 1), else_=0)
+    # One pass: the page's rows carry the whole list's counts (window aggregates).
+    page = list(
+        session.execute(
+            select(
+                listed.c.account,
+                listed.c.name,
+                col(Unit.name),
+                listed.c.best,
+                is_named,
+                func.count().over(),
+                func.sum(absent_flag).over(),
+                func.sum(named_flag).over(),
+            )
+            .join(Unit, col(Unit.id) == listed.c.unit_id)
+            .order_by(col(Unit.name), listed.c.account)
+            .offset(max(0, offset))
+            .limit(limit)
+        )
+    )
+    if page:
+        total, absent, registered = page[0][5:]
+    elif offset > 0:  # past the end: the counts alone
+        total, absent, registered = session.execute(
+            select(func.count(), func.sum(absent_flag), func.sum(named_flag)).select_from(listed)
+        ).one()
+    else:
+        total = absent = registered = 0
     entries = [
         MakeupEntry(
-            account=o.account,
-            masked_name=mask_name(o.name),
-            unit_name=names.get(o.unit_id, ""),
-            reason=o.reason,
-            best=o.best_before,
-            registered=o.learner_id in registered,
+            account=account,
+            masked_name=mask_name(name),
+            unit_name=unit_name,
+            reason="absent" if best is None else "failed",
+            best=best,
+            registered=bool(is_registered),
         )
-        for o in sorted(listed, key=lambda o: (names.get(o.unit_id, ""), o.account))
+        for account, name, unit_name, best, is_registered, *_ in page
     ]
     return MakeupList(
+        unit.id or 0,
         unit.code,
         unit.name,
         outcomes.has_results(session, unit),
         outcomes.regular_over(config, uow.now),
         entries,
+        total=int(total or 0),
+        absent=int(absent or 0),
+        registered=int(registered or 0),
+        offset=max(0, offset),
     )
 
 
 def makeup_list_for(
-    uow: UnitOfWork, registrations: MakeupRegistrations, unit_code: str | None = None
+    uow: UnitOfWork,
+    registrations: MakeupRegistrations,
+    unit_code: str | None = None,
+    *,
+    offset: int = 0,
 ) -> MakeupList:
     """/makeup_list: the administrator's own unit, or a unit of their scope."""
     unit = admins.unit_in_scope(uow.session, uow.authorize(), unit_code)
-    return makeup_list(uow, unit, registrations)
+    return makeup_list(uow, unit, registrations, offset=offset)
+
+
+def makeup_page(
+    uow: UnitOfWork, registrations: MakeupRegistrations, unit_id: int, offset: int
+) -> MakeupList:
+    """A page button of /makeup_list: the unit by id, if it lies in the presser's scope."""
+    identity = uow.authorize()
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise Refused("action_unknown")
+    admins.unit_in_scope(uow.session, identity, None)  # operators have no makeup list
+    admins.require_unit_scope(identity, unit)
+    return makeup_list(uow, unit, registrations, offset=offset)
 
 
 def _squash(text: str, ignored: str) -> str:
@@ -124,12 +208,18 @@ def is_all(text: str) -> bool:
 
 def pending_accounts(uow: UnitOfWork, unit: Unit, registrations: MakeupRegistrations) -> list[str]:
     """ "全部"/"all": exactly the unit's makeup list not yet registered."""
-    listing = makeup_list(uow, unit, registrations)
-    if not listing.has_results:
+    if not outcomes.has_results(uow.session, unit):
         raise Refused("makeup_no_results")
-    accounts = [e.account for e in listing.pending]
+    listed = outcomes.listed(uow.config, unit.path)
+    query = (
+        select(listed.c.account)
+        .where(listed.c.learner_id.not_in(registrations.named_ids()))
+        .order_by(listed.c.account)
+    )
+    accounts = [a for (a,) in uow.session.execute(query)]
     if not accounts:
-        raise Refused("makeup_list_empty", total=len(listing.entries))
+        total = uow.session.execute(select(func.count()).select_from(listed)).scalar_one()
+        raise Refused("makeup_list_empty", total=total)
     return accounts
 
 
@@ -145,9 +235,10 @@ def check_learners(
     (named), or at most as many as are on it (a count). Without results: no check."""
     if not outcomes.has_results(uow.session, unit):
         return
-    listing = makeup_list(uow, unit, registrations)
+    listed = outcomes.listed(uow.config, unit.path)
     if accounts:
-        on_list = {e.account for e in listing.entries}
+        found = select(listed.c.account).where(listed.c.account.in_(accounts))
+        on_list = {a for (a,) in uow.session.execute(found)}
         strangers = [a for a in accounts if a not in on_list]
         if strangers:
             raise Refused(
@@ -155,5 +246,7 @@ def check_learners(
                 accounts=section("makeup")["separator"].join(strangers[:LISTED_IN_REFUSAL]),
                 more=max(0, len(strangers) - LISTED_IN_REFUSAL),
             )
-    elif count is not None and count > len(listing.entries):
-        raise Refused("makeup_count_over", size=len(listing.entries), count=count)
+    elif count is not None:
+        size = uow.session.execute(select(func.count()).select_from(listed)).scalar_one()
+        if count > size:
+            raise Refused("makeup_count_over", size=size, count=count)

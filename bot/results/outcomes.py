@@ -30,6 +30,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import sqlalchemy as sa
+from sqlalchemy import Subquery, and_, or_
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -160,6 +162,41 @@ def _outcome(
         makeup_score=makeup_score,
         passed_after=passed_before or (makeup_score is not None and makeup_score >= mark),
         unit_after=unit_after,
+    )
+
+
+def listed(config: Config, unit_path: str | None = None) -> Subquery:
+    """The makeup list as a subquery (learner_id, account, name, unit_id, best): base learners,
+    optionally of ``unit_path``'s subtree (current roster unit), with no regular score at or
+    above the pass mark. ``best`` is their best regular score (None: never sat one)."""
+    order = [r.key for r in rounds.regular(config)]
+    best = func.max(col(ExamResult.score))
+    where: list[sa.ColumnElement[bool]] = [
+        col(Learner.in_service).is_(True),
+        col(Learner.exempt).is_(False),
+    ]
+    if unit_path is not None:
+        where.append(col(Unit.path).startswith(unit_path))
+    return (
+        sa.select(
+            col(Learner.id).label("learner_id"),
+            col(Learner.account).label("account"),
+            col(Learner.name).label("name"),
+            col(Learner.unit_id).label("unit_id"),
+            best.label("best"),
+        )
+        .join(Unit, col(Unit.id) == col(Learner.unit_id))
+        .outerjoin(
+            ExamResult,
+            and_(
+                col(ExamResult.learner_id) == col(Learner.id),
+                col(ExamResult.round_key).in_(order),
+            ),
+        )
+        .where(*where)
+        .group_by(col(Learner.id), col(Learner.account), col(Learner.name), col(Learner.unit_id))
+        .having(or_(best.is_(None), best < config.exam.pass_mark))
+        .subquery("listed")
     )
 
 

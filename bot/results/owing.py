@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from bot.core.config import Config
@@ -49,17 +50,20 @@ def makeup_owing(
         return MakeupOwing([], 0, known=False)
     query = select(Unit).order_by(col(Unit.path), col(Unit.id))
     units = {u.id: u for u in session.exec(query) if u.id is not None}
-    listed = [o for o in outcomes.load(session, config) if o.on_makeup_list]
-    registered = registrations.named(session, [o.learner_id for o in listed])
+    listed = outcomes.listed(config)
+    is_named = listed.c.learner_id.in_(registrations.named_ids())
+    per_unit = select(
+        listed.c.unit_id, func.count(), func.sum(case((is_named, 0), else_=1))
+    ).group_by(listed.c.unit_id)
     pending: dict[int, int] = {}
     expected: set[int] = set()
-    for o in listed:
-        owner = _responsible(units, o.unit_id)
-        if owner is None or owner.id is None:
+    for unit_id, on_list, not_named in session.execute(per_unit):
+        owner = _responsible(units, unit_id)
+        if owner is None or owner.id is None or not on_list:
             continue
         expected.add(owner.id)
-        if o.learner_id not in registered:
-            pending[owner.id] = pending.get(owner.id, 0) + 1
+        if not_named:
+            pending[owner.id] = pending.get(owner.id, 0) + int(not_named)
     counted: dict[int, int] = {}
     for unit_id, learner_count in registrations.counted(session):
         owner = _responsible(units, unit_id)

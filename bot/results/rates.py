@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 
 from bot.core.errors import Refused
@@ -19,7 +20,7 @@ from bot.core.uow import UnitOfWork
 from bot.org import admins
 from bot.org.identity import Identity
 from bot.org.models import Role, Unit, UnitKind
-from bot.results import outcomes
+from bot.results import outcomes, tally
 from bot.results.outcomes import COUNTY_KINDS, path_ids
 
 ROWS = 30  # units a /results table lists
@@ -85,41 +86,34 @@ def _tree_key(units: dict[int, UnitRates], unit: UnitRates) -> tuple[tuple[str, 
     return tuple((units[i].code if i in units else "", i) for i in path_ids(unit.path))
 
 
-class _Tally:
-    """Base / sat / passed per unit, before and after the makeup, each learner added to their
-    unit and every unit above it."""
-
-    def __init__(self, units: dict[int, Unit]) -> None:
-        self.units = units
-        self.before = {uid: [0, 0, 0] for uid in units}
-        self.after = {uid: [0, 0, 0] for uid in units}
-
-    def add(self, table: dict[int, list[int]], unit_id: int, sat: bool, passed: bool) -> None:
-        unit = self.units.get(unit_id)
-        if unit is None:
-            return
-        for node in path_ids(unit.path):
-            if node in table:
-                row = table[node]
-                row[0] += 1
-                row[1] += sat
-                row[2] += passed
-
-    def counts(self, unit_id: int) -> tuple[Counts, Counts]:
-        return Counts(*self.before[unit_id]), Counts(*self.after[unit_id])
-
-
-def rates(uow: UnitOfWork) -> RatesReport:
-    """Rates of every unit over its subtree, before and after the makeup (read only)."""
+def rates(uow: UnitOfWork, within: Unit | None = None) -> RatesReport:
+    """Rates of every unit over its subtree, before and after the makeup (read only). With
+    ``within``, only that unit's subtree (and its ancestors, unfigured) are read and counted."""
     session, config = uow.session, uow.config
-    units = {u.id: u for u in session.exec(select(Unit).order_by(col(Unit.id))) if u.id}
-    tally = _Tally(units)
-    for o in outcomes.load(session, config):
-        tally.add(tally.before, o.unit_before, o.sat_before, o.passed_before)
-        tally.add(tally.after, o.unit_after, o.sat_after, o.passed_after)
-    built = {uid: _unit_rates(units, unit, *tally.counts(uid)) for uid, unit in units.items()}
+    query = select(Unit).order_by(col(Unit.id))
+    if within is not None:
+        ancestors = [i for i in path_ids(within.path) if i != within.id]
+        query = query.where(
+            or_(col(Unit.path).startswith(within.path), col(Unit.id).in_(ancestors))
+        )
+    units = {u.id: u for u in session.exec(query) if u.id}
+    shown = (
+        units
+        if within is None
+        else {i: u for i, u in units.items() if u.path.startswith(within.path)}
+    )
+    counted = tally.tally(
+        session,
+        config,
+        {uid: path_ids(u.path) for uid, u in shown.items()},
+        within.path if within is not None else None,
+    )
+    built = {
+        uid: _unit_rates(units, unit, _counts(counted.before[uid]), _counts(counted.after[uid]))
+        for uid, unit in shown.items()
+    }
     root = next((u for u in built.values() if u.kind == UnitKind.CITY.value), None)
-    if root is None:  # a database without the seeded root: an empty city
+    if root is None:  # a database without the seeded root, or a subtree: no city figures
         root = UnitRates(0, "", config.campaign.city, UnitKind.CITY.value, "/", 0, None, None,
                          Counts(), Counts())  # fmt: skip
     by_tree = sorted(built.values(), key=lambda u: _tree_key(built, u))
@@ -135,6 +129,10 @@ def rates(uow: UnitOfWork) -> RatesReport:
         sub_units=[u for u in by_tree if u.kind == UnitKind.SUB.value],
         units=built,
     )
+
+
+def _counts(row: tally.Row) -> Counts:
+    return Counts(row.base, row.sat, row.passed)
 
 
 def _unit_rates(units: dict[int, Unit], unit: Unit, before: Counts, after: Counts) -> UnitRates:
@@ -177,12 +175,13 @@ class ResultsView:
 def view_for(uow: UnitOfWork, *, limit: int = ROWS) -> ResultsView:
     """/results: the city office sees the first-level units; anyone else their own subtree."""
     identity: Identity = uow.authorize()
-    report = rates(uow)
     if identity.role == Role.CITY:
-        return city_view(report, limit=limit)
-    head = report.units.get(identity.unit_id)
-    if head is None:
+        return city_view(rates(uow), limit=limit)
+    own = uow.session.get(Unit, identity.unit_id)
+    if own is None:
         raise Refused("unit_unknown", code=identity.unit_code)
+    report = rates(uow, within=own)
+    head = report.units[identity.unit_id]
     rows = [u for u in report.subtree(head.path) if u.id != head.id]
     return ResultsView("unit", report, head, rows[:limit], len(rows))
 

@@ -1,8 +1,26 @@
-"""Importing the learner roster from the city office's CSV/XLSX file (validated row by row).
+"""Importing the learner roster from a CSV/XLSX file, the platform's export that the city office
+runs through the command line (validated row by row).
 
 The file's rows come from ``bot.core.tabular.read_table(path, "roster")``; the words its yes-no
 columns hold are ``roster_import.toml``'s. Run by the server's operator (the command line, the
 sandbox's demo data): there is no administrator to authorize.
+
+Credits are checked against the campaign (``config.study``): a credits cell is a number, not
+negative and not beyond ``study.max_credits_factor`` times the campaign's requirement for its column,
+and a row's 必修学分 never exceeds its own 总学分. Any bad cell refuses the whole file (unless
+the import skips bad rows), with its row and value.
+
+The 免考 column, and the rule it follows. 如法网 is the system of record, and a roster file is
+the platform's export: its 免考 column is the platform's current state, whoever set it there.
+The import takes it as such, as it takes every other column, and records each change of a
+learner's exemption state (exempt → not exempt as well as the reverse, a new learner who comes
+in exempt included) in the audit log as an action of its own, ``roster.exempt_from_roster``,
+naming the learner, the file and the row. That state is not a filing: an exemption is filed
+only through the notice's chain (``bot.exemptions``: the unit's steps, then the city office's
+filing, then the platform sets the flag). A learner the platform shows exempt without a filing
+on record in the bot is what the notice (三) has the city office spot-check: the import
+summary counts them and the city office lists them (``bot.results.unfiled``; on the command
+line ``python -m bot roster unfiled``).
 """
 
 from __future__ import annotations
@@ -14,6 +32,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from bot.core.config import Config
 from bot.core.tabular import ImportReport, ImportRequest, RowCheck, RowErrors, YesNo, load_data
 from bot.core.tabular import table as table_of
 from bot.core.uow import UnitOfWork
@@ -25,6 +44,7 @@ WORDS_FILE = Path(__file__).with_name("roster_import.toml")
 FLAGS = ("in_service", "exempt")
 CREDITS = ("required_credits", "total_credits")
 CHUNK = 500  # accounts per IN (…) query
+EXEMPT_ACTION = "roster.exempt_from_roster"
 
 
 @cache
@@ -45,8 +65,10 @@ class _LearnerRow:
 
 
 def import_roster(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
-    """Create or update learners by account. A changed unit is a transfer (the city office's
-    roster is the truth); passwords are never touched; learners missing from the file stay."""
+    """Create or update learners by account. A changed unit is a transfer and a changed 免考
+    cell a change of exemption state, each as the file shows it (the platform's export is the
+    truth; see the module's docstring); passwords are never touched; learners missing from the
+    file stay."""
     session = uow.session
     errors = RowErrors(table_of("roster"))
     unit_ids: dict[str, int] = {
@@ -57,26 +79,36 @@ def import_roster(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
     good: dict[str, _LearnerRow] = {}
     seen: dict[str, int] = {}
     for check in errors.rows(request.rows):
-        parsed = _parse_learner_row(check, unit_ids, seen)
+        parsed = _parse_learner_row(check, unit_ids, seen, uow.config)
         if parsed is not None:
             good[parsed.account] = parsed
 
-    report = ImportReport(errors=errors.sorted())
+    report = ImportReport(errors=errors.sorted(), header=request.header, config=uow.config)
     if errors and not request.skip_bad:
         return report
-    _write(uow, report, good, unit_ids)
+    _write(uow, report, good, unit_ids, request.source)
     report.written = True
     uow.audit(
         "roster.import",
         target=request.source,
-        detail={**report.counts(), "transferred": report.transferred, "source": request.source},
+        detail={
+            **report.counts(),
+            "transferred": report.transferred,
+            "exempt_set": report.exempt_set,
+            "exempt_cleared": report.exempt_cleared,
+            "source": request.source,
+        },
     )
     uow.session.flush()
     return report
 
 
 def _write(
-    uow: UnitOfWork, report: ImportReport, good: dict[str, _LearnerRow], unit_ids: Mapping[str, int]
+    uow: UnitOfWork,
+    report: ImportReport,
+    good: dict[str, _LearnerRow],
+    unit_ids: Mapping[str, int],
+    source: str,
 ) -> None:
     session, now = uow.session, uow.now
     found = _learners(session, list(good))
@@ -97,6 +129,8 @@ def _write(
             session.add(created)
             found[item.account] = created
             report.created += 1
+            if created.exempt:
+                _exempt_changed(uow, report, item, None, source)
             continue
         report.updated += 1
         changes = {"name": item.name, "unit_id": unit_id, **item.flags, **item.credits}
@@ -105,6 +139,8 @@ def _write(
             if getattr(learner, key) != value:
                 if key == "unit_id":
                     report.transferred += 1
+                if key == "exempt":
+                    _exempt_changed(uow, report, item, learner.exempt, source)
                 setattr(learner, key, value)
                 changed = True
         if changed:
@@ -112,6 +148,23 @@ def _write(
         else:
             report.unchanged += 1
     session.flush()
+
+
+def _exempt_changed(
+    uow: UnitOfWork, report: ImportReport, item: _LearnerRow, was: bool | None, source: str
+) -> None:
+    """One audit row per change of a learner's exemption state that the file brings (``was``:
+    None for a learner new to the roster): the platform's state, taken as such."""
+    exempt = item.flags["exempt"]
+    if exempt:
+        report.exempt_set += 1
+    else:
+        report.exempt_cleared += 1
+    uow.audit(
+        EXEMPT_ACTION,
+        target=item.account,
+        detail={"exempt": exempt, "was": was, "source": source, "row": item.number},
+    )
 
 
 def _learners(session: Session, accounts: list[str]) -> dict[str, Learner]:
@@ -125,7 +178,7 @@ def _learners(session: Session, accounts: list[str]) -> dict[str, Learner]:
 
 
 def _parse_learner_row(
-    check: RowCheck, unit_ids: Mapping[str, int], seen: dict[str, int]
+    check: RowCheck, unit_ids: Mapping[str, int], seen: dict[str, int], config: Config
 ) -> _LearnerRow | None:
     account, name, unit = check.get("account"), check.get("name"), check.get("unit")
     if not account:
@@ -140,9 +193,7 @@ def _parse_learner_row(
     if check.text("unit", required=True) and unit and unit not in unit_ids:
         check.error("unit", "unit_unknown", unit=unit)
     flags = _flags(check)
-    credits = {
-        key: check.amount(key) if check.get(key) else None for key in CREDITS if check.has(key)
-    }
+    credits = _credits(check, config)
     if not check.ok:
         return None
     return _LearnerRow(check.number, account, name, unit, flags, credits)
@@ -158,3 +209,35 @@ def _flags(check: RowCheck) -> dict[str, bool]:
             if flag is not None:
                 flags[key] = flag
     return flags
+
+
+def _credits(check: RowCheck, config: Config) -> dict[str, float | None]:
+    """The credits columns the file has (an empty cell clears the learner's credits): numbers,
+    not negative, within ``study.max_credits_factor`` times the campaign's requirement, 必修 within
+    the row's 总学分."""
+    scale = {
+        "required_credits": config.study.required_credits,
+        "total_credits": config.study.total_credits,
+    }
+    credits: dict[str, float | None] = {}
+    for key in CREDITS:
+        if not check.has(key):
+            continue
+        if not check.get(key):
+            credits[key] = None
+            continue
+        amount = check.amount(key)
+        limit = config.study.max_credits_factor * scale[key]
+        if amount is not None and amount > limit:
+            check.error(key, "credits_too_high", value=check.get(key), max=limit, scale=scale[key])
+        elif amount is not None:
+            credits[key] = amount
+    required, total = credits.get("required_credits"), credits.get("total_credits")
+    if required is not None and total is not None and required > total:
+        check.error(
+            "required_credits",
+            "credits_above_total",
+            value=check.get("required_credits"),
+            total=check.get("total_credits"),
+        )
+    return credits

@@ -4,8 +4,11 @@ A file goes through the same steps whatever it holds:
 
 1. ``files``: its name, size and container are checked (no macros, zip bombs or XML entities)
    before anything parses it, and its sheets are read as numbered rows of text cells;
-2. ``tables``: its header row is mapped to column keys through the aliases in
-   ``bot/core/tabular.toml`` (``read_table`` does both steps for units, roster and results);
+2. ``tables``: a header row is mapped to column keys through the aliases in
+   ``bot/core/tabular.toml``; ``reading`` finds the header among a sheet's first rows (below a
+   title row, or a two-row merged header read as one) and reads the rows below it, each with
+   its row number in the file (``read_table`` does both steps for units, roster and results,
+   and says where it found the header);
 3. ``rows``: the importer checks row by row with a ``RowCheck`` and collects every problem in
    one ``RowErrors``; an ``ImportReport`` says what was written.
 
@@ -23,12 +26,21 @@ from bot.core.tabular.files import (
     ImportFileError,
     Record,
     Sheet,
+    Span,
     check_file_name,
     check_file_size,
     check_xlsx_container,
     decode_csv,
     first_filled,
     open_sheets,
+)
+from bot.core.tabular.reading import (
+    HEADER_SCAN_ROWS,
+    MAX_ROWS,
+    ROW_KEY,
+    TableRows,
+    find_header,
+    read_table,
 )
 from bot.core.tabular.rows import (
     ImportReport,
@@ -39,8 +51,6 @@ from bot.core.tabular.rows import (
     RowErrors,
 )
 from bot.core.tabular.tables import (
-    MAX_ROWS,
-    ROW_KEY,
     Header,
     Table,
     YesNo,
@@ -48,12 +58,12 @@ from bot.core.tabular.tables import (
     load_data,
     parse_number,
     read_header,
-    read_table,
     table,
     vocabulary,
 )
 
 __all__ = [
+    "HEADER_SCAN_ROWS",
     "MAX_FILE_BYTES",
     "MAX_ROWS",
     "MAX_UNCOMPRESSED_BYTES",
@@ -68,12 +78,15 @@ __all__ = [
     "RowError",
     "RowErrors",
     "Sheet",
+    "Span",
     "Table",
+    "TableRows",
     "YesNo",
     "check_file_name",
     "check_file_size",
     "check_xlsx_container",
     "decode_csv",
+    "find_header",
     "first_filled",
     "fold",
     "load_data",

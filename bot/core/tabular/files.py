@@ -25,6 +25,11 @@ MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam")
 Record = tuple[int, list[str]]
 """A row as read from a sheet: its number in the file (from 1) and its cells as text."""
 
+Span = tuple[int, int, int, int]
+"""A merged range of cells: its first column, first row, last column and last row (from 1)."""
+
+MERGE_CELL_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
+
 
 class ImportFileError(Exception):
     """The file as a whole can't be imported (missing, wrong type, too big, unsafe, bad
@@ -135,12 +140,20 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def _no_spans() -> list[Span] | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Sheet:
-    """One sheet of a file (a CSV file is one sheet, titled "CSV")."""
+    """One sheet of a file (a CSV file is one sheet, titled "CSV").
+
+    ``merged`` gives the sheet's merged ranges (an XLSX title across the columns, a heading over
+    two columns of a two-row header), or None where the file cannot say (CSV)."""
 
     title: str
     rows: Callable[[], Iterable[Sequence[object]]]
+    merged: Callable[[], list[Span] | None] = _no_spans
 
     def records(self) -> Iterator[Record]:
         """The sheet's rows, numbered from 1, as text; a broken file raises
@@ -178,7 +191,9 @@ def open_sheets(
     try:
         if not workbook.worksheets:
             raise ImportFileError("xlsx_no_sheet")
-        yield [Sheet(ws.title, _worksheet_rows(ws)) for ws in workbook.worksheets]
+        yield [
+            Sheet(ws.title, _worksheet_rows(ws), _worksheet_spans(ws)) for ws in workbook.worksheets
+        ]
     finally:
         workbook.close()
 
@@ -190,6 +205,34 @@ def _worksheet_rows(worksheet: Any) -> Callable[[], Iterable[Sequence[object]]]:
         return worksheet.iter_rows(values_only=True)
 
     return rows
+
+
+def _worksheet_spans(worksheet: Any) -> Callable[[], list[Span] | None]:
+    """The merged ranges of a read-only worksheet. openpyxl reads them only after the last row
+    (they follow the cells in the file), so they are read in a pass of their own over the
+    sheet's XML, which ``check_xlsx_container`` has already checked; None if that fails."""
+
+    def spans() -> list[Span] | None:
+        source = getattr(worksheet, "_get_source", None)
+        if source is None:
+            return None
+        from openpyxl.utils.cell import range_boundaries
+        from openpyxl.xml.functions import iterparse
+
+        found: list[Span] = []
+        try:
+            with source() as stream:
+                for _event, element in iterparse(stream):
+                    if element.tag == MERGE_CELL_TAG:
+                        bounds = range_boundaries(element.get("ref", ""))
+                        if None not in bounds:
+                            found.append(bounds)
+                    element.clear()
+        except Exception:  # a broken range or sheet: the header is read without merges
+            return None
+        return found
+
+    return spans
 
 
 def first_filled(records: Iterator[Record]) -> Record | None:

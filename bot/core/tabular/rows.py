@@ -13,7 +13,8 @@ from typing import Any
 
 from bot.core.config import Config
 from bot.core.render import render
-from bot.core.tabular.tables import ROW_KEY, Table, YesNo, parse_number
+from bot.core.tabular.reading import ROW_KEY
+from bot.core.tabular.tables import Header, Table, YesNo, parse_number
 
 MAX_RENDERED_ERRORS = 50
 
@@ -25,7 +26,8 @@ Row = Mapping[str, str]
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem in one row: its row in the file (header = 1; 0 for the file as a whole),
+    """One problem in one row: its row in the file (as the spreadsheet numbers it; 0 for the file
+    as a whole),
     the column key ("" for the whole row), a message code and its parameters."""
 
     row: int
@@ -152,6 +154,12 @@ class ImportRequest:
     skip_bad: bool = False
     source: str = ""
 
+    @property
+    def header(self) -> Header | None:
+        """Where ``read_table`` found the rows' header (None for rows from elsewhere)."""
+        header = getattr(self.rows, "header", None)
+        return header if isinstance(header, Header) else None
+
 
 @dataclass
 class ImportReport:
@@ -162,6 +170,13 @@ class ImportReport:
     unchanged: int = 0  # of ``updated``: matched records whose values were already the same
     transferred: int = 0  # roster: learners whose unit changed
     moved: int = 0  # units: units given a new parent
+    exempt_set: int = 0  # roster: learners the file shows exempt who were not (new ones too)
+    exempt_cleared: int = 0  # roster: learners exempt before whom the file shows not exempt
+    exempt_unfiled: int | None = None
+    """Roster: learners exempt on the platform with no exemption on file in the bot, after the
+    import (None: not counted)."""
+    header: Header | None = dataclasses.field(default=None, repr=False, compare=False)
+    """Where the file's header was found (the summary says which row it read)."""
     config: Config | None = dataclasses.field(default=None, repr=False, compare=False)
     """The campaign the rows were checked against (error messages name its rounds)."""
 

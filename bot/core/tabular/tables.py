@@ -1,31 +1,21 @@
 """What a kind of table file holds (``tabular.toml``): its columns, their labels and header
-aliases; how headers and vocabulary words compare; and reading a units, roster or results file
-into rows keyed by column."""
+aliases; how headers and vocabulary words compare; and a header row mapped onto a table's
+columns (finding that row in a file is ``reading``'s)."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from bot.core.tabular.files import (
-    ImportFileError,
-    Record,
-    check_file_name,
-    check_file_size,
-    first_filled,
-    open_sheets,
-)
+from bot.core.tabular.files import ImportFileError
 
 TABLES_FILE = Path(__file__).parents[1] / "tabular.toml"
-MAX_ROWS = 20_000
-ROW_KEY = "_row"
-"""Each row from ``read_table`` carries its row number in the file (header = 1) under this key."""
 
 
 # --- words ------------------------------------------------------------------------------------
@@ -138,12 +128,24 @@ def table(kind: str) -> Table:
 
 @dataclass(frozen=True)
 class Header:
-    """A header row mapped onto a table's columns."""
+    """A header row mapped onto a table's columns; or two rows, a heading row over the column
+    names (a two-row header as WPS and Excel users merge them), read as one."""
 
     table: Table
-    row: int  # its row in the file
+    row: int  # its (first) row in the file
     columns: dict[str, int]  # column key -> index of its first column in the file
     duplicates: list[tuple[str, str, str]]  # (key, first header text, repeated header text)
+    depth: int = 1  # rows the header takes; the data start below its last row
+
+    @property
+    def last(self) -> int:
+        """Its last row in the file."""
+        return self.row + self.depth - 1
+
+    @property
+    def labels(self) -> list[str]:
+        """The names of the columns read, in the file's order."""
+        return [self.table.label(k) for k in sorted(self.columns, key=self.columns.__getitem__)]
 
     @property
     def missing(self) -> list[str]:
@@ -164,7 +166,7 @@ class Header:
         return {key: (values[i] if i < len(values) else "") for key, i in self.columns.items()}
 
 
-def read_header(table: Table, row: int, values: Sequence[str]) -> Header:
+def read_header(table: Table, row: int, values: Sequence[str], depth: int = 1) -> Header:
     """A header row (its number and texts) mapped onto ``table``. A column named twice is kept
     as a duplicate: ``read_table`` refuses it, the question bank reads the first."""
     columns: dict[str, int] = {}
@@ -177,50 +179,4 @@ def read_header(table: Table, row: int, values: Sequence[str]) -> Header:
             duplicates.append((key, values[columns[key]], text))
         else:
             columns[key] = index
-    return Header(table, row, columns, duplicates)
-
-
-# --- reading a table file ---------------------------------------------------------------------
-
-
-def read_table(path: str | Path, kind: str | None = None) -> list[dict[str, str]]:
-    """Read a CSV or XLSX file into rows keyed by column key.
-
-    ``kind`` names the table ("units", "roster" or "results"); left out, a file with an
-    account column is a roster and anything else a unit list. Each row also carries its row
-    number in the file under ``ROW_KEY``. Raises ``ImportFileError`` for files that can't be
-    imported.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ImportFileError("file_missing", path=str(path))
-    suffix = check_file_name(path.name)
-    check_file_size(path.stat().st_size)
-    with open_sheets(path.read_bytes(), suffix) as sheets:
-        return _table_rows(sheets[0].records(), kind)
-
-
-def _table_rows(records: Iterator[Record], kind: str | None) -> list[dict[str, str]]:
-    first = first_filled(records)
-    if first is None:
-        raise ImportFileError("no_header")
-    header = read_header(table(kind or guess_kind(first[1])), *first)
-    header.require()
-    rows: list[dict[str, str]] = []
-    for number, values in records:
-        row = header.cells(values)
-        if not any(row.values()):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileError("too_many_rows", max=MAX_ROWS)
-        row[ROW_KEY] = str(number)
-        rows.append(row)
-    if not rows:
-        raise ImportFileError("header_only", row=header.row)
-    return rows
-
-
-def guess_kind(header: Sequence[str]) -> str:
-    """A header with an account column is a roster's; anything else a unit list's."""
-    lookup = table("roster").lookup
-    return "roster" if any(lookup.get(fold(h)) == "account" for h in header) else "units"
+    return Header(table, row, columns, duplicates, depth)
