@@ -16,7 +16,14 @@ from openpyxl import Workbook
 from sqlmodel import func, select
 
 from bot.core.audit import AuditLog
-from bot.core.tabular import ImportFileError, ImportReport, ImportRequest, RowError, read_table
+from bot.core.tabular import (
+    MAX_FILE_BYTES,
+    ImportFileError,
+    ImportReport,
+    ImportRequest,
+    RowError,
+    read_table,
+)
 from bot.core.uow import Origin
 from bot.org.models import ROOT_CODE, Unit
 from bot.org.units_import import import_units
@@ -349,7 +356,7 @@ BAD_FILES = {
     "vba inside xlsx": (lambda p: _with_macros(p / "vba.xlsx"), "vbaProject.bin"),
     "unsupported": (lambda p: _write(p / "units.txt", b"code"), "不支持的文件类型"),
     "oversized": (
-        lambda p: _write(p / "big.csv", b"code,name,kind\n" + b"x" * (5 << 20)),
+        lambda p: _sparse(p / "big.csv", MAX_FILE_BYTES + 1),
         "文件过大",
     ),
     "zip bomb": (lambda p: _zip_bomb(p / "bomb.xlsx"), "解压后过大"),
@@ -364,13 +371,29 @@ BAD_FILES = {
         "表头重复",
     ),
     "header only": (lambda p: write_csv(p / "u.csv", UNIT_HEADER, []), "没有数据行"),
-    "too many rows": (
-        lambda p: write_csv(
-            p / "u.csv", UNIT_HEADER, [[f"u{i}", "某", "县市区", ""] for i in range(20_001)]
-        ),
-        "20000",
-    ),
 }
+
+
+@pytest.mark.parametrize(
+    ("limits", "fragment"),
+    [({"max_rows": 20}, "数据行超过 20 行上限"), ({"max_bytes": 200}, "上限为")],
+)
+def test_the_configured_limits_refuse_a_larger_file(ctx, tmp_path, limits, fragment):
+    """config [imports] max_rows / max_file_mb (the command line passes them): 21 rows."""
+    path = write_csv(
+        tmp_path / "u.csv", UNIT_HEADER, [[f"u{i}", "某", "县市区", ""] for i in range(21)]
+    )
+    with pytest.raises(ImportFileError, match=fragment):
+        read_table(path, "units", **limits)
+    assert len(read_table(path, "units")) == 21  # the defaults take a whole city's file
+
+
+def _sparse(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes that takes no disk space (refused before it is read)."""
+    with path.open("wb") as fh:
+        fh.write(b"code,name,kind\n")
+        fh.truncate(size)
+    return path
 
 
 def _write(path: Path, data: bytes) -> Path:

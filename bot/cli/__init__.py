@@ -61,7 +61,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
     table = "units" if args.command == "units" else "roster"
     service = import_units if table == "units" else import_roster_checked
     try:
-        rows = tabular.read_table(args.file, table)
+        limits = load_config(args.config).imports
+        rows = tabular.read_table(
+            args.file, table, max_rows=limits.max_rows, max_bytes=limits.max_bytes
+        )
     except tabular.ImportFileError as exc:
         print(render("import_file_refused", e=exc), file=sys.stderr)
         return 2
@@ -90,7 +93,7 @@ def _cmd_units_list(args: argparse.Namespace) -> int:
     return 0 if listing.entries else 1
 
 
-def _add_import_commands(sub: argparse._SubParsersAction) -> None:
+def _add_import_commands(sub: argparse._SubParsersAction, wanted: str | None) -> None:
     say = _words("import")
     for name in ("units", "roster"):
         what = say[name]
@@ -100,7 +103,7 @@ def _add_import_commands(sub: argparse._SubParsersAction) -> None:
         action.add_argument("file", metavar="FILE", help=say["file"])
         action.add_argument("--skip-bad", action="store_true", help=say["skip_bad"])
         action.set_defaults(func=_cmd_import)
-        if name == "roster":
+        if name == "roster" and wanted in (None, "roster"):
             from bot.cli.roster import add_unfiled_command
 
             add_unfiled_command(actions, say)
@@ -110,17 +113,36 @@ def _add_import_commands(sub: argparse._SubParsersAction) -> None:
             listing.set_defaults(func=_cmd_units_list)
 
 
-# Feature modules that add sub-commands: each has ``add_commands(sub)``.
-FEATURE_CLIS = (
-    "bot.cli.admin",
-    "bot.cli.bank",
-    "bot.cli.reports",
-    "bot.cli.results",
-    "bot.cli.platform",
-)
+# Feature modules that add sub-commands (each has ``add_commands(sub)``), with the commands
+# each adds: a command line imports only the module of its command, so ``check-config`` or
+# ``units list`` does not load the workbooks, the reports and the platform queue.
+FEATURE_CLIS: dict[str, tuple[str, ...]] = {
+    "bot.cli.admin": ("invite", "admin", "audit"),
+    "bot.cli.bank": ("questions",),
+    "bot.cli.reports": ("status", "export"),
+    "bot.cli.results": ("results",),
+    "bot.cli.platform": ("platform",),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+VALUE_OPTIONS = ("--config", "--log-level", "--now")  # the main options that take a value
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The sub-command named on the command line (None: asks for help, or names none)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help"):
+            return None
+        if word in VALUE_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; for a known ``argv``, only the sub-commands it can need."""
     say = _words("main")
     parser = argparse.ArgumentParser(prog="python -m bot", description=say["description"])
     parser.add_argument("--config", help=say["config"])
@@ -130,14 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help=say["run"]).set_defaults(func=cmd_run)
     sub.add_parser("sandbox", help=say["sandbox"]).set_defaults(func=cmd_sandbox)
     sub.add_parser("check-config", help=say["check_config"]).set_defaults(func=cmd_check_config)
-    _add_import_commands(sub)
-    for module in FEATURE_CLIS:
-        importlib.import_module(module).add_commands(sub)
+    wanted = _command_in(argv) if argv is not None else None
+    _add_import_commands(sub, wanted)
+    named = {c for commands in FEATURE_CLIS.values() for c in commands} | set(sub.choices)
+    for module, commands in FEATURE_CLIS.items():
+        if wanted is None or wanted in commands or wanted not in named:
+            importlib.import_module(module).add_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     quiet = args.command == "sandbox"
     setup_logging("WARNING" if quiet else args.log_level.upper())
     try:

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.context import AppContext, create_context
 from bot.core.clock import Clock
 from bot.core.config import ConfigError, load_config
 from bot.core.render import render, strip_html
+
+if TYPE_CHECKING:  # the context (database, FAQ, platform) is loaded by the commands that use it
+    from bot.context import AppContext
 
 
 def open_context(args: argparse.Namespace, db_url: str | None = None) -> AppContext:
     """Load the config named by ``--config``, move the clock to ``--now`` if given, and open
     the database (migrated and seeded)."""
+    from bot.context import create_context
+
     config = load_config(args.config)
     clock = Clock(config.tz)
     if getattr(args, "now", None):

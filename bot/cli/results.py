@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.common import open_context
+from bot.core.config import load_config
 from bot.core.render import render, strip_html
 from bot.core.uow import Origin
 from bot.results import export, importer, rates
@@ -32,7 +33,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     from bot.core import tabular as imports
 
     try:
-        rows = imports.read_table(args.file, "results")
+        limits = load_config(args.config).imports
+        rows = imports.read_table(
+            args.file, "results", max_rows=limits.max_rows, max_bytes=limits.max_bytes
+        )
     except imports.ImportFileError as exc:
         _print("results_import_unreadable", file=sys.stderr, error=exc)
         return 2

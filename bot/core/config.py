@@ -32,11 +32,12 @@ from bot.core.config_base import (
     _check_order,
     _Model,
 )
-from bot.core.config_deploy import Admin, Reminders, SandboxSettings, Storage, Telegram
+from bot.core.config_deploy import Admin, Imports, Reminders, SandboxSettings, Storage, Telegram
 
 __all__ = [
     "Admin",
     "ConfigError",
+    "Imports",
     "NonEmpty",
     "Percent",
     "Positive",
@@ -369,6 +370,7 @@ class Config(_Model):
     admin: Admin
     reminders: Reminders = Field(default_factory=Reminders)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    imports: Imports = Field(default_factory=Imports)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:

@@ -80,3 +80,15 @@ class Reminders(_Model):
 
     def quiet(self, moment: dt.time) -> bool:
         return _in_quiet(moment.replace(tzinfo=None), self.quiet_start, self.quiet_end)
+
+
+class Imports(_Model):
+    """How large a units, roster or results file the command line takes: a whole city's roster
+    in one file (about 150,000 learners), still refusing what no export is."""
+
+    max_rows: Annotated[int, Field(gt=0, le=5_000_000)] = 200_000
+    max_file_mb: Annotated[int, Field(gt=0, le=1024)] = 50
+
+    @property
+    def max_bytes(self) -> int:
+        return self.max_file_mb * 1024 * 1024

@@ -29,8 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.core.config import Config
 from bot.core.tabular import ImportReport, ImportRequest, RowCheck, RowErrors, YesNo, load_data
@@ -103,6 +105,9 @@ def import_roster(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
     return report
 
 
+FIELDS = ("name", "unit_id", "in_service", "exempt", "required_credits", "total_credits")
+
+
 def _write(
     uow: UnitOfWork,
     report: ImportReport,
@@ -110,44 +115,64 @@ def _write(
     unit_ids: Mapping[str, int],
     source: str,
 ) -> None:
+    """Insert the new learners and update the changed ones in bulk (one executemany each),
+    reading the current roster as plain rows: a whole city's file is one pass, not 150,000
+    ORM objects."""
     session, now = uow.session, uow.now
-    found = _learners(session, list(good))
+    found = _current(session, list(good))
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for item in sorted(good.values(), key=lambda r: r.number):
-        unit_id = unit_ids[item.unit_code]
-        learner = found.get(item.account)
-        if learner is None:
-            created = Learner(
-                account=item.account,
-                name=item.name,
-                unit_id=unit_id,
-                in_service=item.flags.get("in_service", True),
-                exempt=item.flags.get("exempt", False),
-                required_credits=item.credits.get("required_credits"),
-                total_credits=item.credits.get("total_credits"),
-                updated_at=now,
+        wanted = {"name": item.name, "unit_id": unit_ids[item.unit_code], **item.credits}
+        current = found.get(item.account)
+        if current is None:
+            inserts.append(
+                {
+                    "account": item.account,
+                    "in_service": item.flags.get("in_service", True),
+                    "exempt": item.flags.get("exempt", False),
+                    "required_credits": None,
+                    "total_credits": None,
+                    **wanted,
+                    "updated_at": now,
+                }
             )
-            session.add(created)
-            found[item.account] = created
             report.created += 1
-            if created.exempt:
+            if inserts[-1]["exempt"]:
                 _exempt_changed(uow, report, item, None, source)
             continue
         report.updated += 1
-        changes = {"name": item.name, "unit_id": unit_id, **item.flags, **item.credits}
-        changed = False
-        for key, value in changes.items():
-            if getattr(learner, key) != value:
-                if key == "unit_id":
-                    report.transferred += 1
-                if key == "exempt":
-                    _exempt_changed(uow, report, item, learner.exempt, source)
-                setattr(learner, key, value)
-                changed = True
-        if changed:
-            learner.updated_at = now
-        else:
+        wanted |= item.flags
+        changed = {k: v for k, v in wanted.items() if current[k] != v}
+        if not changed:
             report.unchanged += 1
-    session.flush()
+            continue
+        if "unit_id" in changed:
+            report.transferred += 1
+        if "exempt" in changed:
+            _exempt_changed(uow, report, item, current["exempt"], source)
+        updates.append({**current, **changed, "updated_at": now})
+    table = SQLModel.metadata.tables[str(Learner.__tablename__)]
+    if inserts:
+        session.execute(insert(table), inserts)  # Core executemany: no ORM objects
+    if updates:
+        by_id = update(table).where(table.c.id == bindparam("learner_id"))
+        session.execute(
+            by_id.values({f: bindparam(f) for f in (*FIELDS, "updated_at")}),
+            [{**row, "learner_id": row.pop("id")} for row in updates],
+        )
+
+
+def _current(session: Session, accounts: list[str]) -> dict[str, dict[str, Any]]:
+    """The learners already on the roster among ``accounts``: id and fields, by account."""
+    columns = [col(Learner.id), col(Learner.account), *(getattr(Learner, f) for f in FIELDS)]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(accounts), CHUNK):
+        chunk = accounts[start : start + CHUNK]
+        query = select(*columns).where(col(Learner.account).in_(chunk))
+        for row in session.execute(query).mappings():
+            found[row["account"]] = {key: row[key] for key in ("id", *FIELDS)}
+    return found
 
 
 def _exempt_changed(
@@ -165,16 +190,6 @@ def _exempt_changed(
         target=item.account,
         detail={"exempt": exempt, "was": was, "source": source, "row": item.number},
     )
-
-
-def _learners(session: Session, accounts: list[str]) -> dict[str, Learner]:
-    """The learners already on the roster among ``accounts``, by account."""
-    found: dict[str, Learner] = {}
-    for start in range(0, len(accounts), CHUNK):
-        chunk = accounts[start : start + CHUNK]
-        for learner in session.exec(select(Learner).where(col(Learner.account).in_(chunk))):
-            found[learner.account] = learner
-    return found
 
 
 def _parse_learner_row(

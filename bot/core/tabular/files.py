@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from bot.core.render import render
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = 50 * 1024 * 1024  # config [imports] max_file_mb gives the command line's
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_ZIP_MEMBERS = 10_000
 MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam")

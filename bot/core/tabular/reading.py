@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from bot.core.tabular.files import (
+    MAX_FILE_BYTES,
     ImportFileError,
     Record,
     Sheet,
@@ -36,7 +37,7 @@ from bot.core.tabular.files import (
 )
 from bot.core.tabular.tables import Header, Table, fold, read_header, table
 
-MAX_ROWS = 20_000
+MAX_ROWS = 200_000  # config [imports] max_rows gives the command line's; this is the default
 HEADER_SCAN_ROWS = 10
 """A header must start within the sheet's first rows (title rows and blank rows above it)."""
 ROW_KEY = "_row"
@@ -53,24 +54,30 @@ class TableRows(list[dict[str, str]]):
         self.sheet = sheet
 
 
-def read_table(path: str | Path, kind: str | None = None) -> TableRows:
+def read_table(
+    path: str | Path,
+    kind: str | None = None,
+    *,
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> TableRows:
     """Read a CSV or XLSX file (its first sheet) into rows keyed by column key.
 
     ``kind`` names the table ("units", "roster" or "results"); left out, a file with an
     account column is a roster and anything else a unit list. Each row also carries its row
     number in the file under ``ROW_KEY``. Raises ``ImportFileError`` for files that can't be
-    imported.
+    imported, among them a file over ``max_bytes`` or with more than ``max_rows`` rows.
     """
     path = Path(path)
     if not path.is_file():
         raise ImportFileError("file_missing", path=str(path))
     suffix = check_file_name(path.name)
-    check_file_size(path.stat().st_size)
+    check_file_size(path.stat().st_size, max_bytes)
     with open_sheets(path.read_bytes(), suffix) as sheets:
-        return _table_rows(sheets[0], kind)
+        return _table_rows(sheets[0], kind, max_rows)
 
 
-def _table_rows(sheet: Sheet, kind: str | None) -> TableRows:
+def _table_rows(sheet: Sheet, kind: str | None, max_rows: int) -> TableRows:
     records = sheet.records()
     top = list(itertools.islice(records, HEADER_SCAN_ROWS + 1))
     # Blank at the top: an empty file, or one whose header is too far down (find_header
@@ -88,8 +95,8 @@ def _table_rows(sheet: Sheet, kind: str | None) -> TableRows:
         row = header.cells(values)
         if not any(row.values()):
             continue
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileError("too_many_rows", max=MAX_ROWS)
+        if len(rows) >= max_rows:
+            raise ImportFileError("too_many_rows", max=max_rows)
         row[ROW_KEY] = str(number)
         rows.append(row)
     if not rows:

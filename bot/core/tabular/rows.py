@@ -111,7 +111,11 @@ class RowCheck:
             if required:
                 self.error(key, "empty")
             return not required
-        if any(unicodedata.category(ch) in CONTROL_CATEGORIES for ch in value):
+        # isprintable() is False for every character of those categories (and for some
+        # spaces): only such a cell needs the exact, slower look.
+        if not value.isprintable() and any(
+            unicodedata.category(ch) in CONTROL_CATEGORIES for ch in value
+        ):
             self.error(key, "control")
             return False
         if limit is not None and len(value) > limit:
