@@ -12,8 +12,11 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sql
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.core import rounds
 from bot.core.config import Config
@@ -153,43 +156,51 @@ def _write(
     lookups: _Lookups,
     source: str,
 ) -> dict[str, int]:
-    """Upsert the good rows; the number of results per round, for the audit."""
+    """Upsert the good rows (one executemany for the new, one for the changed, read as plain
+    rows); the number of results per round, for the audit."""
     session, now, good = uow.session, uow.now, list(good)
-    existing: dict[tuple[int, str], ExamResult] = {}
+    table = SQLModel.metadata.tables[str(ExamResult.__tablename__)]
+    existing: dict[tuple[int, str], tuple[int, float | None, bool, int]] = {}
     ids = sorted({item.learner_id for item in good})
+    columns = (table.c.id, table.c.learner_id, table.c.round_key, table.c.score, table.c.absent,
+               table.c.unit_id)  # fmt: skip
     for start in range(0, len(ids), CHUNK):
-        query = select(ExamResult).where(col(ExamResult.learner_id).in_(ids[start : start + CHUNK]))
-        for result in session.exec(query):
-            existing[(result.learner_id, result.round_key)] = result
+        query = sql.select(*columns).where(table.c.learner_id.in_(ids[start : start + CHUNK]))
+        for rid, lid, key, score, absent, unit_id in session.execute(query):
+            existing[(lid, key)] = (rid, score, absent, unit_id)
     roster_unit = dict(lookups.learners.values())
     counted: dict[str, int] = {}
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    stamp = {"source": source[:256], "imported_at": now}
     for item in good:
         counted[item.round_key] = counted.get(item.round_key, 0) + 1
         absent = item.score is None
         current = existing.get((item.learner_id, item.round_key))
         if current is None:
-            session.add(
-                ExamResult(
-                    learner_id=item.learner_id,
-                    round_key=item.round_key,
-                    score=item.score,
-                    absent=absent,
-                    unit_id=item.unit_id or roster_unit[item.learner_id],
-                    source=source[:256],
-                    imported_at=now,
-                )
-            )
+            unit_id = item.unit_id or roster_unit[item.learner_id]
+            inserts.append(
+                {"learner_id": item.learner_id, "round_key": item.round_key, "score": item.score,
+                 "absent": absent, "unit_id": unit_id, **stamp}
+            )  # fmt: skip
             report.created += 1
             continue
         report.updated += 1
-        unit_id = item.unit_id or current.unit_id
-        if (current.score, current.absent, current.unit_id) == (item.score, absent, unit_id):
+        rid, *was = current
+        unit_id = item.unit_id or was[2]
+        if tuple(was) == (item.score, absent, unit_id):
             report.unchanged += 1
             continue
-        current.score, current.absent, current.unit_id = item.score, absent, unit_id
-        current.source, current.imported_at = source[:256], now
-        session.add(current)
-    session.flush()
+        updates.append(
+            {"result_id": rid, "score": item.score, "absent": absent, "unit_id": unit_id, **stamp}
+        )
+    if inserts:
+        session.execute(insert(table), inserts)
+    if updates:
+        values: dict[str, Any] = {k: bindparam(k) for k in ("score", "absent", "unit_id", *stamp)}
+        session.execute(
+            update(table).where(table.c.id == bindparam("result_id")).values(values), updates
+        )
     return counted
 
 
