@@ -19,6 +19,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 from bot.context import AppContext
+from bot.updates import PerSenderOrder
 from handlers import commands
 from handlers import platform as platform_worker
 from reminders import scheduler as reminder_scheduler
@@ -104,7 +105,7 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(token)
-        .concurrent_updates(False)
+        .concurrent_updates(PerSenderOrder())
         .defaults(DEFAULTS)  # every message is Telegram HTML, without link previews
     )
     if base_url:

@@ -8,8 +8,11 @@ Lines are messages from the current user in the current chat. Lines for the sand
   /reply TEXT                 send TEXT as a reply to the bot's last message in this chat
   /press N                    press button N of the bot's last message with buttons
   /invite UNIT ROLE           issue an invite code (UNIT: a code or a name), as `python -m bot invite` does on the server
-  /upload PATH                send the file at PATH as a document (a question bank, a roster)
-  /demo                       load a small demo unit tree and roster to try admin features
+  /bind                       (no code) bind with the code /invite issued last
+  /import KIND PATH           import a units, roster or results file, as `python -m bot KIND import` does
+  /upload PATH                send the file at PATH as a document (a question bank)
+  /demo                       load a small demo unit tree and roster to try admin features, and
+                              write the demo's files (a question bank, a roster, results) to data/sandbox-out/
   /quit                       leave (end of input does the same)
 """
 
@@ -30,10 +33,9 @@ from bot.context import AppContext
 from bot.core import words
 from bot.core.errors import Refused
 from bot.core.render import strip_html
-from bot.core.uow import Origin
-from bot.org import invites
 from bot.platform.sandbox import SandboxGateway
-from bot.sandbox.demo import load_demo
+from bot.sandbox import server
+from bot.sandbox.demo import load_demo, write_demo_files
 from bot.sandbox.offline import BOT_ID, ApiCall, OfflineRequest
 from bot.sandbox.telegram_text import text_entities
 from handlers import platform as platform_worker
@@ -78,6 +80,7 @@ class Sandbox:
         self.last_bot_message: dict[int, dict[str, Any]] = {}
         self.last_buttons: tuple[dict[str, Any], list[tuple[str, str]]] | None = None
         self.out_dir = OUT_DIR
+        self.last_invite: str | None = None  # what a bare /bind binds with
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> Sandbox:
@@ -282,6 +285,11 @@ class Sandbox:
                 return [say("press_usage")]
         if head == "/invite":
             return self.invite(rest)
+        if head == "/bind" and not rest and self.last_invite is not None:
+            code, self.last_invite = self.last_invite, None  # a code binds once
+            return [say("bind_last", code=code), *await self.send(f"/bind {code}")]
+        if head == "/import":
+            return self.import_file(rest)
         if head == "/demo":
             return self.demo()
         if head == "/upload":
@@ -298,14 +306,20 @@ class Sandbox:
         unit, _, role = text.strip().rpartition(" ")  # a unit's code or name, then the role
         if not unit.strip() or not role:
             return [say("invite_usage")]
-        request = invites.InviteRequest(unit_code=unit.strip(), role=role)
         try:
-            issued = self.ctx.run_sync(
-                lambda uow: invites.issue_invite(uow, request), Origin.cli("sandbox")
-            )
+            issued = server.issue_invite(self.ctx, unit.strip(), role)
         except Refused as refusal:
-            return [say("refused", text=strip_html(refusal.render(c=self.ctx.config)))]
+            return [say("refused", text=server.refusal_text(self.ctx, refusal))]
+        self.last_invite = issued.code
         return [say("invite_issued", code=issued.code, unit=issued.unit_name)]
+
+    def import_file(self, text: str) -> list[str]:
+        """A units, roster or results file imported as on the server; its report."""
+        kind, _, path = text.strip().partition(" ")
+        report = server.import_file(self.ctx, kind, path.strip())
+        if report is None:
+            return [say("import_usage", path=path.strip())]
+        return [say("server_says", body=report.replace("\n", "\n    "))]
 
     def start_clock(self) -> list[str]:
         """Put the clock inside the campaign ([sandbox] start; by default the first zone
@@ -323,10 +337,15 @@ class Sandbox:
         return [say(line, now=now, timezone=config.campaign.timezone)]
 
     def demo(self) -> list[str]:
+        """Load the demo's units and learners (once) and write its files (every time)."""
         created = load_demo(self.ctx)
-        if created is None:
-            return [say("demo_exists")]
-        return [say("demo_loaded", units=created.units, learners=created.learners)]
+        files = write_demo_files(self.ctx.config, self.out_dir)
+        lines = (
+            [say("demo_exists")]
+            if created is None
+            else [say("demo_loaded", units=created.units, learners=created.learners)]
+        )
+        return lines + [say("file_saved", path=path) for path in files]
 
     async def set_clock(self, text: str) -> list[str]:
         """Move the clock; reminders that fall due by the new time are sent and shown."""

@@ -1,0 +1,68 @@
+"""Updates processed concurrently, each sender's in the order they came.
+
+PTB processes updates one at a time unless ``concurrent_updates`` is set, and then in no
+particular order. Here every update runs as soon as it arrives, except that one sender's updates
+(the user's; the chat's when there is no user) wait for that sender's earlier ones: a
+/register conversation, a button pressed right after a command and a user's burst of messages
+keep their order, while nobody waits behind another user's /results_export.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+MAX_CONCURRENT_UPDATES = 64
+
+
+def sender_of(update: object) -> int | None:
+    """Whose updates must stay in order: the user's id, else the chat's; None for updates that
+    belong to nobody (they run at once)."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return None
+
+
+class PerSenderOrder(BaseUpdateProcessor):
+    """Concurrent across senders, in arrival order within one (asyncio locks are first come,
+    first served; the application starts one task per update in the order they arrive)."""
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # sender -> lock, holders+waiters
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        sender = sender_of(update)
+        if sender is None:
+            await coroutine
+            return
+        lock, users = self._locks.get(sender) or (asyncio.Lock(), 0)
+        self._locks[sender] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[sender]
+            if users > 1:
+                self._locks[sender] = (lock, users - 1)
+            else:
+                del self._locks[sender]
+
+    @property
+    def senders(self) -> int:
+        """Senders with an update running or waiting (for tests and diagnostics)."""
+        return len(self._locks)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down: the application waits for running updates itself."""
