@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import rounds
-from bot.core.config import CategoryDepartment, Config, QuestionDepartment
+from bot.core.config import Config, Window
 from bot.core.rounds import ExamRound
-from faq.names import find_names, short_law_name, without_spaces
+from bot.core.windows import CLOSED, UPCOMING
+from bot.core.windows import state as window_state
+from faq import computed, units
+from faq.names import find_names
 
 CENTRALIZED = "centralized"  # the centralized exam's pre-registration
 QUESTIONS = "questions"  # the question-bank submission
@@ -43,31 +46,39 @@ class WindowStatus:
 
 
 def window_status(
-    key: str, start: dt.date, end: dt.date, today: dt.date, exam_round: ExamRound | None = None
+    config: Config,
+    key: str,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime,
+    exam_round: ExamRound | None = None,
 ) -> WindowStatus:
-    if today < start:
-        return WindowStatus(key, exam_round, start, end, "upcoming", (start - today).days, 0)
-    if today > end:
-        return WindowStatus(key, exam_round, start, end, "closed", 0, 0)
-    return WindowStatus(key, exam_round, start, end, "open", 0, (end - today).days + 1)
+    """The window at ``now`` by the one closing-hour rule (``bot.core.windows``): open from its
+    first day until ``[reminders] day_deadline`` on its last, as ``/register`` enforces."""
+    today = now.astimezone(config.tz).date()
+    state = window_state(config, Window(start=start, end=end), now)
+    if state == UPCOMING:
+        return WindowStatus(key, exam_round, start, end, state, (start - today).days, 0)
+    if state == CLOSED:
+        return WindowStatus(key, exam_round, start, end, state, 0, 0)
+    return WindowStatus(key, exam_round, start, end, state, 0, (end - today).days + 1)
 
 
 def registration_windows(config: Config, now: dt.datetime) -> list[WindowStatus]:
     """Every registration / submission window of the campaign, in date order."""
-    today = now.date()
     items = [
-        window_status(r.key, r.registration.start, r.registration.end, today, r)
+        window_status(config, r.key, r.registration.start, r.registration.end, now, r)
         for r in rounds.registrable(config)
         if r.registration is not None
     ]
     cz = config.centralized
     items.append(
-        window_status(CENTRALIZED, cz.preregistration_start, cz.preregistration_end, today)
+        window_status(config, CENTRALIZED, cz.preregistration_start, cz.preregistration_end, now)
     )
     deadline = config.question_submission.deadline
-    items.append(window_status(QUESTIONS, config.study.start, deadline, today))
+    items.append(window_status(config, QUESTIONS, config.study.start, deadline, now))
     plans = config.county_plans.deadline
-    items.append(window_status(COUNTY_PLANS, plans, plans, today))
+    items.append(window_status(config, COUNTY_PLANS, plans, plans, now))
     return sorted(items, key=lambda w: (w.start, w.key))
 
 
@@ -88,46 +99,29 @@ def base_context(config: Config, now: dt.datetime) -> dict[str, Any]:
 # --- per-entry computations ------------------------------------------------------------------
 
 
-def category_department(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
-    """``dept``: the attachment-1 department the question names (or None); ``member``: the
-    customs unit named, when the question names one of a department's members."""
-    city = config.campaign.city
-    members = {m: d for d in config.category_departments for m in d.members}
-    hit_member = find_names(question, members, city)
-    if hit_member:
-        return {"dept": members[hit_member[0]], "member": hit_member[0]}
-    hits = find_names(question, [d.name for d in config.category_departments], city)
-    dept: CategoryDepartment | None = config.category_department(hits[0]) if hits else None
-    return {"dept": dept, "member": None}
-
-
 def centralized_unit(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     """``unit``: the centralized-exam unit the question names, or None."""
     hits = find_names(question, config.centralized.units, config.campaign.city)
-    return {"unit": hits[0] if hits else None}
-
-
-def question_department(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
-    """``qdept``: the question-bank department named by department or by one of its laws;
-    ``law``: the law, when it was named by a law."""
-    city = config.campaign.city
-    hits = find_names(question, [q.department for q in config.question_bank], city)
-    qdept: QuestionDepartment | None = config.question_department(hits[0]) if hits else None
-    if qdept is not None:
-        return {"qdept": qdept, "law": None}
-    text = without_spaces(question)
-    for q in config.question_bank:
-        for law in q.laws:
-            short = short_law_name(law, city)
-            if law in text or (len(short) >= 2 and short in text):
-                return {"qdept": q, "law": law}
-    return {"qdept": None, "law": None}
+    return {"unit": hits[0] if hits else None, "named": hits[0] if hits else None}
 
 
 Compute = Callable[[Config, str, dt.datetime], dict[str, Any]]
 
 COMPUTES: dict[str, Compute] = {
-    "category_department": category_department,
+    "unit_exam": computed.unit_exam,
     "centralized_unit": centralized_unit,
-    "question_department": question_department,
+    "question_department": units.question_department,
+    "calendar": computed.calendar,
+    "sessions": computed.sessions,
+    "study_check": computed.study_check,
+    "score_check": computed.score_check,
+    "credits_check": computed.credits_check,
+    "seats_check": computed.seats_check,
+    "county_units_check": computed.county_units_check,
+    "retirement_check": computed.retirement_check,
 }
+"""Every compute returns ``named``: what the question names that the entry looks up (a unit, a
+department, a law), or None; the ranking boosts an entry whose look-up names something."""
+
+LOOKUPS = frozenset({"unit_exam", "centralized_unit", "question_department"})
+"""The computes that look a name up (the others read dates, times and counts)."""

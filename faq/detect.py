@@ -1,10 +1,16 @@
-"""Question detection: whether a group message is a question at all, before any ranking.
+"""Question detection: whether a group message is a question at all, and for whom, before any
+ranking.
 
-In the group silence beats a wrong answer, so greetings, notices, forwards and reports of things
-done are recognised from the lexicon's markers and never reach the ranking.
+In the group silence beats a wrong answer, so greetings, laughter, notices, forwards, reports of
+things done and messages addressed to another member ("@陈主任 …", "张科长你们…") are recognised
+from the lexicon's markers and never reach the ranking. A question is recognised by its form:
+a question word or mark, a clause ending in a bare negation or 吧 ("能考不", "可以考试了吧"), a
+verb repeated around 不/没 ("算不算", "在不在"), or a described platform problem ("登不上").
 """
 
 from __future__ import annotations
+
+import re
 
 from faq.text import PUNCT, Lexicon, normalise, squash
 
@@ -14,28 +20,61 @@ MAX_PHRASE_CHARS = 14  # a marker-less message longer than this is a statement, 
 class QuestionDetector:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
+        negations = "".join(re.escape(n) for n in lexicon.repeat_negations)
+        self._repeat = re.compile(f"(\\w)[{negations}]\\1" if negations else "(?!)")
+        titles = "|".join(re.escape(t) for t in sorted(lexicon.titles, key=len, reverse=True))
+        surname = f"[{re.escape(lexicon.surnames)}]" if lexicon.surnames else "(?!)"
+        familiar = "|".join(re.escape(f) for f in lexicon.familiar) or "(?!)"
+        unit = "|".join(re.escape(w) for w in lexicon.not_after_title) or "(?!)"
+        self._addressee = re.compile(
+            f"^(?:{surname}{{1,2}}(?:{titles})|(?:{familiar}){surname})(?!\\w?(?:{unit}))"
+        )
 
     def marker_words(self) -> set[str]:
         """The question markers as segmented words (normalised, synonyms mapped): they say
         what kind of answer is wanted ("怎么", "几"), not what the question is about."""
-        markers = {normalise(m) for m in self.lexicon.question_markers}
+        lex = self.lexicon
+        markers = {normalise(m) for m in (*lex.question_markers, *lex.tail_markers)}
+        markers |= set(lex.modal_words)
         return markers | {self.lexicon.synonyms.get(m, m) for m in markers}
 
     def is_chatter(self, text: str) -> bool:
-        """Greetings and acknowledgements, or nothing but digits, symbols and emoji ("+1")."""
+        """Greetings and acknowledgements, laughter, or nothing but digits, symbols and emoji
+        ("+1")."""
         squashed = squash(text)
         if not squashed or squashed in self.lexicon.chatter:
             return True
+        if any(m in squashed for m in self.lexicon.chatter_markers):
+            return True
         return not any(ch.isalpha() for ch in squashed)
 
+    def addressed_to_other(self, text: str) -> bool:
+        """A message for another member: it mentions someone ("@陈主任"), opens with a name
+        and a title ("张科长你们单位报了吗", "王姐…") or a familiar name ("老李…"), or asks the
+        others how far they are ("你们报了没")."""
+        text = normalise(text)
+        for mention in re.finditer(r"@\s*(\S*)", text):
+            if not mention.group(1).startswith(self.lexicon.bot_roles):
+                return True
+        if any(p in squash(text) for p in self.lexicon.peer_questions):
+            return True
+        return bool(self._addressee.match(squash(text)))
+
     def has_question_marker(self, text: str) -> bool:
-        """A question word or mark, or a clause ending in a bare negation (the lexicon's
-        ``tail_markers``)."""
+        """A question word or mark, a clause ending in a bare negation or 吧 (the lexicon's
+        ``tail_markers``), or a verb repeated around 不/没."""
         text = normalise(text)
         if any(marker in text for marker in self.lexicon.question_markers):
             return True
+        if self._repeat.search(text):
+            return True
         tails = self.lexicon.tail_markers
         return any(c.endswith(tails) for c in PUNCT.split(text) if c)
+
+    def describes_problem(self, text: str) -> bool:
+        """ "学员身份证号录错了改不了": a problem described, which asks for help."""
+        text = normalise(text)
+        return any(m in text for m in self.lexicon.problem_markers)
 
     def looks_like_question(self, text: str) -> bool:
         """A question marker, or a short keyword phrase. Notices, forwards, reports of things
@@ -54,3 +93,27 @@ class QuestionDetector:
             return True
         particle = lex.done_particle
         return bool(particle) and particle in text and any(p in text for p in lex.first_person)
+
+    def without_off_topic(self, text: str) -> str:
+        """``text`` normalised, other apps' names ("学习强国") blanked out."""
+        text = normalise(text)
+        for word in self.lexicon.off_topic:
+            text = text.replace(word, " ")
+        return text
+
+    def about_another_app(self, text: str) -> bool:
+        """It names another system or app ("学习强国") and nothing of the campaign's."""
+        named = any(w in normalise(text) for w in self.lexicon.off_topic)
+        return named and not self.on_topic(text)
+
+    def on_topic(self, text: str) -> bool:
+        """Whether the message is about the campaign at all (its words, not another app's)."""
+        text = self.without_off_topic(text)
+        words = (*self.lexicon.topic_words, *self.lexicon.uncovered_words)
+        return any(w in text for w in words)
+
+    def platform_problem(self, text: str) -> bool:
+        """Whether the message is about using the platform (login, app, browser, scores,
+        certificates, the face check), which the technical service answers."""
+        text = normalise(text)
+        return any(w in text for w in self.lexicon.platform_words)

@@ -1,9 +1,16 @@
-"""The FAQ engine: the decision to answer, suggest or stay silent, and the answer's text.
+"""The FAQ engine: the decision to answer, suggest, point to the contacts or stay silent, and the
+answer's text.
 
-A message goes through question detection (``faq.detect``: in the group, silence beats a wrong
-answer), then ranking (``faq.ranking``: which entry, how sure), then the thresholds of the chat it
-came from. Answers are the entries' Jinja templates rendered with the config and the injected
-clock's "now"; every other word the engine says comes from ``faq/templates``.
+A message is normalised once (full-width, traditional characters, ``faq.text``) and goes through
+question detection (``faq.detect``: in the group, silence beats a wrong answer; messages for
+someone else get none), then the facts it states (``faq.facts``: a question about a date, a
+time, a count, credits, a score or a named unit is answered by computing, ``faq.reason`` and
+``faq.computed``), then ranking (``faq.ranking``: which entry, how sure), then whether that
+entry answers it at all (``faq.coverage``: if not, the contacts the notice names), then the
+thresholds of the chat it came from. In private chat a follow-up ("那第二次呢") is read against
+the chat's question before (``faq.followup``). Answers are the entries' Jinja templates rendered
+with the config and the injected clock's "now"; every other word the engine says comes from
+``faq/templates``.
 """
 
 from __future__ import annotations
@@ -18,14 +25,17 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from bot.core.config import Config
-from bot.core.render import make_environment, render, strip_html
-from faq import repeats
+from bot.core.render import environment, render, strip_html
+from faq import reason, repeats
 from faq.compute import COMPUTES, base_context
+from faq.coverage import Coverage
 from faq.detect import QuestionDetector
+from faq.followup import Chat, FollowUps
 from faq.knowledge import Entry, load_entries
+from faq.names import aliases
 from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
-from faq.text import Lexicon, Segmenter, warm_up
+from faq.text import Lexicon, Segmenter, normalise, warm_up
 
 __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"]
 
@@ -33,12 +43,15 @@ MAX_QUESTION_CHARS = 200  # longer messages are statements or notices, not quest
 RANK_CACHE = 2048  # distinct recent questions whose ranking is kept
 KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 GROUP, PRIVATE = "group", "private"
+ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
+REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    group: float = 0.38  # a plain group question must be at least this sure
-    group_phrase: float = 0.42  # ... and a bare phrase without a question marker
+    group: float = 0.45  # a plain group question must be at least this sure
+    group_phrase: float = 0.5  # ... and a bare phrase without a question marker
+    clear_bonus: float = 0.07  # ... less this when no other entry comes within ``margin``
     addressed: float = 0.36  # /faq, a mention or a reply: answer from here
     private: float = 0.40  # private chat: answer from here, else suggest
     suggest: float = 0.18  # candidates below this are not worth suggesting
@@ -55,7 +68,7 @@ class Result:
     score: float
     answer_html: str | None  # what to send; None: stay silent
     suggestions: list[Entry] = field(default_factory=list)
-    kind: str = "silent"  # "answer" | "suggest" | "fallback" | "repeat" | "silent"
+    kind: str = "silent"  # "answer" | "suggest" | "contact" | "fallback" | "repeat" | "silent"
     mode: str = GROUP  # the chat it was decided for: GROUP | PRIVATE
     reply_to: int | None = None  # "repeat": the message holding the earlier answer
 
@@ -98,12 +111,21 @@ class FaqEngine:
         self.detector = QuestionDetector(lexicon)
         names = {name for name in config_names(config) if len(name) >= 2}
         self.segmenter = Segmenter(lexicon, names)
-        env = make_environment()
-        self._templates: dict[str, Template] = {e.id: env.from_string(e.answer) for e in entries}
+        self._terms = fact_terms(config)
+        self._templates: dict[str, Template] = {e.id: compiled(e.answer) for e in entries}
         # The answers' own words (rendered once, at the start of the campaign) also count.
         reference = dt.datetime.combine(config.study.start, dt.time(12), config.tz)
         answers = [strip_html(self.render(e, "", reference)) for e in entries]
-        self.index = Index(entries, answers, self.segmenter, config, self.detector.marker_words())
+        self.index = Index(
+            entries,
+            answers,
+            self.segmenter,
+            config,
+            self.detector.marker_words(),
+            lexicon.key_words(),
+        )
+        self.coverage = Coverage(self.index, self.detector)
+        self.followups = FollowUps()
         self._rank_cached = lru_cache(maxsize=RANK_CACHE)(self.index.rank)
 
     @classmethod
@@ -132,6 +154,10 @@ class FaqEngine:
         """In the group, a plain message must read as a question; one without a question
         marker must also be made of words the knowledge base knows (a keyword phrase like
         "补考报名时间", not "今天食堂的菜不错")."""
+        if self.detector.about_another_app(text):
+            return False  # "今天学习强国的题谁做了"
+        if self.detector.describes_problem(text) and not self.detector.reports_done(text):
+            return True
         if not self.detector.looks_like_question(text):
             return False
         if self.detector.has_question_marker(text):
@@ -153,12 +179,25 @@ class FaqEngine:
     # --- answering -------------------------------------------------------------------------------
     def render(self, entry: Entry, question: str, now: dt.datetime) -> str:
         """The entry's answer as HTML, as of ``now``, for ``question`` (a computed entry reads
-        the unit or law it names)."""
+        the facts, unit or law it names). A yes-or-no question whose every number the answer
+        states ("考试是不是90分钟") is confirmed first."""
         context = base_context(self.config, now)
         if entry.compute:
             context.update(COMPUTES[entry.compute](self.config, question, now))
         body = self._templates[entry.id].render(**context).strip()
-        return render("faq_answer", c=self.config, body=Markup(body), section=entry.section)
+        confirm = not entry.compute and self._confirms(question, strip_html(body), now)
+        return render(
+            "faq_answer", c=self.config, body=Markup(body), section=entry.section, confirm=confirm
+        )
+
+    def _confirms(self, question: str, answer: str, now: dt.datetime) -> bool:
+        """Whether the answer bears out every fact a yes-or-no question checks (and does not
+        already start with yes or no)."""
+        if not question or answer.startswith(self.lexicon.answer_leads):
+            return False
+        words = set(self.words(question))
+        named = [w for w in words if w in self._terms or w in self.index.key_words]
+        return reason.confirms(question, normalise(answer), now, named)
 
     def chosen(self, entry_id: str, now: dt.datetime) -> Result | None:
         """The answer to a suggestion the asker picked; None when no such entry exists (any
@@ -179,14 +218,23 @@ class FaqEngine:
         now: dt.datetime,
         recent: RecentAnswers | None = None,
         topic: Topic = None,
+        chat: Chat | None = None,
     ) -> Result:
         """Answer, suggest, or stay silent, as the bot would in ``mode`` (GROUP/PRIVATE).
         ``addressed``: the message speaks to the bot (/faq, a mention, a reply). ``recent``: the
         group's recent answers; given, an answer already given in the asker's ``topic`` (of a
         forum; None: no topic) within the repeat window becomes a pointer to it
-        (``faq.repeats``)."""
-        result = self._decide(question.strip(), mode, addressed, now)
-        if recent is None or result.kind != "answer" or mode != GROUP:
+        (``faq.repeats``). ``chat``: a private chat's id; given, a follow-up ("那第二次呢") is
+        read in the context of the chat's question before (``faq.followup``)."""
+        question = question.strip()
+        if chat is not None and mode == PRIVATE:
+            asked = self.followups.resolve(chat, question, now)
+            result = self._decide(asked, mode, addressed, now)
+            if result.kind in ("answer", "suggest"):
+                self.followups.remember(chat, asked, now)
+            return result
+        result = self._decide(question, mode, addressed, now)
+        if recent is None or result.kind not in REPEATABLE or mode != GROUP:
             return result
         earlier = repeats.find_earlier(recent, result.answer_html or "", now, topic)
         if earlier is None:
@@ -211,44 +259,91 @@ class FaqEngine:
     ) -> None:
         """Note that ``message_id`` carried ``result`` in a group's ``topic``, for the repeat
         rule."""
-        if result.kind == "answer" and result.mode == GROUP and result.answer_html is not None:
+        if result.kind in REPEATABLE and result.mode == GROUP and result.answer_html is not None:
             repeats.remember(recent, result.answer_html, message_id, now, topic)
 
     def _decide(self, question: str, mode: str, addressed: bool, now: dt.datetime) -> Result:
         t = self.thresholds
         silent = Result(question, None, 0.0, None, mode=mode)
-        if self.detector.is_chatter(question) or len(question) > MAX_QUESTION_CHARS * 5:
+        d = self.detector
+        if d.is_chatter(question) or len(question) > MAX_QUESTION_CHARS * 5:
             return silent
-        if mode == GROUP and not addressed and not self.is_question_for_us(question):
-            return silent  # chatter, notices, reports: not for us
+        in_group = mode == GROUP and not addressed
+        if in_group and (d.addressed_to_other(question) or not self.is_question_for_us(question)):
+            return silent  # chatter, notices, reports, messages for someone else: not for us
+        if in_group and self.followups.fragment(question) is not None:
+            return silent  # "那第二次呢": a reply within someone's conversation
+        asks = d.has_question_marker(question) or d.describes_problem(question)
+        if asks or not in_group:
+            routed = reason.route(self.config, d.without_off_topic(question), now)
+            if routed is not None and routed in self.by_id:
+                return self._answer(question, self.by_id[routed], ROUTED, mode, now)
         ranked = self.rank(question)
         top, score = ranked[0] if ranked else (None, 0.0)
-        if mode == GROUP and not addressed:
+        uncovered = self.coverage.uncovered(question, self.words(question), top, score)
+        if in_group:
             # A message that says it is a question ("吗", "怎么", "？") needs less certainty about
             # the topic than a bare phrase does.
-            needed = t.group if self.detector.has_question_marker(question) else t.group_phrase
-            if top is not None and score >= needed:
+            needed = t.group if d.has_question_marker(question) else t.group_phrase
+            runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+            if score - runner_up >= t.margin:
+                needed -= t.clear_bonus  # no other entry comes close
+            if top is not None and score >= needed and not uncovered:
                 return self._answer(question, top, score, mode, now)
+            if self.coverage.asks_for_help(question):
+                kind = self.coverage.kind(question)
+                return self._contacts(question, top, score, mode, kind, unsure=not uncovered)
             return Result(question, top, score, None, mode=mode)
         threshold = t.addressed if mode == GROUP else t.private
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         clear = score - runner_up >= t.margin or score >= t.sure
-        if top is not None and score >= threshold and clear:
+        if top is not None and score >= threshold and clear and not uncovered:
             return self._answer(question, top, score, mode, now)
+        on_topic = d.on_topic(question)
+        if uncovered and on_topic:
+            return self._contacts(question, top, score, mode, self.coverage.kind(question))
         candidates = [e for e, s in ranked if s >= t.suggest]
         if candidates:
             html = render(
-                "faq_suggest", c=self.config, candidates=candidates, private=mode != GROUP
+                "faq_suggest",
+                c=self.config,
+                candidates=candidates,
+                private=mode != GROUP,
+                contacts=on_topic,
             )
             return Result(question, top, score, html, candidates, kind="suggest", mode=mode)
         html = render("faq_fallback", c=self.config)
         return Result(question, top, score, html, kind="fallback", mode=mode)
+
+    def _contacts(
+        self,
+        question: str,
+        top: Entry | None,
+        score: float,
+        mode: str,
+        kind: str,
+        unsure: bool = False,
+    ) -> Result:
+        """The notice does not answer it (or, ``unsure``, no entry surely does): where to ask
+        (``faq.coverage``)."""
+        html = render("faq_contacts", c=self.config, kind=kind, unsure=unsure)
+        return Result(question, top, score, html, kind="contact", mode=mode)
 
     def _answer(
         self, question: str, entry: Entry, score: float, mode: str, now: dt.datetime
     ) -> Result:
         html = self.render(entry, question, now)
         return Result(question, entry, score, html, kind="answer", mode=mode)
+
+
+def fact_terms(config: Config) -> tuple[str, ...]:
+    """The names a yes-or-no question may check against an answer ("是在如法网上考吗"): the
+    platform's, the units', the departments', the laws'."""
+    p = config.platform
+    names = [p.name, p.short_name, p.site, p.app, config.campaign.city_office]
+    names += config.contacts.people
+    names += [alias for n in config_names(config) for alias in aliases(n, config.campaign.city)]
+    return tuple(sorted({normalise(n) for n in names if len(n) >= 2}, key=len, reverse=True))
 
 
 def config_names(config: Config) -> list[str]:
@@ -258,7 +353,23 @@ def config_names(config: Config) -> list[str]:
     names += [law for q in config.question_bank for law in q.laws]
     names += [d.name for d in config.category_departments]
     names += [m for d in config.category_departments for m in d.members]
+    names += config.contacts.people
     return names
+
+
+_compiled_lock = threading.Lock()
+_compiled: dict[str, Template] = {}
+
+
+def compiled(source: str) -> Template:
+    """An answer template, compiled once per process (in the shared environment, where the
+    macros it imports are compiled once too): building an engine again, for another config or
+    in a test, does not compile them again."""
+    with _compiled_lock:
+        template = _compiled.get(source)
+        if template is None:
+            template = _compiled[source] = environment().from_string(source)
+        return template
 
 
 _engines_lock = threading.Lock()

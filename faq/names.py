@@ -28,6 +28,14 @@ class NameForms:
     short_committee: str
     law_suffixes: tuple[str, ...]
     short_forms: dict[str, tuple[str, ...]]
+    county_places: tuple[str, ...] = ()
+    county_marks: tuple[str, ...] = ()
+    city_marks: tuple[str, ...] = ()
+    unit_endings: tuple[str, ...] = ()
+    not_in_name: str = ""
+    generic_marks: str = ""
+    theme_between: tuple[str, ...] = ()
+    theme_drop: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path = NAMES_PATH) -> NameForms:
@@ -40,10 +48,49 @@ class NameForms:
             short_committee=data["party"]["short_committee"],
             law_suffixes=tuple(data["laws"]["suffixes"]),
             short_forms={k: tuple(v) for k, v in data["short_forms"].items()},
+            county_places=tuple(data["levels"]["county_places"]),
+            county_marks=tuple(data["levels"]["county_marks"]),
+            city_marks=tuple(data["levels"]["city_marks"]),
+            unit_endings=tuple(data["levels"]["unit_endings"]),
+            not_in_name=data["levels"]["not_in_name"],
+            theme_between=tuple(data["laws"]["theme_between"]),
+            theme_drop=tuple(data["laws"]["theme_drop"]),
+            generic_marks=data["levels"]["generic_marks"],
         )
 
 
 FORMS = NameForms.load()
+COUNTY, CITY = "county", "city"
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_MENTION = re.compile(
+    f"(?:{_alternation((*FORMS.county_places, *FORMS.prefixes))})"
+    f"[^\\s{re.escape(FORMS.not_in_name)}]{{0,8}}?(?:{_alternation(FORMS.unit_endings)})"
+)
+_GENERIC = re.compile(f"[{re.escape(FORMS.generic_marks)}]")  # "省级部门", "市直单位"
+
+
+def unit_mention(text: str) -> str | None:
+    """The first unit a question names by its level and its kind ("市文旅广电局", "衡南县侨联",
+    "耒阳市公安局"), whether or not the config knows it; None for "省级部门", "市直单位"."""
+    for m in _MENTION.finditer(without_spaces(text)):
+        if not _GENERIC.search(m.group()):
+            return m.group()
+    return None
+
+
+def unit_level(name: str) -> str | None:
+    """COUNTY for a county's or district's unit ("耒阳市公安局", "县卫健局", "衡山分局"), CITY for
+    the city's ("市财政局"), None when the name does not say."""
+    if any(p in name for p in FORMS.county_places) or any(m in name for m in FORMS.county_marks):
+        return COUNTY
+    if any(m in name for m in FORMS.city_marks):
+        return CITY
+    return None
 
 
 def without_spaces(text: str) -> str:
@@ -97,3 +144,25 @@ def short_law_name(law: str, city: str = "") -> str:
     for suffix in FORMS.law_suffixes:
         short = short.removesuffix(suffix)
     return short
+
+
+def looks_like_name(word: str) -> bool:
+    """A word that is (part of) a unit's or a place's name ("县卫健局", "衡南县", "支队"): the
+    knowledge base cannot hold every unit, so such a word is no sign of an unknown topic."""
+    return any(e in word for e in FORMS.unit_endings) or any(
+        p in word for p in (*FORMS.county_places, *FORMS.county_marks)
+    )
+
+
+def topic_theme(topic: str) -> str | None:
+    """'…等与耕地保护相关的法律法规试题' -> '耕地保护': the theme a question may name."""
+    if len(FORMS.theme_between) != 2:
+        return None
+    before, after = (re.escape(w) for w in FORMS.theme_between)
+    m = re.search(f"{before}(.+?){after}", topic)
+    if m is None:
+        return None
+    theme = m.group(1)
+    for word in FORMS.theme_drop:
+        theme = theme.removeprefix(word)
+    return theme if len(theme) >= MIN_ALIAS_CHARS else None

@@ -17,9 +17,10 @@ import bm25s
 import numpy as np
 
 from bot.core.config import Config
-from faq.compute import COMPUTES
+from faq.compute import COMPUTES, LOOKUPS
 from faq.knowledge import Entry
-from faq.text import Segmenter
+from faq.names import looks_like_name
+from faq.text import Segmenter, normalise
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
 
@@ -31,6 +32,8 @@ CONF_DOCS = 6  # phrasings per candidate entry scored for confidence
 SECOND = 0.2  # weight of an entry's second-best phrasing in its confidence
 SPECIFIC_IDF = 4.0  # a question whose known words weigh less than this is vague ("考试")
 NAMED_BOOST = 0.3  # a question naming a unit or law an entry looks up
+MISSING_KEY = 0.75  # confidence kept per domain word of the question an entry never uses
+POOL = 6  # entries scored for confidence (the best by BM25, and those a look-up names)
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # the look-ups only read the question, not "now"
 
 
@@ -54,14 +57,19 @@ class Index:
         segmenter: Segmenter,
         config: Config,
         marker_words: set[str],
+        key_words: frozenset[str] = frozenset(),
     ) -> None:
         """``answers``: each entry's answer as plain text, in entry order; ``marker_words``:
-        words that say what kind of answer is wanted ("怎么", "几"), not about what."""
+        words that say what kind of answer is wanted ("怎么", "几"), not about what;
+        ``key_words``: the domain's own words ("省属高校", "补考"): an entry that never uses one
+        a question holds is unlikely to answer it."""
         self.entries = entries
+        self.position = {e.id: i for i, e in enumerate(entries)}
         self.segmenter = segmenter
         self.config = config
         self.marker_words = marker_words
-        self._computed = [(i, e.compute) for i, e in enumerate(entries) if e.compute]
+        self.key_words = key_words - marker_words
+        self._computed = [(i, e.compute) for i, e in enumerate(entries) if e.compute in LOOKUPS]
         docs: list[tuple[int, str]] = []
         for index, entry in enumerate(entries):
             for text in (entry.question, *entry.phrasings):
@@ -78,7 +86,17 @@ class Index:
         self.char_idf = idf_table(char_docs)
         self.word_doc_weight = [weight(w, self.word_idf) for w in self.word_sets]
         self.char_doc_weight = [weight(c, self.char_idf) for c in self.char_sets]
+        # Each entry's own text (its phrasings and its answer), to tell whether it speaks of
+        # what a question names ("平板", "浏览器") at all.
+        self.entry_text = [
+            normalise(" ".join((e.question, *e.phrasings, answers[i])))
+            for i, e in enumerate(entries)
+        ]
         answer_docs = [segmenter.words(text) for text in answers]
+        self.entry_words = [
+            set().union(*(self.word_sets[d] for d in self.entry_docs[i]), answer_docs[i])
+            for i in range(len(entries))
+        ]
         self.answer_sets = [set(a) for a in answer_docs]
         self.answer_bm25 = bm25_index(answer_docs)
         self.answer_idf = idf_table(answer_docs)
@@ -87,6 +105,44 @@ class Index:
     def size(self) -> int:
         """How many phrasings (questions included) are indexed."""
         return len(self.doc_entry)
+
+    def unknown_share(self, words: set[str]) -> float:
+        """How much of the question's topic (IDF-weighted, marker words, numbers and names
+        aside) is words no phrasing or answer uses: "陪产假能不能免考" is mostly about 陪产假,
+        which the notice never mentions. Fragments the segmenter cut from an odd phrasing
+        ("做些") are no such words."""
+        topic = {
+            w
+            for w in words - self.marker_words
+            if not any(ch.isdigit() for ch in w) and not looks_like_name(w)
+        }
+        unknown = sum(OOV_WEIGHT for w in topic if not self.knows(w) and self.segmenter.is_word(w))
+        known = sum(
+            self.word_idf.get(w, self.answer_idf.get(w, 0.0)) for w in topic if self.knows(w)
+        )
+        return unknown / (unknown + known) if unknown + known else 0.0
+
+    def entry_recall(self, words: set[str], entry: Entry) -> float:
+        """How much of the question's topic (IDF-weighted, marker words and names aside) the
+        entry's own words (all its phrasings and its answer) cover."""
+        topic = {
+            w
+            for w in words - self.marker_words
+            if not any(ch.isdigit() for ch in w) and not looks_like_name(w)
+        }
+        if not topic:
+            return 1.0
+        vocab = self.entry_words[self.position[entry.id]]
+
+        def weigh(w: str) -> float:
+            return min(OOV_WEIGHT, self.word_idf.get(w, self.answer_idf.get(w, OOV_WEIGHT)))
+
+        return sum(weigh(w) for w in topic & vocab) / sum(weigh(w) for w in topic)
+
+    def mentions(self, entry: Entry, words: list[str]) -> bool:
+        """Whether the entry's own text holds every one of ``words``."""
+        text = self.entry_text[self.position[entry.id]]
+        return all(w in text for w in words)
 
     def knows(self, word: str) -> bool:
         """Whether some phrasing or answer of the knowledge base uses ``word``."""
@@ -106,7 +162,7 @@ class Index:
         np.maximum.at(phrasing, self.doc_entry, fused)
         answer = self.scores(self.answer_bm25, words, self.answer_idf, n_entries)
         total = phrasing + ANSWER_WEIGHT * answer
-        candidates = [int(i) for i in np.argsort(-total)[:k] if total[i] > 0]
+        candidates = [int(i) for i in np.argsort(-total)[: max(k, POOL)] if total[i] > 0]
         named = self.named_entries(question)
         candidates += [i for i in named if i not in candidates]
         if not candidates:
@@ -114,9 +170,11 @@ class Index:
         qwords, qgrams = set(words), set(grams)
         query = Query(qwords, weight(qwords, self.word_idf), qgrams, weight(qgrams, self.char_idf))
         specificity = self.specificity(qwords)
+        keys = qwords & self.key_words
         ranked = []
         for entry_index in candidates:
             conf = self.entry_confidence(query, entry_index, fused) * (0.5 + 0.5 * specificity)
+            conf *= MISSING_KEY ** len(keys - self.entry_words[entry_index])
             if entry_index in named:
                 conf = min(1.0, conf + NAMED_BOOST)
             ranked.append((self.entries[entry_index], conf, float(total[entry_index])))
@@ -144,8 +202,7 @@ class Index:
         """Entries whose look-up finds a unit, department or law named in the question."""
         found = []
         for index, compute in self._computed:
-            values = COMPUTES[compute](self.config, question, EPOCH)
-            if any(v is not None for v in values.values()):
+            if COMPUTES[compute](self.config, question, EPOCH).get("named") is not None:
                 found.append(index)
         return found
 

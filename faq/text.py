@@ -1,5 +1,8 @@
 """Text processing shared by question detection and ranking: normalisation, the domain
-vocabulary (``lexicon.toml``) and jieba segmentation into content words."""
+vocabulary (``lexicon.toml``) and jieba segmentation into content words.
+
+A message is normalised once, the same way everywhere: full-width folded (NFKC), lower case,
+traditional characters to simplified (OpenCC), so "補考報名" is read as "补考报名"."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import jieba
+import opencc
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -21,9 +26,15 @@ PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 """Runs of white space, punctuation and symbols: word separators, never words."""
 
 
+WORDS_CACHE = 8192  # distinct texts whose words a segmenter keeps (phrasings and questions)
+NORMALISED_CACHE = 8192  # distinct recent texts kept normalised (detection and ranking share them)
+_to_simplified = opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=NORMALISED_CACHE)
 def normalise(text: str) -> str:
-    """Full-width to half-width, lower case."""
-    return unicodedata.normalize("NFKC", text).lower().strip()
+    """Full-width to half-width, lower case, traditional characters to simplified."""
+    return _to_simplified.convert(unicodedata.normalize("NFKC", text).lower().strip())
 
 
 def squash(text: str) -> str:
@@ -48,6 +59,22 @@ class Lexicon:
     forward_prefixes: tuple[str, ...] = ()
     tail_markers: tuple[str, ...] = ()
     done_particle: str = ""
+    repeat_negations: tuple[str, ...] = ()
+    chatter_markers: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    surnames: str = ""
+    familiar: tuple[str, ...] = ()
+    not_after_title: tuple[str, ...] = ()
+    topic_words: tuple[str, ...] = ()
+    off_topic: tuple[str, ...] = ()
+    platform_words: tuple[str, ...] = ()
+    problem_markers: tuple[str, ...] = ()
+    bot_roles: tuple[str, ...] = ()
+    peer_questions: tuple[str, ...] = ()
+    uncovered_words: tuple[str, ...] = ()
+    generic_words: frozenset[str] = frozenset()
+    modal_words: frozenset[str] = frozenset()
+    answer_leads: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path = LEXICON_PATH) -> Lexicon:
@@ -69,7 +96,30 @@ class Lexicon:
             forward_prefixes=tuple(normalise(p) for p in data.get("forward_prefixes", [])),
             tail_markers=tuple(data.get("tail_markers", [])),
             done_particle=data.get("done_particle", ""),
+            repeat_negations=tuple(data.get("repeat_negations", [])),
+            chatter_markers=tuple(normalise(w) for w in data.get("chatter_markers", [])),
+            titles=tuple(data.get("titles", [])),
+            surnames="".join(data.get("surnames", "").split()),
+            familiar=tuple(data.get("familiar", [])),
+            not_after_title=tuple(data.get("not_after_title", [])),
+            topic_words=tuple(normalise(w) for w in data.get("topic_words", [])),
+            off_topic=tuple(normalise(w) for w in data.get("off_topic", [])),
+            platform_words=tuple(normalise(w) for w in data.get("platform_words", [])),
+            problem_markers=tuple(normalise(w) for w in data.get("problem_markers", [])),
+            bot_roles=tuple(normalise(w) for w in data.get("bot_roles", [])),
+            peer_questions=tuple(normalise(w) for w in data.get("peer_questions", [])),
+            uncovered_words=tuple(normalise(w) for w in data.get("uncovered_words", [])),
+            generic_words=frozenset(normalise(w) for w in data.get("generic_words", [])),
+            modal_words=frozenset(normalise(w) for w in data.get("modal_words", [])),
+            answer_leads=tuple(data.get("answer_leads", [])),
         )
+
+    def key_words(self) -> frozenset[str]:
+        """The domain's own words as the segmenter gives them (synonyms mapped), without the
+        generic ones ("时间", "考试"): a question holding one is about it."""
+        words = {self.synonyms.get(normalise(w), normalise(w)) for w in self.words}
+        words |= set(self.synonyms.values())
+        return frozenset(words - self.generic_words - self.stopwords)
 
 
 _tokenizer_lock = threading.Lock()
@@ -102,12 +152,17 @@ class Segmenter:
     def __init__(self, lexicon: Lexicon, domain_words: Iterable[str] = ()) -> None:
         self.lexicon = lexicon
         words = set(lexicon.words) | set(lexicon.synonyms) | set(lexicon.synonyms.values())
+        words |= set(lexicon.uncovered_words)
         self._jieba = tokenizer(sorted(words | set(domain_words)))
 
     def words(self, text: str) -> list[str]:
         """Content words of ``text``: segmented, synonyms mapped, stopwords and punctuation out."""
+        return list(self._words(text))
+
+    @lru_cache(maxsize=WORDS_CACHE)  # noqa: B019  (one segmenter per engine, kept for its life)
+    def _words(self, text: str) -> tuple[str, ...]:
         out: list[str] = []
-        for token in self._jieba.lcut(normalise(text), HMM=True):
+        for token in self._jieba.lcut(normalise(text), HMM=False):
             token = token.strip()
             if not token or PUNCT.fullmatch(token):
                 continue
@@ -115,7 +170,12 @@ class Segmenter:
             if token in self.lexicon.stopwords:
                 continue
             out.append(token)
-        return out
+        return tuple(out)
+
+    def is_word(self, token: str) -> bool:
+        """Whether ``token`` is a word of the dictionary (or of the domain), not a fragment the
+        segmenter cut from an unusual phrasing ("做些", "能报")."""
+        return bool(self._jieba.FREQ.get(token))
 
     @staticmethod
     def bigrams(words: list[str]) -> list[str]:

@@ -1,8 +1,10 @@
 """FAQ in the group and in private chat (the Telegram side of ``faq.engine``).
 
 Group: answers `/faq 问题`, messages that mention or reply to the bot, and plain messages that are
-clearly a question it can answer; everything else gets silence. Private: answers, or offers up to
-three suggestions as buttons. The engine decides; this adapter finds the question in the update,
+clearly a question it can answer (or, when the notice does not answer it, says where to ask);
+everything else gets silence. Private: answers, or offers up to three suggestions as buttons; a
+follow-up ("那第二次呢") is read against the chat's question before (the engine keeps it, by chat
+id). The engine decides; this adapter finds the question in the update,
 keeps each group's recent answers (for the engine's repeat rule, per forum topic) in
 ``chat_data`` and sends what the engine wrote, in the asker's topic.
 """
@@ -79,8 +81,10 @@ async def _answer(
     mode = PRIVATE if is_private(update) else GROUP
     recent = _recent(context)
     topic = topic_of(update.effective_message)
+    # In private chat the engine reads a follow-up ("那第二次呢") against the chat's last question.
+    chat = update.effective_chat.id if mode == PRIVATE and update.effective_chat else None
     result = ctx.faq.decide(
-        question, mode=mode, addressed=addressed, now=now, recent=recent, topic=topic
+        question, mode=mode, addressed=addressed, now=now, recent=recent, topic=topic, chat=chat
     )
     if result.answer_html is None:
         return

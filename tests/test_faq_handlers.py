@@ -112,3 +112,12 @@ def test_the_repeat_rule_is_per_forum_topic(ctx):
     assert general.kind == "answer" and general.reply_to is None
     same = ctx.faq.decide("集中考试在哪", now=soon, recent=recent, topic=11)
     assert same.kind == "repeat" and same.reply_to == 42
+
+
+async def test_private_follow_up_is_read_against_the_question_before(bot):
+    first = await bot.send("第一次考试什么时候报名")
+    assert "9月13日" in first[0]
+    follow = await bot.send("那第二次呢")
+    assert len(follow) == 1 and "9月23日" in follow[0] and "第二次" in follow[0]
+    # In the group a bare "那第二次呢" is no question for the bot.
+    assert await bot.send("那第二次呢", group=True) == []

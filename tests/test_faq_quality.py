@@ -1,4 +1,9 @@
-"""FAQ quality on the held-out evaluation set, and the `python -m faq ask` contract."""
+"""FAQ quality on the evaluation sets, and the `python -m faq ask` contract.
+
+The blind set (tests/data/faq_eval_blind.toml) was written from the notice alone; its tune half
+may be studied, its holdout half is measured as totals only. Floors below are the issue's
+targets where the engine reaches them.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,67 @@ import subprocess
 import sys
 from pathlib import Path
 
-from faq.evaluate import evaluate, load_eval
+import pytest
+
+from faq.engine import GROUP, PRIVATE, engine_for
+from faq.evaluate import HOLDOUT, TUNE, Report, evaluate_all, load_blind, load_eval
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_eval_set_is_big_enough():
+@pytest.fixture(scope="module")
+def report(campaign_config) -> Report:
+    now = dt.datetime(2022, 9, 14, 10, tzinfo=campaign_config.tz)
+    return evaluate_all(engine_for(campaign_config), now)
+
+
+def test_eval_sets_are_big_enough():
     data = load_eval()
     assert len(data["answerable"]) >= 150 and len(data["silent"]) >= 40
+    blind = load_blind()
+    assert len(blind) >= 330
+    for half in (TUNE, HOLDOUT):
+        kinds = {c["kind"] for c in blind if c["half"] == half}
+        assert kinds == {"answer", "contact", "silent"}, half
 
 
-def test_accuracy_does_not_regress(ctx, config):
-    figures = evaluate(ctx.faq, dt.datetime(2022, 9, 14, 10, tzinfo=config.tz))
-    # Measured 95.3% / 98.6% when written; these floors catch regressions.
-    assert figures.answer_rate >= 0.93, "\n".join(figures.misses)
-    assert figures.silence_rate >= 0.95, "\n".join(figures.misses)
-    assert figures.answered_wrong <= 10
+def test_tune_half_meets_the_targets(report):
+    group, private = report.get(TUNE, GROUP), report.get(TUNE, PRIVATE)
+    misses = "\n".join(group.misses + private.misses)
+    assert group.answer_rate >= 0.95, misses
+    assert group.wrong_rate <= 0.01, misses
+    assert group.silence_rate >= 0.97, misses
+    assert group.contact_rate >= 0.80, misses
+    assert private.answer_rate >= 0.98, misses
+
+
+def test_existing_set_does_not_regress(report):
+    group, private = report.get("existing", GROUP), report.get("existing", PRIVATE)
+    misses = "\n".join(group.misses + private.misses)
+    assert group.answer_rate >= 0.95, misses
+    assert group.silence_rate >= 0.97, misses
+    assert private.answer_rate >= 0.98, misses
+    assert group.wrong_rate <= 0.01, misses
+
+
+def test_holdout_half_is_reported_as_totals_only(report):
+    """No holdout question or miss is ever written down (so none can be printed)."""
+    for mode in (GROUP, PRIVATE):
+        figures = report.get(HOLDOUT, mode)
+        assert figures.misses == []
+        assert figures.answerable + figures.uncovered + figures.chatter > 0 or mode == PRIVATE
+
+
+def test_holdout_half_wrong_answers_do_not_regress(report):
+    """Measured 11.2% (16 of 143 questions) when written: far from the issue's target."""
+    group = report.get(HOLDOUT, GROUP)
+    assert group.wrong_rate <= 0.12, f"{group.wrong_rate:.1%} wrong on the holdout half"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 11.2% wrong on the holdout")
+def test_holdout_half_wrong_answers_meet_the_target(report):
+    group = report.get(HOLDOUT, GROUP)
+    assert group.wrong_rate <= 0.02, f"{group.wrong_rate:.1%} wrong on the holdout half"
 
 
 def test_faq_ask_json_contract():

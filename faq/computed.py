@@ -1,0 +1,346 @@
+"""The data of computed answers: what the question's facts mean against config.toml.
+
+Each function reads the question's facts and cues (``faq.reason``) and returns variables for its
+entry's template (``entries.toml``), which writes the words: is a day in a window, which sessions
+are at a time, is the study deadline met, do the people fit the seats, do the credits qualify,
+which exam a named unit takes. ``verdict`` is "yes", "no" or None (nothing to judge) throughout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from bot.core.config import Config
+from bot.core.windows import closes_at
+from faq import schedule
+from faq.facts import Facts, vocabulary
+from faq.reason import Cues, lead, understand
+from faq.schedule import EXAM, REGISTER, STUDY, Span
+from faq.units import resolve_unit
+
+YES, NO = "yes", "no"
+MAX_COMING = 4  # windows listed after the asked day
+
+
+def _verdict(ok: bool | None) -> str | None:
+    return None if ok is None else (YES if ok else NO)
+
+
+def _day(
+    f: Facts, now: dt.datetime, cue: Cues | None = None
+) -> tuple[dt.date | None, dt.date | None]:
+    """The day asked about (the first date, today for "现在", a month's first day) and the last
+    day when a span is asked ("13号到16号", "下周", "7月份")."""
+    for stamp in f.dates:
+        if stamp.day is not None and not stamp.month_only:
+            return stamp.day, stamp.ends
+    if f.now or (cue is not None and cue.status_now):
+        return now.date(), None
+    for stamp in f.dates:
+        if stamp.day is not None and stamp.day.year == now.year:
+            first = stamp.day
+            last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            return first, last - dt.timedelta(days=1)
+    return None, None
+
+
+# --- calendar: a day against every window --------------------------------------------------
+
+
+def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    """``day``: the day asked (None: the question names none; the template then says what is
+    open now); ``target``: the window the question names ("第二次报名", "补考") as a Span;
+    ``hits``: the windows of the asked kind that contain the day; ``coming``: those after it;
+    ``past``: the last one before it; ``zone_day``: the zone round examining that day."""
+    f, cue = understand(question, now)
+    day, ends = _day(f, now, cue)
+    if day is None:
+        return {"day": None, "named": None}
+    action = cue.action
+    scope = cue.scope
+    if scope == schedule.QUESTIONS or scope == schedule.COUNTY_PLANS:
+        action = REGISTER
+    if action == STUDY and scope is None:
+        scope = schedule.STUDY_KEY
+    kinds = schedule.of(config, action if action in (EXAM, REGISTER, STUDY) else None)
+    kinds = [s for s in kinds if s.action != STUDY or scope == schedule.STUDY_KEY]
+    target = next((s for s in kinds if scope is not None and s.key == scope), None)
+    if target is None and scope is not None:
+        target = next((s for s in schedule.of(config, key=scope)), None)
+    last = ends or day
+
+    def closed(span: schedule.Span) -> bool:
+        """A registration asked about today, on its last day, after the closing hour."""
+        return (
+            span.action == REGISTER
+            and day == now.date() == span.end
+            and (now >= closes_at(config, span.end))
+        )
+
+    hits = [s for s in kinds if s.start <= last and s.end >= day and not closed(s)]
+    if target is not None:
+        verdict = (
+            target.contains(day) and (ends is None or target.contains(ends)) and not closed(target)
+        )
+    else:
+        verdict = bool(hits)
+    pool = [target] if target is not None else kinds
+    coming = [s for s in kinds if s.start > last][:MAX_COMING]
+    past = [s for s in pool if s.end < day]
+    zone_day = schedule.zone_exam_day(config, day)
+    return {
+        "named": None,
+        "day": day,
+        "day_end": ends,
+        "asked_today": day == now.date(),
+        "action": action,
+        "target": target,
+        "hits": hits,
+        "coming": coming,
+        "past": past[-1] if past else None,
+        "zone_day": zone_day if action != REGISTER and ends is None else None,
+        "left": _left_today(config, day, now),
+        "verdict": _verdict(verdict),
+        "lead": lead(f.text),
+    }
+
+
+def _left_today(config: Config, day: dt.date, now: dt.datetime) -> list[Any] | None:
+    """The sessions still to start today when ``day`` is today's exam day, else None."""
+    if day != now.date() or schedule.zone_exam_day(config, day) is None:
+        return None
+    return schedule.sessions_after(config, now.time())
+
+
+# --- sessions: a time against the online sessions or the centralized slots ----------------
+
+
+def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    """``time``/``hours``: the time or part of the day asked; ``at``: the session (or slot)
+    then; ``before``/``after``: the nearest ones around it; ``in_period``: those in the part
+    of the day; ``left``: those still to start today; ``day``/``exam_day``: the day asked and
+    the window examining it."""
+    f, cue = understand(question, now)
+    day, _ = _day(f, now)
+    if day is None and cue.still:
+        day = now.date()
+    time = f.times[0].time if f.times else None
+    hours = None
+    if f.periods:
+        raw = vocabulary().raw["period_hours"][f.periods[0]]
+        hours = (int(raw[0]), int(raw[1]))
+    centralized = cue.centralized
+    out: dict[str, Any] = {
+        "named": None,
+        "centralized": centralized,
+        "time": time,
+        "hours": hours,
+        "day": day,
+        "asked_today": day == now.date(),
+        "lead": lead(f.text),
+        "exam_day": None,
+        "left": None,
+        "started": False,
+    }
+    if day is not None:
+        spans = (
+            schedule.of(config, EXAM, schedule.CENTRALIZED)
+            if centralized
+            else [s for s in schedule.of(config, EXAM) if s.is_zone]
+        )
+        out["exam_day"] = next((s for s in spans if s.contains(day)), None)
+        out["next_exam"] = next((s for s in spans if s.start > day), None)
+    ok: bool | None
+    if centralized:
+        slot = schedule.slot_at(config, time) if time else None
+        slots = schedule.slots_in(config, hours) if hours else []
+        out.update(at=slot, in_period=slots, before=None, after=None)
+        ok = slot is not None if time else bool(slots) if hours else None
+    else:
+        at = schedule.session_at(config, time) if time else None
+        before, after = schedule.nearest_sessions(config, time) if time else (None, None)
+        listed = schedule.sessions_in(config, hours) if hours else []
+        out.update(at=at, in_period=listed, before=before, after=after)
+        ok = at is not None if time else bool(listed) if hours else None
+        if out["asked_today"] and out["exam_day"] is not None:
+            out["left"] = schedule.sessions_after(config, now.time())
+            if at is not None and at.time <= now.time():
+                out["started"] = True
+                ok = False
+            if time is None and hours is None:
+                ok = bool(out["left"])
+    if day is not None and out["exam_day"] is None:
+        ok = False
+    out["verdict"] = _verdict(ok)
+    return out
+
+
+# --- the study deadline ----------------------------------------------------------------------
+
+
+def study_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    """``exam_day``: the exam asked about; ``deadline``: when its credits are due (21:00 the day
+    before); ``done``: when the asker means to finish (a datetime, or a date alone);
+    ``same_day``: they mean to finish on the exam day itself."""
+    f, cue = understand(question, now)
+    days = sorted({d for d in f.days})
+    exam_day = days[-1] if days else None
+    done: dt.datetime | dt.date | None = None
+    time = f.times[-1].time if f.times else None
+    if len(days) >= 2:
+        first = next(s for s in f.dates if s.day == days[0])
+        at = f.time_of(first) or (time if f.times and f.times[-1].at > first.at else None)
+        done = dt.datetime.combine(days[0], at, config.tz) if at else days[0]
+    elif f.now:
+        done = now
+    elif exam_day is not None and cue.day_before and time is not None:
+        done = dt.datetime.combine(exam_day - dt.timedelta(days=1), time, config.tz)
+    elif exam_day is not None and (cue.same_day or len(f.dates) >= 2):
+        done = exam_day  # "19号考试 19号早上学完": finished on the exam day itself
+    deadline = schedule.study_deadline(config, exam_day) if exam_day else None
+    ok: bool | None = None
+    if cue.same_day or (done is not None and done == exam_day):
+        ok = False
+    elif isinstance(done, dt.datetime) and deadline is not None:
+        ok = done <= deadline
+    elif isinstance(done, dt.date) and deadline is not None:
+        ok = done < deadline.date() or None
+    elif deadline is None and time is not None and cue.day_before:
+        ok = time <= config.study.deadline_time
+    return {
+        "named": None,
+        "exam_day": exam_day,
+        "deadline": deadline,
+        "done": done,
+        "done_at": done if isinstance(done, dt.datetime) else None,
+        "late_time": time if deadline is None else None,
+        "verdict": _verdict(ok),
+    }
+
+
+# --- counts: credits, scores, seats, units, retirement ------------------------------------
+
+
+def score_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    f, _ = understand(question, now)
+    score = f.score
+    passed = score is not None and score >= config.exam.pass_mark
+    return {
+        "named": None,
+        "score": score,
+        "verdict": None if score is None else _verdict(passed),
+        "impossible": score is not None and score > config.exam.full_marks,
+    }
+
+
+def credits_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    """``required``/``total``: the credits stated (a total from its parts when only they are);
+    ``required_ok``/``total_ok``: True, False, or None when not stated."""
+    f, _ = understand(question, now)
+    study = config.study
+    total = f.total
+    if total is None and f.required is not None and f.elective is not None:
+        total = f.required + f.elective
+    required_ok = True if f.required_complete else None
+    if f.required is not None:
+        required_ok = f.required >= study.required_credits
+    total_ok = None if total is None else total >= study.total_credits
+    if required_ok is False or total_ok is False:
+        verdict: str | None = NO
+    elif required_ok and total_ok:
+        verdict = YES
+    else:
+        verdict = None
+    return {
+        "named": None,
+        "required": f.required,
+        "total": total,
+        "required_ok": required_ok,
+        "total_ok": total_ok,
+        "verdict": verdict,
+    }
+
+
+def seats_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    """``people``: the fewest the count means; ``about``/``more``: as written ("一百多")."""
+    f, _ = understand(question, now)
+    capacity = config.centralized.capacity_per_slot
+    people = f.people
+    if people is None:
+        return {"named": None, "people": None, "verdict": None}
+    return {
+        "named": None,
+        "people": people,
+        "about": f.people_about,
+        "more": people != f.people_about,
+        "batches": max(1, math.ceil(people / capacity)),
+        "verdict": _verdict(people <= capacity),
+    }
+
+
+def county_units_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    f, _ = understand(question, now)
+    units = f.units
+    least = config.county_plans.min_units
+    return {
+        "named": None,
+        "units": units,
+        "short": max(0, least - units) if units is not None else None,
+        "verdict": None if units is None else _verdict(units >= least),
+    }
+
+
+def retirement_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    """``retires``: the retirement day (or month) stated; ``limit``: the last day a retirement
+    may fall on for the exemption (the cutoff plus the years the notice allows)."""
+    f, _ = understand(question, now)
+    ex = config.exemption
+    cutoff = ex.retirement_cutoff
+    limit = cutoff.replace(year=cutoff.year + ex.retirement_within_years)
+    stamp = next((s for s in f.dates if s.day is not None), None)
+    if stamp is None or stamp.day is None:
+        return {"named": None, "retires": None, "verdict": None}
+    return {
+        "named": None,
+        "retires": stamp.day,
+        "month_only": stamp.month_only,
+        "limit": limit,
+        "verdict": _verdict(stamp.day <= limit),
+    }
+
+
+# --- units: which exam a named unit takes -------------------------------------------------
+
+
+def unit_exam(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    """``dept``/``member``: as ``category_department`` (the rows named or the unit's row);
+    ``unit``: the unit as written; ``level``; ``covered``: whether the row's exam covers the
+    unit's level (None: the level is not said); ``qdept``: its question-bank duty."""
+    f, cue = understand(question, now)
+    hit = resolve_unit(config, f.text)
+    covered = None
+    if hit.dept is not None and hit.level is not None:
+        covered = hit.dept.covers(hit.level)
+    elif hit.dept is not None and hit.dept.county:
+        covered = True
+    unit = hit.mention
+    if hit.explicit and hit.member is None and unit is not None and hit.dept is not None:
+        unit = None if hit.dept.name in unit else unit
+    return {
+        "named": hit.member or (hit.dept if hit.explicit else None),
+        "dept": hit.dept,
+        "member": hit.member,
+        "explicit": hit.explicit and unit is None,
+        "unit": unit,
+        "level": hit.level,
+        "covered": covered,
+        "qdept": hit.qdept,
+        "lead": lead(f.text),
+        "asks_centralized": cue.centralized,
+    }
+
+
+def span_of(config: Config, key: str, action: str) -> Span | None:
+    return next(iter(schedule.of(config, action, key)), None)

@@ -1,0 +1,62 @@
+"""When the notice is silent: telling an on-topic question no entry answers from one it does,
+and where to send the asker instead.
+
+"能用平板考试吗" is about the platform, but no entry speaks of 平板; "陪产假能不能免考" is about
+免考, but mostly about 陪产假, which the notice never mentions. Such a question must not get the
+nearest entry ("可以申请"): it gets the contacts the notice names, the technical service (phone
+and QQ group) for platform problems, the policy phone for rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faq.detect import QuestionDetector
+from faq.knowledge import Entry
+from faq.ranking import Index
+from faq.text import normalise
+
+TECH, POLICY, BOTH = "tech", "policy", "both"
+UNKNOWN_SHARE = 0.45  # a question this much about words the knowledge base lacks is not covered
+UNKNOWN_SURE = 0.6  # ... unless its best entry matches it this well
+
+
+@dataclass(frozen=True)
+class Coverage:
+    index: Index
+    detector: QuestionDetector
+
+    def platform_words(self, question: str) -> list[str]:
+        text = normalise(question)
+        return [w for w in self.detector.lexicon.platform_words if w in text]
+
+    def matters(self, question: str) -> list[str]:
+        """The matters the notice does not rule on that the question names ("陪产假")."""
+        text = normalise(question)
+        return [w for w in self.detector.lexicon.uncovered_words if w in text]
+
+    def uncovered(self, question: str, words: list[str], top: Entry | None, score: float) -> bool:
+        """Whether the best entry does not answer the question: it names a platform matter or
+        a matter the notice does not rule on that the entry never speaks of, or it is mostly
+        about words the knowledge base lacks (and the entry matches it only loosely)."""
+        if top is None:
+            return True
+        named = self.platform_words(question) + self.matters(question)
+        if named and not self.index.mentions(top, named):
+            return True
+        return score < UNKNOWN_SURE and self.index.unknown_share(set(words)) >= UNKNOWN_SHARE
+
+    def kind(self, question: str) -> str:
+        """Which contact answers it: the technical service for platform problems, the policy
+        phone for rules, both when the question is about both ("学时不够能不能延期考试")."""
+        platform, rules = bool(self.platform_words(question)), bool(self.matters(question))
+        if platform and rules:
+            return BOTH
+        return TECH if platform else POLICY
+
+    def asks_for_help(self, question: str) -> bool:
+        """An on-topic question or described problem: worth the contacts even in the group."""
+        d = self.detector
+        if not d.on_topic(question) or normalise(question).startswith(d.lexicon.notice_prefixes):
+            return False
+        return d.has_question_marker(question) or d.describes_problem(question)

@@ -1,0 +1,228 @@
+"""Questions answered by computing, not by the nearest entry: a question that states a fact
+(a date, a time, a count, credits, a score, a unit) and asks about it.
+
+"9月18号能考吗" is not "when is the exam": it wants yes or no for 9月18日. ``route`` reads the
+question's facts (``faq.facts``) and cues (``cues.toml``) and names the entry whose computed
+template answers it (``faq.computed``); None leaves the question to the ranking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+
+from bot.core.config import Config
+from faq import facts as facts_
+from faq.facts import Facts
+from faq.names import find_names, unit_mention
+from faq.schedule import CENTRALIZED, COUNTY_PLANS, EXAM, QUESTIONS, REGISTER, STUDY
+from faq.units import question_department, resolve_unit
+
+CUES_PATH = Path(__file__).resolve().parent / "cues.toml"
+
+# The entries whose templates compute an answer (faq/entries.toml).
+CALENDAR = "registration-status"
+SESSIONS = "session-times"
+STUDY_DEADLINE = "study-deadline"
+SCORE = "exam-score"
+CREDITS = "exam-eligibility"
+SEATS = "centralized-batching"
+COUNTY_UNITS = "county-min-units"
+RETIREMENT = "exemption-retirement"
+UNIT_EXAM = "category-department-scope"
+CENTRALIZED_UNIT = "centralized-units"
+QUESTION_DUTY = "question-department-laws"
+ROUTED = (
+    CALENDAR,
+    SESSIONS,
+    STUDY_DEADLINE,
+    SCORE,
+    CREDITS,
+    SEATS,
+    COUNTY_UNITS,
+    RETIREMENT,
+    UNIT_EXAM,
+    CENTRALIZED_UNIT,
+    QUESTION_DUTY,
+)
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Which cue groups of ``cues.toml`` a question holds, and the zone round it names."""
+
+    exam: bool = False
+    register: bool = False
+    makeup: bool = False
+    centralized: bool = False
+    county: bool = False
+    county_plans: bool = False
+    category: bool = False
+    questions: bool = False
+    study: bool = False
+    credit: bool = False
+    session: bool = False
+    seat: bool = False
+    enough: bool = False
+    retire: bool = False
+    exemption: bool = False
+    passing: bool = False
+    eligible: bool = False
+    still: bool = False
+    agenda: bool = False
+    status_now: bool = False
+    same_day: bool = False
+    day_before: bool = False
+    which_exam: bool = False
+    question_duty: bool = False
+    duty_ask: bool = False
+    round: int | None = None
+
+    @property
+    def scope(self) -> str | None:
+        """The window the question is about: a round's key, or a window of ``faq.schedule``."""
+        if self.makeup:
+            return "makeup"
+        if self.county_plans and self.county:
+            return COUNTY_PLANS
+        if self.centralized:
+            return CENTRALIZED
+        if self.category:
+            return "category"
+        if self.round is not None:
+            return f"zone{self.round}"
+        if self.questions:
+            return QUESTIONS
+        return None
+
+    @property
+    def action(self) -> str | None:
+        if self.register:
+            return REGISTER
+        if self.exam:
+            return EXAM
+        if self.study:
+            return STUDY
+        return None
+
+
+CUE_NAMES = [f.name for f in fields(Cues) if f.type in ("bool", bool)]
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> dict[str, object]:
+    with CUES_PATH.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@lru_cache(maxsize=4096)
+def read_cues(text: str) -> Cues:
+    """The cues in ``text`` (already normalised, as ``Facts.text``)."""
+    vocab = _vocabulary()
+    groups: dict[str, list[str]] = vocab["cues"]  # type: ignore[assignment]
+    register_text = text
+    for word in groups["not_register"]:
+        register_text = register_text.replace(word, " ")
+    present: dict[str, bool] = {}
+    for name in CUE_NAMES:
+        where = register_text if name == "register" else text
+        present[name] = any(w in where for w in groups.get(name, []))
+    rounds: dict[str, list[str]] = vocab["rounds"]  # type: ignore[assignment]
+    number = next((int(n) for n, words in rounds.items() if any(w in text for w in words)), None)
+    return Cues(**present, round=number)
+
+
+def polar(text: str) -> bool:
+    """Whether the question wants yes or no ("能考吗", "行不行", "对吧"), not a fact ("哪天")."""
+    vocab = _vocabulary()
+    forms: dict[str, list[str]] = vocab["forms"]  # type: ignore[assignment]
+    if any(w in text for w in forms["wh"]):
+        return False
+    return any(w in text for w in forms["polar"])
+
+
+def lead(text: str) -> str | None:
+    """How a yes-or-no question's answer starts (a form of ``cues.toml`` [leads]), or None
+    for a question that asks for a fact."""
+    if not polar(text):
+        return None
+    forms: dict[str, list[str]] = _vocabulary()["leads"]  # type: ignore[assignment]
+    return next((form for form, words in forms.items() if any(w in text for w in words)), "be")
+
+
+def confirms(question: str, answer: str, now: dt.datetime, named: list[str]) -> bool:
+    """A yes-or-no question about numbers or named facts ("考试是不是90分钟", "集中考试是在电大
+    吗") that the answer states, every one: the answer may start with yes. ``named``: what the
+    question names that the domain knows (the config's names, the lexicon's words, as the
+    segmenter gives them)."""
+    text = facts_.read(question, now.date()).text
+    stated = re.findall(r"\d+", text) + named
+    return bool(stated) and lead(text) is not None and all(s in answer for s in stated)
+
+
+def understand(question: str, now: dt.datetime) -> tuple[Facts, Cues]:
+    f = facts_.read(question, now.date())
+    return f, read_cues(f.text)
+
+
+def route(config: Config, question: str, now: dt.datetime) -> str | None:
+    """The computed entry that answers ``question``, or None."""
+    f, cue = understand(question, now)
+    moment = bool(f.days or f.times or f.now)
+    if (
+        cue.credit
+        and (cue.exam or cue.day_before or cue.same_day)
+        and (moment or cue.day_before or cue.same_day)
+    ):
+        return STUDY_DEADLINE
+    if f.score is not None and (cue.passing or cue.exam) and not cue.study:
+        return SCORE
+    if f.required is not None or f.elective is not None or f.total is not None:
+        return CREDITS
+    if f.required_complete and cue.exam:
+        return CREDITS
+    if f.people is not None and (cue.centralized or cue.seat or cue.session):
+        return SEATS
+    if f.units is not None and (cue.county or cue.county_plans):
+        return COUNTY_UNITS
+    if cue.retire and f.dates:
+        return RETIREMENT
+    unit = named_unit(config, f.text, cue)
+    if unit is not None:
+        return unit
+    timed = bool(f.times or f.periods)
+    if timed and (cue.session or cue.exam) and not cue.register and not cue.study:
+        return SESSIONS
+    if cue.session and cue.still and any(s.relative for s in f.dates) and not cue.register:
+        return SESSIONS
+    if (f.dates or f.now) and (cue.action or cue.scope or cue.agenda):
+        return CALENDAR
+    if cue.status_now and cue.action in (EXAM, REGISTER):  # "报名截止了吗": as of now
+        return CALENDAR
+    return None
+
+
+def named_unit(config: Config, text: str, cue: Cues) -> str | None:
+    """The entry for a question about a named unit: its question-bank duty, its centralized
+    exam, or which exam it takes (attachment 1 by its system)."""
+    city = config.campaign.city
+    if cue.question_duty and cue.duty_ask and not cue.which_exam:
+        bank = find_names(text, [q.department for q in config.question_bank], city)
+        if question_department(config, text, dt.datetime.min)["named"] is not None:
+            return QUESTION_DUTY
+        if bank or unit_mention(text) is not None:
+            return QUESTION_DUTY
+    if not (cue.which_exam or cue.exam):
+        return None
+    if find_names(text, config.centralized.units, city):
+        return CENTRALIZED_UNIT
+    unit = resolve_unit(config, text)
+    if unit.dept is not None or unit.member is not None:
+        return UNIT_EXAM
+    if unit.mention is not None and cue.which_exam:
+        return UNIT_EXAM
+    return None

@@ -1,0 +1,77 @@
+"""The units a question names, resolved through the config: which attachment-1 row a city or
+county department belongs to (by its system's words, ``bot.org.sectors``), at which level, and
+which question-bank duty it has (by department, law or theme).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.config import CategoryDepartment, Config, QuestionDepartment
+from bot.org.sectors import department_named
+from faq.names import (
+    COUNTY,
+    find_names,
+    short_law_name,
+    topic_theme,
+    unit_level,
+    unit_mention,
+    without_spaces,
+)
+
+
+@dataclass(frozen=True)
+class UnitHit:
+    """A unit a question names, resolved through attachment 1."""
+
+    mention: str | None  # the name as written ("耒阳市公安局"), when it reads as a unit's name
+    dept: CategoryDepartment | None  # the attachment-1 row of its system
+    member: str | None  # the customs unit named, for the customs row
+    explicit: bool  # the row itself is named ("省科技厅"), not a unit of its system
+    level: str | None  # COUNTY, CITY, or None when the name does not say
+    qdept: QuestionDepartment | None  # its question-bank duty (city departments)
+
+
+def resolve_unit(config: Config, text: str) -> UnitHit:
+    city = config.campaign.city
+    mention = unit_mention(text)
+    if mention and any(name.startswith(mention) for name in (config.campaign.city_office,)):
+        mention = None
+    level = unit_level(mention or text)
+    members = {m: d for d in config.category_departments for m in d.members}
+    hit = find_names(text, members, city)
+    if hit:
+        return UnitHit(mention, members[hit[0]], hit[0], True, level, None)
+    named = find_names(text, [d.name for d in config.category_departments], city)
+    explicit = bool(named) and any(text.find(n) >= 0 for n in named)
+    dept = config.category_department(named[0]) if named and explicit else None
+    if dept is None and mention is not None:
+        dept = department_named(config, mention)
+    if dept is None:
+        dept = department_named(config, text)
+    bank = find_names(mention or text, [q.department for q in config.question_bank], city)
+    qdept = config.question_department(bank[0]) if bank and level != COUNTY else None
+    return UnitHit(mention, dept, None, explicit, level, qdept)
+
+
+def question_department(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    """``qdept``: the question-bank department named by department or by one of its laws;
+    ``law``: the law, when it was named by a law."""
+    city = config.campaign.city
+    hits = find_names(question, [q.department for q in config.question_bank], city)
+    qdept: QuestionDepartment | None = config.question_department(hits[0]) if hits else None
+    if qdept is not None:
+        return {"qdept": qdept, "law": None, "named": qdept}
+    text = without_spaces(question)
+    for q in config.question_bank:
+        for law in q.laws:
+            short = short_law_name(law, city)
+            if law in text or (len(short) >= 2 and short in text):
+                return {"qdept": q, "law": law, "named": q}
+    for q in config.question_bank:
+        theme = topic_theme(q.topic)
+        if theme is not None and theme in text:
+            return {"qdept": q, "law": None, "named": q}
+    return {"qdept": None, "law": None, "named": None}

@@ -1,0 +1,262 @@
+"""Reading a question before ranking it: normalisation, the facts it states (dates, times,
+counts, credits, scores), the answers computed from them, the contacts when the notice is
+silent, who a group message is for, and follow-ups in private chat."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from faq import facts
+from faq.engine import GROUP, PRIVATE, engine_for
+from faq.followup import FollowUps
+from faq.text import normalise
+
+TODAY = dt.date(2022, 9, 14)  # a Wednesday
+
+
+@pytest.fixture(scope="module")
+def engine(campaign_config):
+    return engine_for(campaign_config)
+
+
+@pytest.fixture
+def now(campaign_config):
+    return dt.datetime(2022, 9, 14, 10, tzinfo=campaign_config.tz)
+
+
+def days(question: str, today: dt.date = TODAY) -> list[dt.date]:
+    return facts.read(question, today).days
+
+
+def times(question: str) -> list[dt.time | None]:
+    return [s.time for s in facts.read(question, TODAY).times]
+
+
+# --- normalisation ---------------------------------------------------------------------------
+
+
+def test_traditional_and_full_width_are_read_as_simplified():
+    assert normalise("補考報名是幾號") == "补考报名是几号"
+    assert normalise("９月２０號ＡＰＰ") == "9月20号app"
+
+
+def test_chinese_numerals_become_digits_only_where_they_count():
+    assert facts.with_digits("九月二十三号下午三点半") == "9月23号下午3点半"
+    assert facts.with_digits("十月二十八补考") == "10月28补考"
+    assert facts.with_digits("一百多人") == "100多人"
+    # Words with a numeral in them stay words.
+    assert facts.with_digits("第一次考试问一下") == "第1次考试问一下"
+    assert facts.with_digits("能不能快一点") == "能不能快一点"
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["9.13能报名吗", "9/13能报名吗", "9月13号能报名吗", "九月十三能报名吗", "13号能报名吗", "9-13"],
+)
+def test_a_day_in_every_usual_form(question):
+    assert days(question) == [dt.date(2022, 9, 13)]
+
+
+def test_relative_days_are_read_against_the_moment_asked():
+    assert days("明天能考吗") == [dt.date(2022, 9, 15)]
+    assert days("后天呢") == [dt.date(2022, 9, 16)]
+    assert days("下周一能考试吗") == [dt.date(2022, 9, 19)]
+    assert days("这周五截止吗") == [dt.date(2022, 9, 16)]
+    assert days("国庆还能考吗") == [dt.date(2022, 10, 1)]
+
+
+def test_spans_months_and_years():
+    span = facts.read("13号到16号报名对吧", TODAY).dates[0]
+    assert (span.day, span.ends) == (dt.date(2022, 9, 13), dt.date(2022, 9, 16))
+    week = facts.read("下周还能报名吗", TODAY).dates[0]
+    assert (week.day, week.ends) == (dt.date(2022, 9, 19), dt.date(2022, 9, 25))
+    month = facts.read("2024年3月退休", TODAY).dates[0]
+    assert month.month_only and month.day == dt.date(2024, 3, 1)
+    assert days("7月份能考吗") == []  # a month is no day
+
+
+def test_numbers_that_are_not_dates():
+    assert days("衡法办14号文") == []
+    assert days("考试时长90分钟") == []
+    assert days("技术服务电话0731-84586345") == []
+
+
+# --- times -----------------------------------------------------------------------------------
+
+
+def test_times_with_their_part_of_the_day():
+    assert times("下午3点半有场次吗") == [dt.time(15, 30)]
+    assert times("15:30那场") == [dt.time(15, 30)]
+    assert times("晚上8点还有吗") == [dt.time(20, 0)]
+    assert times("晚上八点还有吗") == [dt.time(20, 0)]
+    assert times("中午12点有没有场次") == [dt.time(12, 0)]
+    assert times("4点那场还赶得上不") == [dt.time(16, 0)]  # no exam at 4 a.m.
+    assert times("8点半有场次吗") == [dt.time(8, 30)]
+    assert times("考试时间是多久") == []
+
+
+def test_a_time_belongs_to_the_date_before_it():
+    read = facts.read("我们报的9月20号考 19号晚上10点前刷完学分行吗", TODAY)
+    assert read.days == [dt.date(2022, 9, 20), dt.date(2022, 9, 19)]
+    assert read.time_of(read.dates[1]) == dt.time(22, 0)
+
+
+# --- counts, credits, scores -----------------------------------------------------------------
+
+
+def test_counts_of_people_and_units():
+    about = facts.read("我们单位一百多人 一场能坐下吗", TODAY)
+    assert (about.people_about, about.people) == (100, 101)
+    assert facts.read("我们单位８５人集中考", TODAY).people == 85
+    assert facts.read("县里安排了6个单位集中考", TODAY).units == 6
+    assert facts.read("人社局报什么题", TODAY).people is None
+
+
+def test_credits_and_scores():
+    parts = facts.read("必修62 选修40 总共102 可以考试了吧", TODAY)
+    assert (parts.required, parts.elective, parts.total) == (62, 40, 102)
+    total = facts.read("总学分95了 必修都修满了 能考不", TODAY)
+    assert total.total == 95 and total.required_complete and total.score is None
+    assert facts.read("考了55分算过了吗", TODAY).score == 55
+    assert facts.read("考了五十八分要补考吧", TODAY).score == 58
+    assert facts.read("考试时长90分钟", TODAY).score is None
+
+
+# --- answers computed from the facts ---------------------------------------------------------
+
+
+def ask(engine, question, now, mode=GROUP):
+    return engine.decide(question, mode=mode, now=now)
+
+
+def test_a_day_against_the_windows(engine, now):
+    early = ask(engine, "9月18号能考吗", now).answer_text
+    assert early.startswith("不能") and "9月19日" in early
+    assert "第一次" in ask(engine, "9月21号考试属于哪一次", now).answer_text
+    late = ask(engine, "国庆10月1号还能考吗", now).answer_text
+    assert late.startswith("不能") and "10月27日" in late
+    closed = ask(engine, "现在报试题还来得及不", now).answer_text
+    assert "6月15日" in closed and "截止" in closed
+
+
+def test_what_is_open_now_lists_every_window(engine, campaign_config):
+    between = dt.datetime(2022, 9, 19, 9, tzinfo=campaign_config.tz)
+    text = ask(engine, "今天报名还来得及不", between).answer_text
+    assert text.startswith("来不及") and "9月23日" in text and "10月25日" in text
+
+
+def test_sessions_at_a_time(engine, campaign_config, now):
+    noon = ask(engine, "中午12点有没有场次", now).answer_text
+    assert noon.startswith("没有") and "10:30" in noon and "15:30" in noon
+    evening = dt.datetime(2022, 9, 20, 20, 30, tzinfo=campaign_config.tz)
+    over = ask(engine, "今天还有场吗", evening).answer_text
+    assert over.startswith("没有") and "20:00" in over
+    soon = dt.datetime(2022, 9, 21, 15, tzinfo=campaign_config.tz)
+    assert ask(engine, "下午4点那场还赶得上不", soon).answer_text.startswith("来得及")
+
+
+def test_study_deadline(engine, campaign_config, now):
+    late = ask(engine, "我们报的9月20号考 19号晚上10点前刷完学分行吗", now).answer_text
+    assert late.startswith("不行") and "9月19日21:00" in late
+    in_time = ask(engine, "十月二十八补考 前一天晚上8点修满学分可以不", now).answer_text
+    assert in_time.startswith("可以") and "21:00" in in_time
+
+
+def test_counts_against_the_rules(engine, now):
+    assert "2场" in ask(engine, "150人要分几场", now).answer_text
+    assert "坐不下" in ask(engine, "我们单位一百多人 一场能坐下吗", now).answer_text
+    assert ask(engine, "县里安排了6个单位集中考 够不够", now).answer_text.startswith("够")
+    assert ask(engine, "总学分95了 必修都修满了 能考不", now).answer_text.startswith("不能")
+    failed = ask(engine, "考了５８分 要参加补考吧", now).answer_text
+    assert "不及格" in failed and "10月27日" in failed
+
+
+def test_a_named_unit_through_attachment_1(engine, now):
+    county = ask(engine, "耒阳市公安局参加哪个考试", now).answer_text
+    assert "省公安厅" in county and "分类组考" in county
+    assert "分众组考" in ask(engine, "县科技局是参加分类还是分众", now).answer_text
+    assert "省税务局" in ask(engine, "耒陽市稅務局參加哪個考試", now).answer_text
+    duty = ask(engine, "市公安局考分类的话 还要不要报分众的题", now).answer_text
+    assert "省公安厅" in duty and "禁毒法" in duty
+
+
+# --- the notice is silent, or the message is not for us --------------------------------------
+
+
+def test_platform_problems_get_the_technical_service(engine, campaign_config, now):
+    c = campaign_config.contacts
+    for question in ("人脸识别一直失败怎么办", "能用平板考试吗", "网站打不开 一直在转圈圈"):
+        result = ask(engine, question, now)
+        assert result.kind == "contact" and c.tech_phone in result.answer_text, question
+        assert c.tech_qq_group in result.answer_text
+
+
+def test_rules_the_notice_lacks_get_the_policy_phone(engine, campaign_config, now):
+    for question in ("陪产假能不能免考", "考试能不能翻书"):
+        result = ask(engine, question, now, mode=PRIVATE)
+        assert result.kind == "contact", question
+        assert campaign_config.contacts.policy_phone in result.answer_text
+
+
+def test_group_questions_by_their_form(engine, now):
+    assert ask(engine, "必修62 选修40 总共102 可以考试了吧", now).kind == "answer"
+    assert ask(engine, "下属二级单位的学员算不算我们一级单位的通过率", now).kind == "answer"
+    for chatter in ("考试太难了吧哈哈", "今天中午食堂吃啥", "我们局长说明天去考"):
+        assert ask(engine, chatter, now).answer_html is None, chatter
+
+
+def test_messages_for_someone_else_get_silence(engine, now):
+    for message in ("张科长你们单位报了吗", "@陈主任 学分统计表发你了", "王姐 补考什么时候报名"):
+        assert ask(engine, message, now).answer_html is None, message
+    assert ask(engine, "@管理员 补考什么时候报名", now).kind == "answer"
+
+
+# --- follow-ups ------------------------------------------------------------------------------
+
+
+def test_a_follow_up_replaces_the_same_kind_of_word(now):
+    follow = FollowUps()
+    assert follow.merge("第一次考试什么时候报名", "第二次", now) == "第二次考试什么时候报名"
+    assert follow.merge("上午有几场", "下午", now) == "下午有几场"
+    assert follow.merge("9月20号能考吗", "21号", now) == "21号能考吗"
+    assert follow.merge("市公安局参加哪个考试", "县科技局", now) == "县科技局参加哪个考试"
+    assert follow.fragment("那第二次呢") == "第二次"
+    assert follow.fragment("补考什么时候报名") is None  # a question of its own
+
+
+def test_follow_ups_are_per_chat_bounded_and_forgotten(now):
+    follow = FollowUps()
+    follow.remember(1, "第一次考试什么时候报名", now)
+    assert follow.resolve(1, "那第二次呢", now) == "第二次考试什么时候报名"
+    assert follow.resolve(2, "那第二次呢", now) == "那第二次呢"  # another chat
+    later = now + follow.window + dt.timedelta(minutes=1)
+    assert follow.resolve(1, "那第二次呢", later) == "那第二次呢"  # too long ago
+    for chat in range(follow.words["max_chats"] + 5):
+        follow.remember(chat, "补考什么时候报名", now)
+    assert len(follow._last) == follow.words["max_chats"]
+
+
+def test_the_engine_reads_a_follow_up_in_private_chat(campaign_config, now):
+    engine = engine_for(campaign_config)
+    first = engine.decide("第一次考试什么时候报名", mode=PRIVATE, now=now, chat=77)
+    assert "9月13日" in first.answer_text
+    second = engine.decide("那第二次呢", mode=PRIVATE, now=now, chat=77)
+    assert second.kind == "answer" and "9月23日" in second.answer_text
+    third = engine.decide("补考呢", mode=PRIVATE, now=now, chat=77)
+    assert "10月25日" in third.answer_text
+    engine.followups.forget(77)
+
+
+def test_a_window_closes_at_the_hour_register_closes(engine, campaign_config):
+    """The one closing-hour rule (bot.core.windows): the FAQ says what /register does."""
+    closes = campaign_config.reminders.day_deadline
+    last_day = dt.datetime.combine(dt.date(2022, 9, 16), closes, tzinfo=campaign_config.tz)
+    before = ask(engine, "现在还能报名第一次考试吗", last_day - dt.timedelta(minutes=30))
+    after = ask(engine, "现在还能报名第一次考试吗", last_day + dt.timedelta(minutes=30))
+    assert before.answer_text.startswith("可以")
+    assert after.answer_text.startswith("不能") and "9月23日" in after.answer_text
