@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from telegram import (
     BotCommand,
@@ -67,11 +68,25 @@ async def _set_command_menus(app: Application) -> None:
             log.warning("set_my_commands failed for %s: %s", type(scope).__name__, exc)
 
 
+FAQ_READY = "FAQ index ready"  # logged once the FAQ answers (tests wait for it)
+FAQ_TASK = "faq_warm_up"  # bot_data: the warm-up task
+
+
+def _warm_faq(ctx: AppContext) -> None:
+    started = time.perf_counter()
+    ctx.faq  # noqa: B018 - builds and caches the engine
+    log.info("%s in %.2f s", FAQ_READY, time.perf_counter() - started)
+
+
 async def _post_init(app: Application) -> None:
     ctx: AppContext = app.bot_data["ctx"]
-    # Build the FAQ index (jieba's dictionary takes about a second) off the event loop, before
-    # the first update arrives.
-    await asyncio.to_thread(lambda: ctx.faq)
+    # Build the FAQ index (jieba's dictionary takes a second or two) in a worker thread while
+    # the bot already serves commands; until it is ready the group gets silence, never a guess,
+    # and a question asked in private waits for it (handlers.faq).
+    # (A plain asyncio task: post_init runs before the application is "running".)
+    app.bot_data[FAQ_TASK] = asyncio.create_task(
+        asyncio.to_thread(_warm_faq, ctx), name="faq-warm-up"
+    )
     if app.bot_data.get(MENUS_KEY, True):
         await _set_command_menus(app)
     # Sync the calendar, send what fell due while the bot was down, schedule the JobQueue jobs.
@@ -82,6 +97,9 @@ async def _post_init(app: Application) -> None:
 
 async def _post_shutdown(app: Application) -> None:
     ctx: AppContext = app.bot_data["ctx"]
+    warming = app.bot_data.pop(FAQ_TASK, None)
+    if warming is not None and not warming.done():
+        warming.cancel()  # stopped during the warm-up: nothing to wait for
     await reminder_scheduler.stop(app)
     await platform_worker.stop(app)
     await ctx.gateway.close()

@@ -44,6 +44,11 @@ class AppContext:
 
         return engine_for(self.config)
 
+    @property
+    def faq_ready(self) -> bool:
+        """Whether the FAQ engine is built (the bot starts serving before it is)."""
+        return "faq" in self.__dict__
+
     @cached_property
     def gateway(self) -> Gateway:
         """How platform tasks reach the platform (``[platform] gateway``); the sandbox sets its

@@ -32,6 +32,7 @@ from faq.coverage import Coverage
 from faq.detect import QuestionDetector
 from faq.followup import Chat, FollowUps
 from faq.knowledge import Entry, load_entries
+from faq.modes import GROUP, PRIVATE
 from faq.names import aliases
 from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
@@ -42,7 +43,6 @@ __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"
 MAX_QUESTION_CHARS = 200  # longer messages are statements or notices, not questions
 RANK_CACHE = 2048  # distinct recent questions whose ranking is kept
 KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
-GROUP, PRIVATE = "group", "private"
 ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
 REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
 

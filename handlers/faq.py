@@ -11,6 +11,9 @@ keeps each group's recent answers (for the engine's repeat rule, per forum topic
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -21,9 +24,12 @@ from telegram import (
 from telegram.ext import ContextTypes
 
 from bot.core.render import render
-from faq.engine import GROUP, PRIVATE, Result
+from faq.modes import GROUP, PRIVATE
 from faq.repeats import RecentAnswers
 from handlers.common import app_ctx, is_private, reply, send_text, topic_of
+
+if TYPE_CHECKING:  # the engine itself loads in a worker thread (bot.app)
+    from faq.engine import Result
 
 CALLBACK_PREFIX = "faq:"
 RECENT_KEY = "faq_recent"  # chat_data: the group's recent answers (faq.repeats)
@@ -79,6 +85,10 @@ async def _answer(
     ctx = app_ctx(context)
     now = ctx.now()
     mode = PRIVATE if is_private(update) else GROUP
+    if not ctx.faq_ready:  # still warming up (bot.app): a plain group message gets silence
+        if mode == GROUP and not addressed:
+            return
+        await asyncio.to_thread(lambda: ctx.faq)  # an asker waits for it rather than guess
     recent = _recent(context)
     topic = topic_of(update.effective_message)
     # In private chat the engine reads a follow-up ("那第二次呢") against the chat's last question.
@@ -120,7 +130,8 @@ async def on_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if query is None or not query.data:
         return
     ctx = app_ctx(context)
-    result = ctx.faq.chosen(query.data.removeprefix(CALLBACK_PREFIX), ctx.now())
+    engine = await asyncio.to_thread(lambda: ctx.faq)  # built already, unless just restarted
+    result = engine.chosen(query.data.removeprefix(CALLBACK_PREFIX), ctx.now())
     if result is None or result.answer_html is None:
         await query.answer(render("faq_stale", c=ctx.config), show_alert=False)
         return

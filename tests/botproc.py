@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.app import FAQ_READY
 from bot.core.config import DEFAULT_CONFIG_PATH
 from harness.fakeapi import ApiCall, FakeBotAPI
 
@@ -95,10 +96,13 @@ class BotProcess:
             time.sleep(0.02)
 
     def wait_polling(self, timeout: float = 60) -> float:
-        """Until the bot's first long poll is waiting in the fake server; the seconds it took."""
+        """Until the bot's first long poll is waiting in the fake server and its FAQ answers
+        (it serves commands before: bot.app); the seconds it took to poll."""
         assert self.api is not None
         self.wait_until(lambda: self.api.pending_polls > 0, timeout, "the first getUpdates")
-        return time.monotonic() - self.started
+        polled = time.monotonic() - self.started
+        self.wait_until(lambda: FAQ_READY in self.log(), timeout, "the FAQ index")
+        return polled
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs."""

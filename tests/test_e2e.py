@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import FAQ_READY
 from harness.fakeapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,7 @@ def bot_process(api, tmp_path):
     assert api.token not in text, "the bot token must never reach the logs"
 
 
-def test_start_is_answered_and_sigterm_stops_cleanly(api, bot_process):
+def test_start_is_answered_and_sigterm_stops_cleanly(api, bot_process, tmp_path):
     wait_polling(api)
     menus = [c.params["scope"]["type"] for c in api.calls_of("setMyCommands")]
     assert sorted(menus) == ["all_group_chats", "all_private_chats"]
@@ -83,6 +84,12 @@ def test_start_is_answered_and_sigterm_stops_cleanly(api, bot_process):
     assert "学法考法管理员助手" in call.params["text"]
     assert call.params["parse_mode"] == "HTML"
 
+    # Commands are served while the FAQ index warms up; group questions once it is ready.
+    log = tmp_path / "bot.log"
+    deadline = time.monotonic() + 60
+    while FAQ_READY not in log.read_text(encoding="utf-8", errors="replace"):
+        assert time.monotonic() < deadline, "the FAQ index never became ready"
+        time.sleep(0.05)
     mark = api.mark()
     api.send_text("补考什么时候报名", user_id=4243, chat_id=-100777)
     call = api.wait_for_call(

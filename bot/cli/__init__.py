@@ -23,15 +23,17 @@ def _words(section: str) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)  # a bad config.toml: exit 2 before the bot is loaded
     from bot.serve import run, serving_from
 
     # The settings are checked before the database is touched: a missing token or webhook
     # secret is a one-line error and exit code 2.
-    serving = serving_from(load_config(args.config))
+    serving = serving_from(config)
     return run(open_context(args), serving)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
+    load_config(args.config)  # a bad config.toml: exit 2 before the bot is loaded
     from bot.sandbox.runner import SANDBOX_DATABASE, run_sandbox
 
     # The sandbox keeps its own database, so trying things out never touches real data.

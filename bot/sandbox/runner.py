@@ -87,6 +87,7 @@ class Sandbox:
         await self.app.initialize()
         if self.app.post_init is not None:  # run_polling would call it; here we do
             await self.app.post_init(self.app)
+        await asyncio.to_thread(lambda: self.ctx.faq)  # the sandbox answers from its first line
         await self.app.start()
         self._printed = self.request.mark()  # start-up calls (getMe, menus) are not output
         return self
