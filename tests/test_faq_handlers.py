@@ -16,6 +16,21 @@ async def test_plain_group_question_is_answered_as_a_reply(bot, config):
     assert "reply_parameters" in call.params  # a reply to the asker's message
 
 
+async def test_before_the_index_is_ready_the_group_gets_silence_and_an_asker_an_answer(
+    bot, monkeypatch
+):
+    """The bot serves while the FAQ index warms up (bot.app): a plain group question is not
+    guessed at, a question put to the bot waits for the index."""
+    monkeypatch.setattr(type(bot.ctx), "faq_ready", property(lambda self: False))
+    assert await bot.send("补考什么时候报名？", group=True) == []
+    out = await bot.send("/faq 补考什么时候报名", group=True)
+    assert len(out) == 1 and "10月25日" in out[0]
+    out = await bot.send("补考什么时候报名")
+    assert len(out) == 1 and "10月25日" in out[0]
+    out = await bot.send("/start")
+    assert out and "学法考法管理员助手" in out[0]
+
+
 async def test_group_chatter_gets_silence(bot):
     for text in [
         "收到",
