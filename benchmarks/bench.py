@@ -10,6 +10,9 @@
   and with a simulated Bot API round trip.
 - Start-up: ``python -m bot run`` to its first ``getUpdates`` (fresh and existing database), and
   its peak memory (VmHWM) by then.
+- City: a generated city of 150,000 learners (``benchmarks.city``): whole-file imports through
+  the command line on SQLite (and PostgreSQL with ``BENCH_DATABASE_URL`` or
+  ``TEST_DATABASE_URL``), and the reports on the loaded database (``benchmarks.city_bench``).
 
 ``--only SECTION`` (repeatable) runs some of them; ``--quick`` shrinks the workloads to check that
 the bench still runs (its figures then mean little).
@@ -312,7 +315,7 @@ def bench_startup() -> None:
             print(f"  {label}: {elapsed:.2f} s, peak memory (RSS) {peak / 1024:.0f} MiB")
 
 
-SECTIONS = ("faq", "throughput", "broadcast", "startup")
+SECTIONS = ("faq", "throughput", "broadcast", "startup", "city")
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -342,6 +345,10 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(bench_broadcast(20 if args.quick else 200))
     if "startup" in sections:
         bench_startup()
+    if "city" in sections:
+        from benchmarks.city_bench import bench_city
+
+        bench_city(quick=args.quick)
     print(f"(measured {dt.datetime.now():%Y-%m-%d %H:%M}; 2-core machine; figures vary a few %)")
 
 
