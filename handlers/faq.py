@@ -130,7 +130,8 @@ async def on_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if query is None or not query.data:
         return
     ctx = app_ctx(context)
-    engine = await asyncio.to_thread(lambda: ctx.faq)  # built already, unless just restarted
+    # Built already, unless the bot has just restarted (then wait for the warm-up).
+    engine = ctx.faq if ctx.faq_ready else await asyncio.to_thread(lambda: ctx.faq)
     result = engine.chosen(query.data.removeprefix(CALLBACK_PREFIX), ctx.now())
     if result is None or result.answer_html is None:
         await query.answer(render("faq_stale", c=ctx.config), show_alert=False)

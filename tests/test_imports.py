@@ -18,6 +18,7 @@ from sqlmodel import func, select
 from bot.core.audit import AuditLog
 from bot.core.tabular import (
     MAX_FILE_BYTES,
+    MAX_INFLATED_BYTES,
     ImportFileError,
     ImportReport,
     ImportRequest,
@@ -331,7 +332,7 @@ def _zip_bomb(path: Path) -> Path:
         zf.writestr("[Content_Types].xml", "<Types/>")
         with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
             block = b"\0" * (1 << 20)
-            for _ in range(60):
+            for _ in range(MAX_INFLATED_BYTES // len(block) + 5):
                 member.write(block)
     assert path.stat().st_size < 1 << 20
     return path

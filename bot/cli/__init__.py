@@ -64,9 +64,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     service = import_units if table == "units" else import_roster_checked
     try:
         limits = load_config(args.config).imports
-        rows = tabular.read_table(
-            args.file, table, max_rows=limits.max_rows, max_bytes=limits.max_bytes
-        )
+        rows = tabular.read_table(args.file, table, **limits.limits())
     except tabular.ImportFileError as exc:
         print(render("import_file_refused", e=exc), file=sys.stderr)
         return 2

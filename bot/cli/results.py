@@ -34,9 +34,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     try:
         limits = load_config(args.config).imports
-        rows = imports.read_table(
-            args.file, "results", max_rows=limits.max_rows, max_bytes=limits.max_bytes
-        )
+        rows = imports.read_table(args.file, "results", **limits.limits())
     except imports.ImportFileError as exc:
         _print("results_import_unreadable", file=sys.stderr, error=exc)
         return 2

@@ -88,7 +88,20 @@ class Imports(_Model):
 
     max_rows: Annotated[int, Field(gt=0, le=5_000_000)] = 200_000
     max_file_mb: Annotated[int, Field(gt=0, le=1024)] = 50
+    max_inflated_mb: Annotated[int, Field(gt=0, le=4096)] = 200  # an XLSX's unzipped size
 
     @property
     def max_bytes(self) -> int:
         return self.max_file_mb * 1024 * 1024
+
+    @property
+    def max_inflated_bytes(self) -> int:
+        return self.max_inflated_mb * 1024 * 1024
+
+    def limits(self) -> dict[str, int]:
+        """``read_table``'s keyword arguments."""
+        return {
+            "max_rows": self.max_rows,
+            "max_bytes": self.max_bytes,
+            "max_inflated": self.max_inflated_bytes,
+        }

@@ -105,6 +105,7 @@ def make_environment(loader: Any = None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the code: no stat() of the file per render
     )
     env.filters.update(FILTERS)
     env.globals["span"] = span

@@ -36,6 +36,7 @@ from bot.core.tabular.files import (
 )
 from bot.core.tabular.reading import (
     HEADER_SCAN_ROWS,
+    MAX_INFLATED_BYTES,
     MAX_ROWS,
     ROW_KEY,
     TableRows,
@@ -65,6 +66,7 @@ from bot.core.tabular.tables import (
 __all__ = [
     "HEADER_SCAN_ROWS",
     "MAX_FILE_BYTES",
+    "MAX_INFLATED_BYTES",
     "MAX_ROWS",
     "MAX_UNCOMPRESSED_BYTES",
     "ROW_KEY",

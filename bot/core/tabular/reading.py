@@ -38,6 +38,7 @@ from bot.core.tabular.files import (
 from bot.core.tabular.tables import Header, Table, fold, read_header, table
 
 MAX_ROWS = 200_000  # config [imports] max_rows gives the command line's; this is the default
+MAX_INFLATED_BYTES = 200 * 1024 * 1024  # [imports] max_inflated_mb: an XLSX's unzipped size
 HEADER_SCAN_ROWS = 10
 """A header must start within the sheet's first rows (title rows and blank rows above it)."""
 ROW_KEY = "_row"
@@ -60,6 +61,7 @@ def read_table(
     *,
     max_rows: int = MAX_ROWS,
     max_bytes: int = MAX_FILE_BYTES,
+    max_inflated: int = MAX_INFLATED_BYTES,
 ) -> TableRows:
     """Read a CSV or XLSX file (its first sheet) into rows keyed by column key.
 
@@ -73,7 +75,7 @@ def read_table(
         raise ImportFileError("file_missing", path=str(path))
     suffix = check_file_name(path.name)
     check_file_size(path.stat().st_size, max_bytes)
-    with open_sheets(path.read_bytes(), suffix) as sheets:
+    with open_sheets(path.read_bytes(), suffix, max_uncompressed=max_inflated) as sheets:
         return _table_rows(sheets[0], kind, max_rows)
 
 
