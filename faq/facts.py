@@ -1,8 +1,8 @@
 """The facts a question states, read before any ranking: dates, times, counts, credits, scores.
 
-"我们报的9月20号考 19号晚上10点前刷完学分行吗" holds an exam day (9月20日) and a moment (9月19日
+"我们报的5月20号考 19号晚上10点前刷完学分行吗" holds an exam day (5月20日) and a moment (5月19日
 22:00); "我们单位一百多人" a count of more than 100 people; "总学分95了" a credit total. Dates may
-be written 9.13, 9/13, 9月13号, 九月十三, 13号, or relative to the moment asked (明天, 下周一).
+be written 5.13, 5/13, 5月13号, 五月十三, 13号, or relative to the moment asked (明天, 下周一).
 The words are ``facts.toml``; numbers written in Chinese are read with cn2an.
 """
 
@@ -145,7 +145,7 @@ class Stamp:
     at: int
     day: dt.date | None = None
     time: dt.time | None = None
-    ends: dt.date | None = None  # a span's last day ("9月13日至16日")
+    ends: dt.date | None = None  # a span's last day ("5月10日至12日")
     month_only: bool = False  # "2024年3月": the month, not a day of it
     relative: bool = False  # 明天, 下周一, 今天: read against the moment asked
 
@@ -314,7 +314,7 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
 
 
 def _span_end(text: str, at: int, start: dt.date) -> tuple[dt.date | None, int]:
-    """The last day of a span written after ``start`` ("至16日", "-9月16日"), and where it ends."""
+    """The last day of a span written after ``start`` ("至12日", "-5月12日"), and where it ends."""
     m = vocabulary().span_end.match(text[at:])
     if not m:
         return None, at

@@ -1,7 +1,7 @@
 """Questions answered by computing, not by the nearest entry: a question that states a fact
 (a date, a time, a count, credits, a score, a unit) and asks about it.
 
-"9月18号能考吗" is not "when is the exam": it wants yes or no for 9月18日. ``route`` reads the
+"5月18号能考吗" is not "when is the exam": it wants yes or no for 5月18日. ``route`` reads the
 question's facts (``faq.facts``) and cues (``cues.toml``) and names the entry whose computed
 template answers it (``faq.computed``); None leaves the question to the ranking.
 """

@@ -1,6 +1,6 @@
 """The one end-of-day rule for the notice's whole-day windows and deadlines.
 
-The notice gives whole days ("9月13日至16日", "6月15日前", "9月1日前"). A whole-day window opens at
+The notice gives whole days (a window "M月A日至B日", a deadline "M月D日前"). A whole-day window opens at
 the start (00:00) of its first day and closes at ``[reminders] day_deadline`` (18:00 in the
 shipped config) on its last day; a whole-day deadline is reached at that hour of its day. The
 reminders announce that hour ("截止 18:00"), so every window the bot enforces (zone-round and
