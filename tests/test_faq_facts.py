@@ -260,3 +260,12 @@ def test_a_window_closes_at_the_hour_register_closes(engine, campaign_config):
     after = ask(engine, "现在还能报名第一次考试吗", last_day + dt.timedelta(minutes=30))
     assert before.answer_text.startswith("可以")
     assert after.answer_text.startswith("不能") and "9月23日" in after.answer_text
+
+
+def test_can_i_still_register_speaks_of_every_window_at_that_moment(engine, campaign_config):
+    """"还能报名吗" with no date: as of now, every registration window, not only the makeup's."""
+    tz = campaign_config.tz
+    open_now = ask(engine, "还能报名吗", dt.datetime(2022, 9, 14, 10, tzinfo=tz)).answer_text
+    assert open_now.startswith("可以") and "第一次" in open_now
+    between = ask(engine, "还能报名吗", dt.datetime(2022, 9, 20, 10, tzinfo=tz)).answer_text
+    assert between.startswith("不能") and "9月23日" in between and "10月25日" in between
