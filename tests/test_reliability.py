@@ -287,6 +287,10 @@ def test_sigkill_mid_conversation_and_mid_reset_loses_nothing(api, tmp_path):
 
 
 @pytest.mark.slow
+def written_unanswered(row) -> bool:
+    return row.status == "claimed" and row.written_at is not None
+
+
 def test_sigkill_mid_broadcast_loses_no_message_that_never_left(api, tmp_path):
     """40 groups, two reminders due at start. After 20 messages the fake holds the next request
     for 5 s (written: it may have been sent; the fake delivers it when the bot is gone) and
@@ -308,13 +312,19 @@ def test_sigkill_mid_broadcast_loses_no_message_that_never_left(api, tmp_path):
         api.wait_for_call(
             "sendMessage", lambda c: c.status == 429, after=mark, include_failed=True, timeout=30
         )
-        time.sleep(1.0)  # requests already past the rate limiter are answered
+        # Requests already past the rate limiter are answered and recorded as sent: only the
+        # held one stays written and unanswered (its answer comes 5 s after it was read).
+        first.wait_until(
+            lambda: len([r for r in sends(db_url) if written_unanswered(r)]) == 1,
+            4,
+            "every answered request recorded",
+        )
     finally:
         first.kill()
     before = deliveries(api)
     assert sum(before.values()) < total - 2, "the kill came too late to be mid-broadcast"
     claims = [r for r in sends(db_url) if r.status == "claimed"]
-    assert len([r for r in claims if r.written_at is not None]) == 1  # the held request
+    assert len([r for r in claims if written_unanswered(r)]) == 1  # the held request
     assert len([r for r in claims if r.written_at is None]) >= 2  # waiting, never written
 
     second = BotProcess(api, tmp_path, name="second", now="2022-09-13T10:20", env=env)
