@@ -1,10 +1,12 @@
 """Updates processed concurrently, each sender's in the order they came.
 
 PTB processes updates one at a time unless ``concurrent_updates`` is set, and then in no
-particular order. Here every update runs as soon as it arrives, except that one sender's updates
-(the user's; the chat's when there is no user) wait for that sender's earlier ones: a
-/register conversation, a button pressed right after a command and a user's burst of messages
-keep their order, while nobody waits behind another user's /results_export.
+particular order. Here every update runs as soon as it arrives, except that one chat's updates
+wait for that chat's earlier ones (the user's, for updates without a chat): a /register
+conversation, a button pressed right after a command and a burst of messages keep their order,
+and in a group the FAQ's "answered just now" rule sees the answers before it; while the group
+never waits behind an administrator's /results_export in private chat, nor one administrator
+behind another.
 """
 
 from __future__ import annotations
@@ -20,19 +22,19 @@ MAX_CONCURRENT_UPDATES = 64
 
 
 def sender_of(update: object) -> int | None:
-    """Whose updates must stay in order: the user's id, else the chat's; None for updates that
-    belong to nobody (they run at once)."""
+    """Whose updates must stay in order: the chat's id (a private chat's is its user's), else
+    the user's; None for updates that belong to nobody (they run at once)."""
     if not isinstance(update, Update):
         return None
-    if update.effective_user is not None:
-        return update.effective_user.id
     if update.effective_chat is not None:
         return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
     return None
 
 
 class PerSenderOrder(BaseUpdateProcessor):
-    """Concurrent across senders, in arrival order within one (asyncio locks are first come,
+    """Concurrent across chats, in arrival order within one (asyncio locks are first come,
     first served; the application starts one task per update in the order they arrive)."""
 
     def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:

@@ -68,8 +68,22 @@ async def test_many_updates_of_one_sender_run_one_at_a_time_in_arrival_order():
     assert seen == list(range(20))
 
 
-def test_the_sender_is_the_user_else_the_chat():
-    assert sender_of(message(1, 42)) == 42
+def test_the_order_is_kept_per_chat_else_per_user():
+    assert sender_of(message(1, 42)) == 42  # a private chat: its user's id
+    in_group = Update.de_json(
+        {
+            "update_id": 6,
+            "message": {
+                "message_id": 2,
+                "date": 0,
+                "chat": {"id": -100777, "type": "supergroup", "title": "g"},
+                "from": {"id": 42, "is_bot": False, "first_name": "x"},
+                "text": "hi",
+            },
+        },
+        None,
+    )
+    assert sender_of(in_group) == -100777  # everyone in the group, in order
     channel = Update.de_json(
         {
             "update_id": 5,
