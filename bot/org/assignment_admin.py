@@ -160,16 +160,9 @@ def category(uow: UnitOfWork, request: UnitCommand) -> CategoryView:
     if unit.kind not in MAPPED_KINDS:
         raise AssignmentRefused("category_not_department", unit=unit.name)
     previous = unit.category_department
-    changed = previous != value
-    if changed:
-        unit.category_department = value
-        uow.session.add(unit)
-        uow.audit(
-            CATEGORY_SET,
-            target=unit.code,
-            detail={"unit": unit.name, "from": previous, "to": value},
-        )
-        uow.session.flush()
+    changed = _set(
+        uow, unit, "category_department", value, CATEGORY_SET, {"from": previous, "to": value}
+    )
     return _view(uow, unit, changed=changed, previous=previous)
 
 
@@ -184,16 +177,9 @@ def consent(uow: UnitOfWork, request: UnitCommand) -> Toggled:
     if granted and not unit.category_consent and exam.kind != CATEGORY:
         raise AssignmentRefused("consent_not_category", unit=unit.name, exam=exam)
     department = exam.department.name if exam.department is not None else ""
-    changed = unit.category_consent != granted
+    detail = {"department": department, "consent": granted}
+    changed = _set(uow, unit, "category_consent", granted, CONSENT_SET, detail)
     if changed:
-        unit.category_consent = granted
-        uow.session.add(unit)
-        uow.audit(
-            CONSENT_SET,
-            target=unit.code,
-            detail={"unit": unit.name, "department": department, "consent": granted},
-        )
-        uow.session.flush()
         exam = exam_of(uow.session, uow.config, unit)
     return Toggled("consent", unit.code, unit.name, granted, changed, exam, department)
 
@@ -207,18 +193,23 @@ def allow_zone(uow: UnitOfWork, request: UnitCommand) -> Toggled:
     if not is_centralized(uow.config, unit):
         raise AssignmentRefused("zone_not_centralized", unit=unit.name)
     granted = not withdraw
-    changed = unit.zone_approved != granted
-    if changed:
-        unit.zone_approved = granted
-        uow.session.add(unit)
-        uow.audit(
-            ZONE_APPROVAL_SET,
-            target=unit.code,
-            detail={"unit": unit.name, "approved": granted},
-        )
-        uow.session.flush()
+    changed = _set(uow, unit, "zone_approved", granted, ZONE_APPROVAL_SET, {"approved": granted})
     exam = exam_of(uow.session, uow.config, unit)
     return Toggled("zone", unit.code, unit.name, granted, changed, exam)
+
+
+def _set(
+    uow: UnitOfWork, unit: Unit, column: str, value: object, action: str, detail: dict[str, object]
+) -> bool:
+    """Set one of the unit's assignment columns, audited; False (nothing written) when it
+    already holds ``value``."""
+    if getattr(unit, column) == value:
+        return False
+    setattr(unit, column, value)
+    uow.session.add(unit)
+    uow.audit(action, target=unit.code, detail={"unit": unit.name, **detail})
+    uow.session.flush()
+    return True
 
 
 def whoami(uow: UnitOfWork) -> WhoAmI:
