@@ -162,7 +162,8 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         at = schedule.session_at(config, time) if time else None
         before, after = schedule.nearest_sessions(config, time) if time else (None, None)
         listed = schedule.sessions_in(config, hours) if hours else []
-        out.update(at=at, in_period=listed, before=before, after=after)
+        ends = _ends(config, at.time) if at is not None else None
+        out.update(at=at, in_period=listed, before=before, after=after, ends=ends)
         ok = at is not None if time else bool(listed) if hours else None
         if out["asked_today"] and out["exam_day"] is not None:
             out["left"] = schedule.sessions_after(config, now.time())
@@ -175,6 +176,12 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         ok = False
     out["verdict"] = _verdict(ok)
     return out
+
+
+def _ends(config: Config, start: dt.time) -> dt.time:
+    """When an online session that starts at ``start`` ends (the exam's duration later)."""
+    begun = dt.datetime.combine(dt.date.min, start)
+    return (begun + dt.timedelta(minutes=config.exam.duration_minutes)).time()
 
 
 # --- the study deadline ----------------------------------------------------------------------

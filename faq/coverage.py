@@ -9,7 +9,7 @@ and QQ group) for platform problems, the policy phone for rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from faq.detect import QuestionDetector
 from faq.knowledge import Entry
@@ -25,6 +25,17 @@ UNKNOWN_SURE = 0.6  # ... unless its best entry matches it this well
 class Coverage:
     index: Index
     detector: QuestionDetector
+    # The entries that answer a described problem ("密码忘了登不上"): some phrasing of theirs
+    # describes one. A problem described to any other entry is not answered by it.
+    fixes: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        fixes = frozenset(
+            e.id
+            for e in self.index.entries
+            if any(self.detector.describes_problem(p) for p in (e.question, *e.phrasings))
+        )
+        object.__setattr__(self, "fixes", fixes)
 
     def platform_words(self, question: str) -> list[str]:
         text = normalise(question)
@@ -37,13 +48,16 @@ class Coverage:
 
     def uncovered(self, question: str, words: list[str], top: Entry | None, score: float) -> bool:
         """Whether the best entry does not answer the question: it names a platform matter or
-        a matter the notice does not rule on that the entry never speaks of, or it is mostly
-        about words the knowledge base lacks (and the entry matches it only loosely)."""
+        a matter the notice does not rule on that the entry never speaks of, it describes a
+        problem the entry is not about, or it is mostly about words the knowledge base lacks
+        (and the entry matches it only loosely)."""
         if top is None:
             return True
         named = self.platform_words(question) + self.matters(question)
         if named and not self.index.mentions(top, named):
             return True
+        if top.id not in self.fixes and self.detector.describes_problem(question):
+            return True  # "二维码过期了扫不进去": not what the entry about the QR code answers
         return score < UNKNOWN_SURE and self.index.unknown_share(set(words)) >= UNKNOWN_SHARE
 
     def kind(self, question: str) -> str:

@@ -26,9 +26,11 @@ class QuestionDetector:
         surname = f"[{re.escape(lexicon.surnames)}]" if lexicon.surnames else "(?!)"
         familiar = "|".join(re.escape(f) for f in lexicon.familiar) or "(?!)"
         unit = "|".join(re.escape(w) for w in lexicon.not_after_title) or "(?!)"
-        self._addressee = re.compile(
-            f"^(?:{surname}{{1,2}}(?:{titles})|(?:{familiar}){surname})(?!\\w?(?:{unit}))"
-        )
+        self._addressee = re.compile(f"^{surname}{{1,2}}(?:{titles})(?!\\w?(?:{unit}))")
+        # "老李，…", "小王你们…": a familiar name is an address only when the message turns to
+        # its bearer next; "老张2024年11月退休…" speaks of him.
+        vocative = "|".join(re.escape(w) for w in lexicon.vocative_after) or "(?!)"
+        self._familiar = re.compile(f"^(?:{familiar}){surname}(?:[\\s\\W_]|{vocative})")
 
     def marker_words(self) -> set[str]:
         """The question markers as segmented words (normalised, synonyms mapped): they say
@@ -58,7 +60,7 @@ class QuestionDetector:
                 return True
         if any(p in squash(text) for p in self.lexicon.peer_questions):
             return True
-        return bool(self._addressee.match(squash(text)))
+        return bool(self._addressee.match(squash(text)) or self._familiar.match(text))
 
     def has_question_marker(self, text: str) -> bool:
         """A question word or mark, a clause ending in a bare negation or 吧 (the lexicon's

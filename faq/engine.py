@@ -44,6 +44,7 @@ MAX_QUESTION_CHARS = 200  # longer messages are statements or notices, not quest
 RANK_CACHE = 2048  # distinct recent questions whose ranking is kept
 KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
+FULL_RECALL = 0.99  # the entry's words cover every topic word of the question
 REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
 
 
@@ -57,6 +58,13 @@ class Thresholds:
     suggest: float = 0.18  # candidates below this are not worth suggesting
     margin: float = 0.08  # when asked directly, a runner-up this close means "did you mean"
     sure: float = 0.75  # ... unless the best is this sure
+    # A plain group message is answered only when the ranking is also sure of its choice
+    # (``FaqEngine.agreed``): calibrated on the knowledge base's own phrasings, each ranked
+    # against an index built without it (``python -m faq.calibrate``).
+    group_margin: float = 0.08  # no runner-up within this ...
+    group_sure: float = 0.75  # ... or a score this high ...
+    agree_margin: float = 0.02  # ... or this margin, with the answer's words or all the
+    # question's topic words behind the choice
 
 
 @dataclass
@@ -289,7 +297,9 @@ class FaqEngine:
             if score - runner_up >= t.margin:
                 needed -= t.clear_bonus  # no other entry comes close
             if top is not None and score >= needed and not uncovered:
-                return self._answer(question, top, score, mode, now)
+                if self.agreed(question, ranked):
+                    return self._answer(question, top, score, mode, now)
+                return Result(question, top, score, None, mode=mode)
             if self.coverage.asks_for_help(question):
                 kind = self.coverage.kind(question)
                 return self._contacts(question, top, score, mode, kind, unsure=not uncovered)
@@ -314,6 +324,24 @@ class FaqEngine:
             return Result(question, top, score, html, candidates, kind="suggest", mode=mode)
         html = render("faq_fallback", c=self.config)
         return Result(question, top, score, html, kind="fallback", mode=mode)
+
+    def agreed(self, question: str, ranked: list[tuple[Entry, float]]) -> bool:
+        """Whether the best entry is a sure choice for a message nobody addressed to us: far
+        ahead of the runner-up, or scored very high, or ahead and backed by a second signal
+        (the answers' own words pick the same entry, or the entry's words cover every topic
+        word of the question). On phrasings the index has never seen, answers that fail this
+        are wrong several times as often as those that pass."""
+        t = self.thresholds
+        (top, score), runner_up = ranked[0], ranked[1][1] if len(ranked) > 1 else 0.0
+        if score - runner_up >= t.group_margin or score >= t.group_sure:
+            return True
+        if score - runner_up < t.agree_margin:
+            return False
+        words = self.words(question)
+        choice = self.index.answer_choice(words)
+        return (choice is not None and choice.id == top.id) or self.index.entry_recall(
+            set(words), top
+        ) >= FULL_RECALL
 
     def _contacts(
         self,

@@ -1,9 +1,10 @@
-"""Accuracy of the FAQ engine on two evaluation sets.
+"""Accuracy of the FAQ engine on its evaluation sets.
 
-- The blind set (tests/data/faq_eval_blind.toml), written from the notice alone by someone who
-  never saw the knowledge base, graded by the facts in the answer's text. Each case has a half:
-  "tune" cases may be studied and tuned on; "holdout" cases are reported as totals only (no
-  question, no miss is ever kept or printed for them).
+- The blind sets (tests/data/faq_eval_blind.toml, faq_eval_blind2.toml), each written from the
+  notice alone by someone who never saw the knowledge base (nor the other set), graded by the
+  facts in the answer's text. Each case has a half: "tune" cases may be studied and tuned on;
+  "holdout" cases are reported as totals only (no question, no miss is ever kept or printed for
+  them).
 - The existing set (tests/data/faq_eval.toml), graded by the entry answered.
 
 For each set (and half) and each mode: answerable questions answered right, answered wrong,
@@ -30,7 +31,8 @@ from faq.engine import GROUP, PRIVATE, FaqEngine, Result
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 EVAL_PATH = DATA / "faq_eval.toml"
-BLIND_PATH = DATA / "faq_eval_blind.toml"
+BLIND_SETS = {"blind": DATA / "faq_eval_blind.toml", "blind2": DATA / "faq_eval_blind2.toml"}
+BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"
 ANSWER, CONTACT, SILENT = "answer", "contact", "silent"
 MAX_SUGGESTIONS = 3
@@ -102,7 +104,8 @@ def _share(part: int, whole: int) -> float:
 
 @dataclass
 class Report:
-    """Every figure: (set, mode) -> Figures. Sets: "tune", "holdout", "existing"."""
+    """Every figure: (part, mode) -> Figures. Parts: "blind:tune", "blind:holdout",
+    "blind2:tune", ... (``part(set, half)``) and "existing"."""
 
     figures: dict[tuple[str, str], Figures]
 
@@ -110,17 +113,23 @@ class Report:
         return self.figures[(name, mode)]
 
     def lines(self) -> list[str]:
-        labels = {
-            TUNE: "blind set, tune half",
-            HOLDOUT: "blind set, holdout half (totals only)",
-            "existing": "existing set",
-        }
         out = []
-        for name in (TUNE, HOLDOUT, "existing"):
-            for mode in (GROUP, PRIVATE):
-                if (name, mode) in self.figures:
-                    out.append(f"{labels[name]}, {mode}: {self.get(name, mode).line()}")
+        for (name, mode), figures in self.figures.items():
+            out.append(f"{label(name)}, {mode}: {figures.line()}")
         return out
+
+
+def part(set_name: str, half: str) -> str:
+    """The report's key for one half of one blind set."""
+    return f"{set_name}:{half}"
+
+
+def label(name: str) -> str:
+    if name == "existing":
+        return "existing set"
+    set_name, half = name.split(":")
+    suffix = " (totals only)" if half == HOLDOUT else ""
+    return f"{set_name} set, {half} half{suffix}"
 
 
 def load_eval(path: Path = EVAL_PATH) -> dict[str, Any]:
@@ -130,6 +139,11 @@ def load_eval(path: Path = EVAL_PATH) -> dict[str, Any]:
 
 def load_blind(path: Path = BLIND_PATH) -> list[dict[str, Any]]:
     return list(load_eval(path)["case"])
+
+
+def load_blind_sets() -> dict[str, list[dict[str, Any]]]:
+    """Every blind set there is, by name."""
+    return {name: load_blind(path) for name, path in BLIND_SETS.items() if path.exists()}
 
 
 def fold(text: str) -> str:
@@ -279,19 +293,22 @@ def grade_existing(engine: FaqEngine, data: dict[str, Any], now: dt.datetime, mo
 def evaluate_all(
     engine: FaqEngine,
     now: dt.datetime,
-    blind: list[dict[str, Any]] | None = None,
+    blind: dict[str, list[dict[str, Any]]] | None = None,
     existing: dict[str, Any] | None = None,
 ) -> Report:
-    """Every set, half and mode. Only the tune half and the existing set keep their misses."""
-    blind = load_blind() if blind is None else blind
+    """Every set, half and mode (``blind``: the blind sets by name, default all of them). Only
+    the tune halves and the existing set keep their misses."""
+    blind = load_blind_sets() if blind is None else blind
     existing = load_eval() if existing is None else existing
     figures: dict[tuple[str, str], Figures] = {}
-    for half in (TUNE, HOLDOUT):
-        cases = [c for c in blind if c["half"] == half]
-        if not cases:
-            continue
-        for mode in (GROUP, PRIVATE):
-            figures[(half, mode)] = grade_blind(engine, cases, now, mode, half == TUNE)
+    for set_name, blind_cases in blind.items():
+        for half in (TUNE, HOLDOUT):
+            cases = [c for c in blind_cases if c["half"] == half]
+            if not cases:
+                continue
+            for mode in (GROUP, PRIVATE):
+                key = (part(set_name, half), mode)
+                figures[key] = grade_blind(engine, cases, now, mode, half == TUNE)
     for mode in (GROUP, PRIVATE):
         figures[("existing", mode)] = grade_existing(engine, existing, now, mode)
     return Report(figures)
@@ -314,20 +331,19 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> N
     parser.add_argument("--skip-holdout", action="store_true", help=words["skip_holdout"])
     args = parser.parse_args(argv)
     config = load_config()
-    blind = load_blind()
+    blind = load_blind_sets()
     if args.skip_holdout:
-        blind = [c for c in blind if c["half"] != HOLDOUT]
+        blind = {n: [c for c in cases if c["half"] != HOLDOUT] for n, cases in blind.items()}
     report = evaluate_all(
         FaqEngine.from_config(config), evaluation_moment(config, args.now), blind=blind
     )
     for line in report.lines():
         out(line)
     if args.verbose:
-        for name, label in ((TUNE, "tune half"), ("existing", "existing set")):
-            for mode in (GROUP, PRIVATE):
-                misses = report.get(name, mode).misses
-                out(f"--- misses, {label}, {mode} ({len(misses)})")
-                for miss in misses:
+        for (name, mode), figures in report.figures.items():
+            if figures.misses:
+                out(f"--- misses, {label(name)}, {mode} ({len(figures.misses)})")
+                for miss in figures.misses:
                     out(miss)
 
 

@@ -139,6 +139,14 @@ class Index:
 
         return sum(weigh(w) for w in topic & vocab) / sum(weigh(w) for w in topic)
 
+    def answer_choice(self, words: list[str]) -> Entry | None:
+        """The entry whose answer's own words match the question best (BM25 over the answers
+        alone): a second opinion, independent of how the entries' phrasings were written."""
+        scores = self.scores(self.answer_bm25, words, self.answer_idf, len(self.entries))
+        if not len(scores) or float(scores.max()) <= 0:
+            return None
+        return self.entries[int(np.argmax(scores))]
+
     def mentions(self, entry: Entry, words: list[str]) -> bool:
         """Whether the entry's own text holds every one of ``words``."""
         text = self.entry_text[self.position[entry.id]]

@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.core.config import Config
 from faq import facts as facts_
 from faq.facts import Facts
-from faq.names import find_names, unit_mention
+from faq.names import COUNTY, find_names, unit_mention
 from faq.schedule import CENTRALIZED, COUNTY_PLANS, EXAM, QUESTIONS, REGISTER, STUDY
 from faq.units import question_department, resolve_unit
 
@@ -73,6 +73,7 @@ class Cues:
     passing: bool = False
     eligible: bool = False
     still: bool = False
+    either: bool = False
     agenda: bool = False
     status_now: bool = False
     same_day: bool = False
@@ -101,6 +102,8 @@ class Cues:
 
     @property
     def action(self) -> str | None:
+        if self.register and self.exam and self.either:
+            return None  # "是报名还是考试": whichever is on
         if self.register:
             return REGISTER
         if self.exam:
@@ -189,9 +192,9 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return SEATS
     if f.units is not None and (cue.county or cue.county_plans):
         return COUNTY_UNITS
-    if cue.retire and f.dates:
+    if cue.retire and f.dates and not cue.credit:  # "退休的还要刷学分不": the study rule
         return RETIREMENT
-    unit = named_unit(config, f.text, cue)
+    unit = named_unit(config, f.text, cue, timed=bool(f.times or f.periods))
     if unit is not None:
         return unit
     timed = bool(f.times or f.periods)
@@ -199,16 +202,21 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return SESSIONS
     if cue.session and cue.still and any(s.relative for s in f.dates) and not cue.register:
         return SESSIONS
-    if (f.dates or f.now) and (cue.action or cue.scope or cue.agenda):
+    this_year = any(s.day is not None and s.day.year == now.year for s in f.dates)
+    if cue.exemption and cue.credit:
+        return None  # "免考的还要刷学分不": the exemption's rule, whatever the date
+    if (this_year or f.now) and (cue.action or cue.scope or cue.agenda):
         return CALENDAR
     if cue.status_now and cue.action in (EXAM, REGISTER):  # "报名截止了吗": as of now
         return CALENDAR
     return None
 
 
-def named_unit(config: Config, text: str, cue: Cues) -> str | None:
+def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str | None:
     """The entry for a question about a named unit: its question-bank duty, its centralized
-    exam, or which exam it takes (attachment 1 by its system)."""
+    exam, or which exam it takes (attachment 1 by its system). A county's department
+    ("县医保局") is not the city's namesake on the centralized list; a question about the
+    session times of a listed unit ("城建投下午场几点") is about the times."""
     city = config.campaign.city
     if cue.question_duty and cue.duty_ask and not cue.which_exam:
         bank = find_names(text, [q.department for q in config.question_bank], city)
@@ -218,9 +226,9 @@ def named_unit(config: Config, text: str, cue: Cues) -> str | None:
             return QUESTION_DUTY
     if not (cue.which_exam or cue.exam):
         return None
-    if find_names(text, config.centralized.units, city):
-        return CENTRALIZED_UNIT
     unit = resolve_unit(config, text)
+    if unit.level != COUNTY and find_names(text, config.centralized.units, city):
+        return None if timed else CENTRALIZED_UNIT
     if unit.dept is not None or unit.member is not None:
         return UNIT_EXAM
     if unit.mention is not None and cue.which_exam:

@@ -2,7 +2,8 @@
 vocabulary (``lexicon.toml``) and jieba segmentation into content words.
 
 A message is normalised once, the same way everywhere: full-width folded (NFKC), lower case,
-traditional characters to simplified (OpenCC), so "補考報名" is read as "补考报名"."""
+traditional characters to simplified (OpenCC), so "補考報名" is read as "补考报名", and the
+domain's common homophone slips put right ("学份" → "学分", ``lexicon.toml`` [typos])."""
 
 from __future__ import annotations
 
@@ -31,10 +32,22 @@ NORMALISED_CACHE = 8192  # distinct recent texts kept normalised (detection and 
 _to_simplified = opencc.OpenCC("t2s")
 
 
+def _typos() -> tuple[re.Pattern[str], dict[str, str]]:
+    with LEXICON_PATH.open("rb") as fh:
+        table: dict[str, str] = tomllib.load(fh).get("typos", {})
+    keys = sorted(table, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, keys)) or r"(?!)"), table
+
+
+_TYPO, _TYPOS = _typos()
+
+
 @lru_cache(maxsize=NORMALISED_CACHE)
 def normalise(text: str) -> str:
-    """Full-width to half-width, lower case, traditional characters to simplified."""
-    return _to_simplified.convert(unicodedata.normalize("NFKC", text).lower().strip())
+    """Full-width to half-width, lower case, traditional characters to simplified, homophone
+    slips put right."""
+    simplified = _to_simplified.convert(unicodedata.normalize("NFKC", text).lower().strip())
+    return _TYPO.sub(lambda m: _TYPOS[m.group()], simplified)
 
 
 def squash(text: str) -> str:
@@ -64,6 +77,7 @@ class Lexicon:
     titles: tuple[str, ...] = ()
     surnames: str = ""
     familiar: tuple[str, ...] = ()
+    vocative_after: tuple[str, ...] = ()
     not_after_title: tuple[str, ...] = ()
     topic_words: tuple[str, ...] = ()
     off_topic: tuple[str, ...] = ()
@@ -101,6 +115,7 @@ class Lexicon:
             titles=tuple(data.get("titles", [])),
             surnames="".join(data.get("surnames", "").split()),
             familiar=tuple(data.get("familiar", [])),
+            vocative_after=tuple(data.get("vocative_after", [])),
             not_after_title=tuple(data.get("not_after_title", [])),
             topic_words=tuple(normalise(w) for w in data.get("topic_words", [])),
             off_topic=tuple(normalise(w) for w in data.get("off_topic", [])),

@@ -1,8 +1,10 @@
 """FAQ quality on the evaluation sets, and the `python -m faq ask` contract.
 
-The blind set (tests/data/faq_eval_blind.toml) was written from the notice alone; its tune half
-may be studied, its holdout half is measured as totals only. Floors below are the issue's
-targets where the engine reaches them.
+The blind sets (tests/data/faq_eval_blind.toml, faq_eval_blind2.toml) were each written from
+the notice alone, by authors who saw neither the knowledge base nor the other set; their tune
+halves may be studied, their holdout halves are measured as totals only. Floors below are the
+issue's targets where the engine reaches them, else what it measured when written (a floor
+against regressions; the unmet target is an xfail).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from faq.engine import GROUP, PRIVATE, engine_for
-from faq.evaluate import HOLDOUT, TUNE, Report, evaluate_all, load_blind, load_eval
+from faq.evaluate import HOLDOUT, TUNE, Report, evaluate_all, load_blind_sets, load_eval, part
 
 ROOT = Path(__file__).resolve().parent.parent
+BLIND_TUNE = part("blind", TUNE)
+BLIND2_TUNE = part("blind2", TUNE)
 
 
 @pytest.fixture(scope="module")
@@ -30,21 +34,46 @@ def report(campaign_config) -> Report:
 def test_eval_sets_are_big_enough():
     data = load_eval()
     assert len(data["answerable"]) >= 150 and len(data["silent"]) >= 40
-    blind = load_blind()
-    assert len(blind) >= 330
-    for half in (TUNE, HOLDOUT):
-        kinds = {c["kind"] for c in blind if c["half"] == half}
-        assert kinds == {"answer", "contact", "silent"}, half
+    sets = load_blind_sets()
+    assert set(sets) == {"blind", "blind2"}
+    for name, blind in sets.items():
+        assert len(blind) >= 300, name
+        for half in (TUNE, HOLDOUT):
+            kinds = {c["kind"] for c in blind if c["half"] == half}
+            assert kinds == {"answer", "contact", "silent"}, (name, half)
 
 
 def test_tune_half_meets_the_targets(report):
-    group, private = report.get(TUNE, GROUP), report.get(TUNE, PRIVATE)
+    group, private = report.get(BLIND_TUNE, GROUP), report.get(BLIND_TUNE, PRIVATE)
     misses = "\n".join(group.misses + private.misses)
     assert group.answer_rate >= 0.95, misses
     assert group.wrong_rate <= 0.01, misses
     assert group.silence_rate >= 0.97, misses
     assert group.contact_rate >= 0.80, misses
     assert private.answer_rate >= 0.98, misses
+
+
+def test_second_set_tune_half_does_not_regress(report):
+    """The second set came after the engine was tuned on the first: measured 86.3% right, 2.8%
+    wrong (4 of 142), contacts 16 of 18 in the group; 96.8% right in private chat."""
+    group, private = report.get(BLIND2_TUNE, GROUP), report.get(BLIND2_TUNE, PRIVATE)
+    misses = "\n".join(group.misses + private.misses)
+    assert group.answer_rate >= 0.85, misses
+    assert group.wrong_rate <= 0.03, misses
+    assert group.silence_rate >= 0.97, misses
+    assert group.contact_rate >= 0.80, misses
+    assert private.answer_rate >= 0.95, misses
+
+
+def test_group_answers_only_what_the_ranking_is_sure_of(campaign_config):
+    """Held-out phrasings of the knowledge base: the answers the group gate lets through are
+    right far more often than those it holds back (``faq.calibrate``)."""
+    from faq.calibrate import calibrate
+
+    tallies = calibrate(campaign_config, folds=3)
+    agreed, held = tallies["agreed"], tallies["held back"]
+    assert agreed.answered > 5 * held.answered > 0
+    assert agreed.right / agreed.answered >= held.right / held.answered + 0.25
 
 
 def test_existing_set_does_not_regress(report):
@@ -58,21 +87,21 @@ def test_existing_set_does_not_regress(report):
 
 def test_holdout_half_is_reported_as_totals_only(report):
     """No holdout question or miss is ever written down (so none can be printed)."""
-    for mode in (GROUP, PRIVATE):
-        figures = report.get(HOLDOUT, mode)
+    for name, mode in ((n, m) for n in load_blind_sets() for m in (GROUP, PRIVATE)):
+        figures = report.get(part(name, HOLDOUT), mode)
         assert figures.misses == []
         assert figures.answerable + figures.uncovered + figures.chatter > 0 or mode == PRIVATE
 
 
 def test_holdout_half_wrong_answers_do_not_regress(report):
     """Measured 11.2% (16 of 143 questions) when written: far from the issue's target."""
-    group = report.get(HOLDOUT, GROUP)
+    group = report.get(part("blind", HOLDOUT), GROUP)
     assert group.wrong_rate <= 0.12, f"{group.wrong_rate:.1%} wrong on the holdout half"
 
 
 @pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 11.2% wrong on the holdout")
 def test_holdout_half_wrong_answers_meet_the_target(report):
-    group = report.get(HOLDOUT, GROUP)
+    group = report.get(part("blind", HOLDOUT), GROUP)
     assert group.wrong_rate <= 0.02, f"{group.wrong_rate:.1%} wrong on the holdout half"
 
 
