@@ -3,38 +3,41 @@
 from here, listed in COMMANDS here).
 
 Thin adapters: each update is one unit of work (``act``) on a service of ``bot.registration``
-(where every rule lives), rendered by a template. Buttons carry what they act on in their data
-(stateless), and the service checks the presser's scope again on every press. Cancelling a
-registration asks first; the confirmation claims it once. The services are told what the
-gateway is like (``queues_for_operator``) and decide whether the platform is asked; a unit of
-work that submitted a platform task starts its delivery at once.
+(where every rule lives), rendered by a template. /register's state is a draft in the database
+(``bot.registration.drafts``), not the process: plain handlers read and move it, so a restart
+resumes the conversation and any instance behind the webhook serves its next step. The typed
+learner list is taken only when the sender's draft waits for it; any other private text goes on
+to the FAQ. /myreg's buttons carry what they act on in their data (stateless), and the service
+checks the presser's scope again on every press. Cancelling a registration asks first; the
+confirmation claims it once. The services are told what the gateway is like
+(``queues_for_operator``) and decide whether the platform is asked; a unit of work that
+submitted a platform task starts its delivery at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.core import rounds
 from bot.core.config import OnlineSession
 from bot.core.errors import Refused
 from bot.core.render import hm, render
 from bot.core.rounds import ExamRound
-from bot.registration import changes, schedule
-from bot.registration import service as reg
+from bot.core.uow import UnitOfWork
+from bot.registration import changes, drafts, schedule
 from handlers import platform, seats
 from handlers.commands import ADMINS, CITY, Command
 from handlers.common import act, app_ctx, private_only, refuse, reply, send_text
@@ -49,8 +52,14 @@ COMMANDS = [
     Command("seats_confirm", roles=CITY),
 ]
 
-ROUND, DAY, SESSION, LEARNERS, CONFIRM = range(5)
-TIMEOUT = dt.timedelta(minutes=10)
+T = TypeVar("T")
+
+# The group of the typed learner list and /cancel: after the operator's task-failure reason
+# (handlers.platform_tasks, -2), before the default group, where the FAQ answers free text.
+DRAFT_GROUP = -1
+PRIVATE_TEXT = (
+    filters.UpdateType.MESSAGES & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+)
 
 
 def _days_keyboard(item: ExamRound, prefix: str) -> InlineKeyboardMarkup:
@@ -79,12 +88,7 @@ def _parse_time(text: str) -> str:
         raise Refused("action_unknown") from None
 
 
-# --- /register conversation -------------------------------------------------------------------
-
-
-def _state(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any] | None:
-    data = context.user_data
-    return data.get("reg") if data is not None else None
+# --- /register: plain handlers on the draft the database keeps ---------------------------------
 
 
 def _queues_for_operator(context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -97,24 +101,10 @@ def _kick_if(context: ContextTypes.DEFAULT_TYPE, task_id: str | None) -> None:
         platform.kick(context.application)
 
 
-def _request(
-    context: ContextTypes.DEFAULT_TYPE, state: dict[str, Any], learners: str
-) -> reg.RegistrationRequest:
-    day = state.get("day")
-    return reg.RegistrationRequest(
-        round_key=state["round"],
-        exam_date=dt.date.fromisoformat(day) if day else None,
-        session_time=state.get("time"),
-        learners=learners,
-        unit_code=state["unit"],
-        queues_for_operator=_queues_for_operator(context),
-    )
-
-
 @private_only("register")
-async def register_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def register_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     unit_code = context.args[0] if context.args else None
-    opening = await act(update, context, lambda uow: reg.open_registration(uow, unit_code))
+    opening = await act(update, context, lambda uow: drafts.open_draft(uow, unit_code))
     if not opening.open_rounds:
         await reply(
             update,
@@ -125,14 +115,12 @@ async def register_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             states=opening.states,
             closing=opening.closing,
         )
-        return ConversationHandler.END
+        return
     if not opening.allowed:  # open rounds, none of them this unit's exam (said why)
         await reply(
             update, context, "register_round", unit=opening.unit.name, rounds=[], opening=opening
         )
-        return ConversationHandler.END
-    if context.user_data is not None:
-        context.user_data["reg"] = {"unit": opening.unit.code, "unit_name": opening.unit.name}
+        return
     config = app_ctx(context).config
     choices = [[(rounds.name(config, r.key), f"rg:r:{r.key}")] for r in opening.allowed]
     await reply(
@@ -144,152 +132,159 @@ async def register_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         opening=opening,
         keyboard=markup_of(choices),
     )
-    return ROUND
 
 
-async def _stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """A button of a conversation that is no longer running (answered, nothing done)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(render("register_stale"))
-    return ConversationHandler.END
+async def _stale(query: CallbackQuery) -> None:
+    """A button of no draft waiting for it (answered, nothing done)."""
+    await query.answer(render("register_stale"))
 
 
-async def _end_with(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
-    if context.user_data is not None:
-        context.user_data.pop("reg", None)
-    await edit_message(query, text)
-    return ConversationHandler.END
-
-
-async def choose_round(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    query, state = update.callback_query, _state(context)
-    if query is None or state is None:
-        return await _stale(update, context)
+async def _end_with(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, refusal: Refused
+) -> None:
+    """A step refused: the draft ends (as a conversation did) and the refusal replaces the
+    question."""
+    await act(update, context, drafts.discard)
     await query.answer()
-    key = (query.data or "").removeprefix("rg:r:")
+    await edit_message(query, refusal.render(c=app_ctx(context).config))
+
+
+async def _step(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, work: Callable[[UnitOfWork], T]
+) -> T | None:
+    """One step of the draft for a pressed button; None when it was answered already (stale,
+    or refused: the draft ended)."""
+    query = update.callback_query
+    assert query is not None
     try:
-        item = await act(update, context, lambda uow: reg.choose_round(uow, state["unit"], key))
+        return await act(update, context, work)
+    except drafts.Stale:
+        await _stale(query)
     except Refused as refusal:
-        return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
-    state["round"] = item.key
-    if not schedule.books_sessions(app_ctx(context).config, item):
-        state["day"] = state["time"] = None  # the platform schedules it: on to the learners
-        return await _ask_learners(update, context, query, state)
-    text = render_text(context, "register_day", round=item, unit=state["unit_name"])
-    await edit_message(query, text, _days_keyboard(item, "rg:d:"))
-    return DAY
+        await _end_with(update, context, query, refusal)
+    return None
 
 
-def _round_sessions(context: ContextTypes.DEFAULT_TYPE, round_key: str) -> list[OnlineSession]:
-    config = app_ctx(context).config
-    return schedule.sessions(config, schedule.find_round(config, round_key))
+async def choose_round(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    key = (query.data or "").removeprefix("rg:r:")
+    chosen = await _step(update, context, lambda uow: drafts.choose_round(uow, key))
+    if chosen is None:
+        return
+    await query.answer()
+    if chosen.learners is not None:  # the platform schedules it: on to the learners
+        return await _ask_learners(context, query, chosen.learners)
+    text = render_text(context, "register_day", round=chosen.round, unit=chosen.unit_name)
+    await edit_message(query, text, _days_keyboard(chosen.round, "rg:d:"))
 
 
-async def choose_day(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    query, state = update.callback_query, _state(context)
-    if query is None or state is None or "round" not in state:
-        return await _stale(update, context)
+async def choose_day(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None:
+        return
     try:
         day = _parse_day((query.data or "").removeprefix("rg:d:"))
     except Refused:
-        return await _stale(update, context)
-    state["day"] = day.isoformat()
+        return await _stale(query)
+    chosen = await _step(update, context, lambda uow: drafts.choose_day(uow, day))
+    if chosen is None:
+        return
     await query.answer()
-    sessions = _round_sessions(context, state["round"])
-    text = render_text(context, "register_session", day=day, sessions=sessions)
-    await edit_message(query, text, _sessions_keyboard(sessions, "rg:s:"))
-    return SESSION
+    text = render_text(context, "register_session", day=day, sessions=chosen.sessions)
+    await edit_message(query, text, _sessions_keyboard(chosen.sessions, "rg:s:"))
 
 
-async def choose_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    query, state = update.callback_query, _state(context)
-    if query is None or state is None or "day" not in state:
-        return await _stale(update, context)
+async def choose_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None:
+        return
     try:
-        state["time"] = _parse_time((query.data or "").removeprefix("rg:s:"))
+        time = _parse_time((query.data or "").removeprefix("rg:s:"))
     except Refused:
-        return await _stale(update, context)
+        return await _stale(query)
+    prompt = await _step(update, context, lambda uow: drafts.choose_session(uow, time))
+    if prompt is None:
+        return
     await query.answer()
-    return await _ask_learners(update, context, query, state)
+    await _ask_learners(context, query, prompt)
 
 
 async def _ask_learners(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, state: dict[str, Any]
-) -> int:
+    context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, prompt: drafts.LearnersPrompt
+) -> None:
     """The learner step, with the unit's makeup list for the makeup."""
-    try:
-        offer = await act(
-            update, context, lambda uow: reg.makeup_offer(uow, state["unit"], state["round"])
-        )
-    except Refused as refusal:
-        return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
-    day = dt.date.fromisoformat(state["day"]) if state["day"] else None
     text = render_text(
         context,
         "register_learners",
-        round=schedule.find_round(app_ctx(context).config, state["round"]),
-        day=day,
-        time=state["time"],
-        makeup=offer,
+        round=prompt.round,
+        day=prompt.day,
+        time=prompt.time,
+        makeup=prompt.makeup,
     )
     await edit_message(query, text)
-    return LEARNERS
 
 
-async def give_learners(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    state, message = _state(context), update.effective_message
-    if state is None or "time" not in state or message is None:
-        return ConversationHandler.END
+async def give_learners(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Private text: the learner list when the sender's draft waits for it (the message stops
+    here), otherwise nothing (the FAQ answers it). Costs the FAQ one indexed read."""
+    message = update.effective_message
+    if message is None:
+        return
+    waiting = await act(update, context, lambda uow: drafts.find(uow, drafts.Step.LEARNERS))
+    if waiting is None:
+        return
     typed = (message.text or "")[:5000]
-    request = _request(context, state, typed)
+    gateway = _queues_for_operator(context)
     try:
-        planned = await act(update, context, lambda uow: reg.plan(uow, request))
+        planned = await act(update, context, lambda uow: drafts.give_learners(uow, typed, gateway))
+    except drafts.Stale:
+        return  # moved on meanwhile (another instance took a message): not the draft's
     except Refused as refusal:
         await refuse(update, context, refusal)
-        if not refusal.ends:
-            return LEARNERS  # let them correct the list
-        if context.user_data is not None:
-            context.user_data.pop("reg", None)
-        return ConversationHandler.END
-    state["learners"] = typed
+        if refusal.ends:
+            await act(update, context, drafts.discard)
+        else:  # let them correct the list
+            await act(update, context, lambda uow: drafts.touch(uow, drafts.Step.LEARNERS))
+        raise ApplicationHandlerStop from None
     keyboard = markup_of([[(button_label("register"), "rg:ok"), (button_label("cancel"), "rg:no")]])
     await reply(update, context, "register_summary", plan=planned, keyboard=keyboard)
-    return CONFIRM
+    raise ApplicationHandlerStop
 
 
-async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """确认 registers once (the draft is claimed with the registration); 取消 ends the draft."""
     query = update.callback_query
     if query is None:
-        return ConversationHandler.END
-    state = context.user_data.pop("reg", None) if context.user_data is not None else None
+        return
+    if query.data == "rg:no":
+        ended = await act(update, context, lambda uow: drafts.discard(uow, drafts.Step.CONFIRM))
+        if not ended:
+            return await _stale(query)
+        await query.answer()
+        return await edit_message(query, render("register_cancelled"))
+    gateway = _queues_for_operator(context)
+    done = await _step(update, context, lambda uow: drafts.confirm(uow, gateway))
+    if done is None:
+        return
     await query.answer()
-    if query.data == "rg:no" or state is None or "learners" not in state:
-        return await _end_with(query, context, render("register_cancelled"))
-    request = _request(context, state, state["learners"])
-    try:
-        done = await act(update, context, lambda uow: reg.commit(uow, request))
-    except Refused as refusal:
-        return await _end_with(query, context, refusal.render(c=app_ctx(context).config))
-    ended = await _end_with(query, context, render_text(context, "register_done", done=done))
+    await edit_message(query, render_text(context, "register_done", done=done))
     _kick_if(context, done.task_id)
-    return ended
 
 
-async def cancel_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if context.user_data is not None:
-        context.user_data.pop("reg", None)
+async def cancel_draft(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel ends the sender's draft; without one, /cancel is someone else's to answer."""
+    if not await act(update, context, drafts.discard):
+        return
     await send_text(update, render("register_quit"))
-    return ConversationHandler.END
-
-
-async def conversation_timeout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if context.user_data is not None:
-        context.user_data.pop("reg", None)
+    raise ApplicationHandlerStop
 
 
 async def _stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A /register button pressed outside its conversation (after a restart or a timeout)."""
-    await _stale(update, context)
+    """A /register button no handler above took (a shape of data it never sends)."""
+    if update.callback_query is not None:
+        await _stale(update.callback_query)
 
 
 # --- /myreg: list, change, cancel -----------------------------------------------------------------
@@ -380,28 +375,15 @@ async def _myreg_step(
 
 
 def register(app: Application) -> None:
-    with warnings.catch_warnings():
-        # per_message=False is deliberate: the flow mixes buttons and a typed reply.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[CommandHandler("register", register_start)],
-            states={
-                ROUND: [CallbackQueryHandler(choose_round, pattern=r"^rg:r:")],
-                DAY: [CallbackQueryHandler(choose_day, pattern=r"^rg:d:")],
-                SESSION: [CallbackQueryHandler(choose_session, pattern=r"^rg:s:")],
-                LEARNERS: [MessageHandler(filters.TEXT & ~filters.COMMAND, give_learners)],
-                CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rg:(ok|no)$")],
-                ConversationHandler.TIMEOUT: [
-                    MessageHandler(filters.ALL, conversation_timeout),
-                    CallbackQueryHandler(conversation_timeout),
-                ],
-            },
-            fallbacks=[CommandHandler("cancel", cancel_conversation)],
-            conversation_timeout=TIMEOUT.total_seconds(),
-            name="register",
-            allow_reentry=True,
-        )
-    app.add_handler(conversation)
+    app.add_handler(CommandHandler("register", register_start))
+    app.add_handler(CallbackQueryHandler(choose_round, pattern=r"^rg:r:"))
+    app.add_handler(CallbackQueryHandler(choose_day, pattern=r"^rg:d:"))
+    app.add_handler(CallbackQueryHandler(choose_session, pattern=r"^rg:s:"))
+    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^rg:(ok|no)$"))
+    # The typed learner list and /cancel, before the FAQ's free text and the unknown-command
+    # hint (default group); they stop the update only when a draft took it.
+    app.add_handler(MessageHandler(PRIVATE_TEXT, give_learners), group=DRAFT_GROUP)
+    app.add_handler(CommandHandler("cancel", cancel_draft), group=DRAFT_GROUP)
     app.add_handler(CommandHandler("myreg", myreg))
     app.add_handler(CallbackQueryHandler(on_myreg_button, pattern=r"^rg:(x|xy|xn|c|cd|cs):"))
     app.add_handler(CallbackQueryHandler(_stale_button, pattern=r"^rg:"))

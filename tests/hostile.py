@@ -154,6 +154,9 @@ def callback_patterns(app) -> list[re.Pattern]:
 
 
 _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Not the data an update may be said to have changed: Alembic's bookkeeping, and conversation
+# state (/register's drafts, bot.registration.drafts), which PTB kept in memory before.
+UNWATCHED = {"alembic_version", "registration_drafts"}
 
 
 def snapshot(ctx: AppContext) -> dict[str, list[tuple]]:
@@ -162,7 +165,7 @@ def snapshot(ctx: AppContext) -> dict[str, list[tuple]]:
     engine = ctx.db.engine
     tables = _TABLES.get(engine)
     if tables is None:
-        tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+        tables = [t for t in inspect(engine).get_table_names() if t not in UNWATCHED]
         _TABLES[engine] = tables
     conn = engine.raw_connection()
     try:

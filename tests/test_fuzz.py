@@ -282,6 +282,8 @@ def _reset(bot) -> None:
         bot.app.drop_chat_data(uid)
     bot.app.drop_chat_data(bot.group_id)
     bot.app.bot_data.pop("who_cache", None)
+    with bot.ctx.db.engine.begin() as conn:  # /register's conversations live in the database
+        conn.execute(text("DELETE FROM registration_drafts"))
 
 
 async def deliver(bot, updates: list[dict], payloads: list[Payload]) -> list:

@@ -1,10 +1,11 @@
-"""Tables of exam registration: registrations, seat slots and bookings, county plans."""
+"""Tables of exam registration: registrations, seat slots and bookings, county plans, and the
+drafts of /register conversations."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.core.columns import aware, bigint
@@ -101,3 +102,24 @@ class CountyPlan(SQLModel, table=True):
     detail: str = Field(default="", max_length=1000)
     admin_id: int = Field(foreign_key="administrators.id")
     submitted_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class RegistrationDraft(SQLModel, table=True):
+    """A /register conversation under way, one per (Telegram user, private chat): what has been
+    chosen so far and the step it waits at. It lives in the database, not in the process, so a
+    restart resumes it and any instance behind the webhook can serve its next step; confirming
+    claims (deletes) it once. See ``bot.registration.drafts``."""
+
+    __tablename__ = "registration_drafts"
+    __table_args__ = (UniqueConstraint("telegram_user_id", "chat_id", name="uq_draft_owner"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_column=bigint(nullable=False))
+    chat_id: int = Field(sa_column=bigint(nullable=False))
+    unit_code: str = Field(max_length=64)
+    round_key: str | None = Field(default=None, max_length=16)
+    exam_date: dt.date | None = None
+    session_time: str | None = Field(default=None, max_length=5)
+    learners: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    step: str = Field(max_length=16)  # see drafts.Step
+    updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
