@@ -94,12 +94,16 @@ def test_holdout_half_is_reported_as_totals_only(report):
 
 
 def test_holdout_half_wrong_answers_do_not_regress(report):
-    """Measured 11.2% (16 of 143 questions) when written: far from the issue's target."""
-    group = report.get(part("blind", HOLDOUT), GROUP)
-    assert group.wrong_rate <= 0.12, f"{group.wrong_rate:.1%} wrong on the holdout half"
+    """Measured 11.2% (16 of 143 questions) when written, 9.1% (13) with the group gate and
+    the second set's lessons; 5.8% (8 of 138) on the second set's holdout: far from the
+    issue's target."""
+    first = report.get(part("blind", HOLDOUT), GROUP)
+    assert first.wrong_rate <= 0.10, f"{first.wrong_rate:.1%} wrong on the holdout half"
+    second = report.get(part("blind2", HOLDOUT), GROUP)
+    assert second.wrong_rate <= 0.07, f"{second.wrong_rate:.1%} wrong on the second holdout"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 11.2% wrong on the holdout")
+@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 9.1% wrong on the holdout")
 def test_holdout_half_wrong_answers_meet_the_target(report):
     group = report.get(part("blind", HOLDOUT), GROUP)
     assert group.wrong_rate <= 0.02, f"{group.wrong_rate:.1%} wrong on the holdout half"
