@@ -6,10 +6,15 @@ so the time includes start-up and the peak memory is that process's own (``wait4
 timed in-process on the loaded database: each figure is the median of several runs, with the
 range. PostgreSQL is measured too where ``BENCH_DATABASE_URL`` (or ``TEST_DATABASE_URL``) names
 a database the bench may empty.
+
+Run on its own: ``python -m benchmarks.city_bench [--learners N] [--runs N] [--files DIR]
+[--no-reports]``; ``--files`` keeps the generated city in DIR and reuses it next time (the
+generator takes a minute or two for 150,000 learners).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -98,11 +103,18 @@ def bench_imports(files: Path, db_url: str, label: str, runs: int, tmp: Path) ->
     return url
 
 
-def bench_xlsx(files: Path, tmp: Path) -> None:
-    url = _fresh("sqlite://", tmp)
-    _cli(url, "units", "import", str(files / "units.csv"))
-    seconds, peak, _ = _cli(url, "roster", "import", str(files / "roster.xlsx"))
-    print(f"  SQLite: roster XLSX {seconds:.2f} s, peak RSS {peak:.0f} MiB")
+def bench_xlsx(files: Path, tmp: Path, runs: int = 1) -> None:
+    """The roster from XLSX into a fresh SQLite database."""
+    times, rss = [], []
+    for _ in range(runs):
+        url = _fresh("sqlite://", tmp)
+        _cli(url, "units", "import", str(files / "units.csv"))
+        seconds, peak, out = _cli(url, "roster", "import", str(files / "roster.xlsx"))
+        if f"新增 {learners(files)}" not in out:
+            raise RuntimeError(f"the roster was not imported whole: {out[-500:]}")
+        times.append(seconds)
+        rss.append(peak)
+    print(f"  SQLite: roster XLSX {_spread(times)}, peak RSS {max(rss):.0f} MiB")
 
 
 def _timed(work: Callable[[], Any], runs: int) -> list[float]:
@@ -160,19 +172,52 @@ def bench_reports(db_url: str, runs: int) -> None:
     ctx.db.dispose()
 
 
-def bench_city(quick: bool = False) -> None:
-    learners = 15_000 if quick else 150_000
-    runs = 1 if quick else 3
-    print(f"A generated city ({learners:,} learners, ~3,000 units; benchmarks.city)")
+def _city_files(files: Path, learners_count: int) -> dict[str, int]:
+    """The generated city in ``files``, made unless a city of that size is there already."""
+    done = files / "results_makeup.xlsx"  # the last file the generator writes
+    if done.exists() and learners(files) == learners_count:
+        return {p.stem: sum(1 for _ in p.open(encoding="utf-8-sig")) - 1
+                for p in files.glob("*.csv")}  # fmt: skip
+    return city.generate(files, learners_count=learners_count, xlsx=True)
+
+
+def bench_city(
+    quick: bool = False,
+    *,
+    learners_count: int | None = None,
+    runs: int | None = None,
+    files: Path | None = None,
+    reports: bool = True,
+) -> None:
+    learners_count = learners_count or (15_000 if quick else 150_000)
+    runs = runs or (1 if quick else 3)
+    print(f"A generated city ({learners_count:,} learners, ~3,000 units; benchmarks.city)")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        files = tmp / "files"
-        counts = city.generate(files, learners_count=learners, xlsx=True)
+        files = files or tmp / "files"
+        counts = _city_files(files, learners_count)
         print(f"  files: {counts['units']} units, {counts['roster']} learners, "
               f"{counts['results_zone1']} results in round 1")  # fmt: skip
         loaded = bench_imports(files, "sqlite://", "SQLite", runs, tmp)
-        bench_xlsx(files, tmp)
+        bench_xlsx(files, tmp, runs)
         pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
         if pg:
             bench_imports(files, pg, "PostgreSQL", runs, tmp)
-        bench_reports(loaded, 1 if quick else 5)
+        if reports:
+            bench_reports(loaded, 1 if quick else 5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.city_bench")
+    parser.add_argument("--learners", type=int, default=150_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--files", type=Path, help="keep (and reuse) the generated city here")
+    parser.add_argument("--no-reports", action="store_true", help="the imports only")
+    args = parser.parse_args()
+    bench_city(
+        learners_count=args.learners, runs=args.runs, files=args.files, reports=not args.no_reports
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -51,31 +51,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    """``units import`` / ``roster import``: 0 all written, 1 rows refused, 2 file refused."""
-    from pathlib import Path
-
+    """``units import`` / ``roster import``: 0 all written, 1 rows refused, 2 file refused
+    (``bot.cli.common.run_import``: a progress line on stderr for a long file)."""
+    from bot.cli.common import run_import
     from bot.cli.roster import import_roster_checked
-    from bot.core import tabular
     from bot.core.render import render
-    from bot.core.uow import Origin
     from bot.org.units_import import import_units
 
-    table = "units" if args.command == "units" else "roster"
-    service = import_units if table == "units" else import_roster_checked
-    try:
-        limits = load_config(args.config).imports
-        rows = tabular.read_table(args.file, table, **limits.limits())
-    except tabular.ImportFileError as exc:
-        print(render("import_file_refused", e=exc), file=sys.stderr)
-        return 2
-    request = tabular.ImportRequest(rows, skip_bad=args.skip_bad, source=Path(args.file).name)
-    ctx = open_context(args)
-    try:
-        report = ctx.run_sync(lambda uow: service(uow, request), Origin.cli())
-    finally:
-        ctx.db.dispose()
-    print(report.render())
-    return 0 if report.written and not report.errors else 1
+    def refused(error: Exception) -> None:
+        print(render("import_file_refused", e=error), file=sys.stderr)
+
+    if args.command == "units":
+        return run_import(args, "units", import_units, refused)
+    return run_import(args, "roster", import_roster_checked, refused)
 
 
 def _cmd_units_list(args: argparse.Namespace) -> int:

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.cli.common import open_context
-from bot.core.config import load_config
+from bot.cli.common import ProgressLine, open_context, run_import
 from bot.core.render import render, strip_html
 from bot.core.uow import Origin
 from bot.results import export, importer, rates
@@ -21,6 +20,7 @@ from bot.results.table import percent, tables_for
 
 if TYPE_CHECKING:
     from bot.context import AppContext
+    from bot.core.tabular import ImportFileError
 
 
 def _print(template: str, *, file: TextIO | None = None, **variables: object) -> None:
@@ -30,22 +30,11 @@ def _print(template: str, *, file: TextIO | None = None, **variables: object) ->
 
 def cmd_import(args: argparse.Namespace) -> int:
     """0 all written, 1 rows refused (or skipped), 2 the file refused."""
-    from bot.core import tabular as imports
 
-    try:
-        limits = load_config(args.config).imports
-        rows = imports.read_table(args.file, "results", **limits.limits())
-    except imports.ImportFileError as exc:
-        _print("results_import_unreadable", file=sys.stderr, error=exc)
-        return 2
-    request = imports.ImportRequest(rows, skip_bad=args.skip_bad, source=Path(args.file).name)
-    ctx = open_context(args)
-    try:
-        report = ctx.run_sync(lambda uow: importer.import_results(uow, request), Origin.cli())
-    finally:
-        ctx.db.dispose()
-    print(report.render())
-    return 0 if report.written and not report.errors else 1
+    def refused(error: ImportFileError) -> None:
+        _print("results_import_unreadable", file=sys.stderr, error=error)
+
+    return run_import(args, "results", importer.import_results, refused)
 
 
 def _report(args: argparse.Namespace) -> tuple[AppContext, rates.RatesReport]:
@@ -79,11 +68,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     if error := xlsx_target_error(path):
         print(error, file=sys.stderr)
         return 2
-    ctx, report = _report(args)
-    size = export.write_results_xlsx(ctx.config, report, path)
-    chart = export.render_chart(ctx.config, report)
-    png = path.with_suffix(".png")
-    png.write_bytes(chart.png)
+    # The export's steps on the progress line; rows within a step need a callback in
+    # bot.results.export (write_results_xlsx(..., progress=...)), which has none yet.
+    with ProgressLine() as progress:
+        progress("rates", 0, None)
+        ctx, report = _report(args)
+        progress("workbook", 0, None)
+        size = export.write_results_xlsx(ctx.config, report, path)
+        progress("chart", 0, None)
+        chart = export.render_chart(ctx.config, report)
+        png = path.with_suffix(".png")
+        png.write_bytes(chart.png)
     _print("results_export_written", xlsx=path, size=size, png=png)
     return 0
 

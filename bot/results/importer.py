@@ -3,32 +3,36 @@
 The file's rows come from ``bot.core.tabular.read_table(path, "results")``. Rounds are the
 catalogue's (``bot.core.rounds``), named in a file by the words of ``importer.toml``; so is an
 absence. Run by the server's operator (the command line): there is no administrator to
-authorize.
+authorize. Checked rows stream into a staging table and are merged into the results by
+set-based statements (``bot.core.bulk``) once the whole file has passed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import sqlalchemy as sql
-from sqlalchemy import bindparam, insert, update
+import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.core import rounds
+from bot.core.bulk import Merge, Stage
 from bot.core.config import Config
 from bot.core.render import cn_numeral
 from bot.core.tabular import (
+    WRITE,
     ImportReport,
     ImportRequest,
+    Row,
     RowCheck,
     RowErrors,
+    TableRows,
     fold,
     load_data,
     parse_number,
+    step,
     table,
     vocabulary,
 )
@@ -39,7 +43,8 @@ from bot.roster.learners import ACCOUNT_RE
 from bot.roster.models import Learner
 
 WORDS_FILE = Path(__file__).with_name("importer.toml")
-CHUNK = 500  # ids per IN (…) query
+CHUNK = 500  # accounts per IN (…) query
+WHOLE_ROSTER = 20_000  # a file naming more accounts reads the roster in one pass instead
 
 
 @dataclass(frozen=True)
@@ -70,13 +75,9 @@ def _round_words(
     return [word.format(n=n) for word in words["zone"] for n in sorted(forms)]
 
 
-@dataclass(frozen=True)
-class _ResultRow:
-    number: int
-    learner_id: int
-    round_key: str
-    score: float | None
-    unit_id: int | None  # the file's unit at the time of the round, if it names one
+StageRow = tuple[int, int, str, "float | None", bool, "int | None", int]
+"""A checked row as staged: its row number, the learner's id, the round, the score (None:
+absent), absent, the unit the file names (None: none) and the learner's roster unit."""
 
 
 @dataclass(frozen=True)
@@ -94,25 +95,22 @@ def import_results(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
     the whole file unless the request skips bad rows. A re-import replaces a result (score,
     absent, and the unit only when the file names one)."""
     rows = request.rows
-    accounts = sorted({a for r in rows if (a := str(r.get("account") or "").strip())})
     lookups = _Lookups(
         uow.config,
         Vocabulary.of(uow.config),
-        _learners(uow.session, accounts),
-        _unit_ids(uow.session) if any(str(r.get("unit") or "").strip() for r in rows) else {},
+        _learners(uow.session, _cells(rows, "account")),
+        _unit_ids(uow.session) if any(_cells(rows, "unit")) else {},
     )
     errors = RowErrors(table("results"))
-    good: list[_ResultRow] = []
-    seen: dict[tuple[str, str], int] = {}
-    for check in errors.rows(rows):
-        parsed = _parse_row(check, lookups, seen)
-        if parsed is not None:
-            good.append(parsed)
-
-    report = ImportReport(errors=errors.sorted(), header=request.header, config=uow.config)
-    if errors and not request.skip_bad:
-        return report
-    counted = _write(uow, report, good, lookups, request.source)
+    counted: dict[str, int] = {}
+    with _stage(uow) as stage:
+        checks = errors.rows(rows, request.progress)
+        stage.load(_checked(checks, lookups, counted))
+        report = ImportReport(errors=errors.sorted(), header=request.header, config=uow.config)
+        if errors and not request.skip_bad:
+            return report
+        with step(request.progress, WRITE, stage.count):
+            _write(uow, report, stage, request.source)
     report.written = True
     uow.audit(
         "results.import",
@@ -123,15 +121,51 @@ def import_results(uow: UnitOfWork, request: ImportRequest) -> ImportReport:
     return report
 
 
-def _learners(session: Session, accounts: list[str]) -> dict[str, tuple[int, int]]:
+def _cells(rows: Sequence[Row], key: str) -> Iterator[str]:
+    """Every row's cell in column ``key``, stripped ("" where a row has none)."""
+    values = rows.column(key) if isinstance(rows, TableRows) else (r.get(key) for r in rows)
+    return (str(v or "").strip() for v in values)
+
+
+def _stage(uow: UnitOfWork) -> Stage:
+    """The staging table: the columns of ``StageRow``."""
+    return Stage(
+        uow.session,
+        "results_stage",
+        sa.Column("row", sa.Integer),
+        sa.Column("learner_id", sa.Integer),
+        sa.Column("round_key", sa.String),
+        sa.Column("score", sa.Float),
+        sa.Column("absent", sa.Boolean),
+        sa.Column("unit_id", sa.Integer),
+        sa.Column("roster_unit_id", sa.Integer),
+    )
+
+
+def _checked(
+    checks: Iterable[RowCheck], lookups: _Lookups, counted: dict[str, int]
+) -> Iterator[StageRow]:
+    """The rows that pass, as staged, counted per round; the others leave their errors."""
+    seen: dict[tuple[str, str], int] = {}
+    for check in checks:
+        parsed = _parse_row(check, lookups, seen)
+        if parsed is not None:
+            counted[parsed[2]] = counted.get(parsed[2], 0) + 1
+            yield parsed
+
+
+def _learners(session: Session, accounts: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Account -> (learner id, roster unit) for the accounts named: by ``IN (…)`` queries, or
+    one pass over the roster for a file naming a good part of it."""
+    wanted = sorted({a for a in accounts if a})
+    query = select(Learner.account, Learner.id, Learner.unit_id)
+    if len(wanted) > WHOLE_ROSTER:
+        names = set(wanted)
+        return {a: (i, u) for a, i, u in session.exec(query) if a in names and i is not None}
     learners: dict[str, tuple[int, int]] = {}
-    for start in range(0, len(accounts), CHUNK):
-        chunk = accounts[start : start + CHUNK]
-        for lid, account, unit_id in session.exec(
-            select(Learner.id, Learner.account, Learner.unit_id).where(
-                col(Learner.account).in_(chunk)
-            )
-        ):
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        for account, lid, unit_id in session.exec(query.where(col(Learner.account).in_(chunk))):
             if lid is not None:
                 learners[account] = (lid, unit_id)
     return learners
@@ -149,64 +183,43 @@ def _unit_ids(session: Session) -> dict[str, int]:
     return unit_ids
 
 
-def _write(
-    uow: UnitOfWork,
-    report: ImportReport,
-    good: Iterable[_ResultRow],
-    lookups: _Lookups,
-    source: str,
-) -> dict[str, int]:
-    """Upsert the good rows (one executemany for the new, one for the changed, read as plain
-    rows); the number of results per round, for the audit."""
-    session, now, good = uow.session, uow.now, list(good)
-    table = SQLModel.metadata.tables[str(ExamResult.__tablename__)]
-    existing: dict[tuple[int, str], tuple[int, float | None, bool, int]] = {}
-    ids = sorted({item.learner_id for item in good})
-    columns = (table.c.id, table.c.learner_id, table.c.round_key, table.c.score, table.c.absent,
-               table.c.unit_id)  # fmt: skip
-    for start in range(0, len(ids), CHUNK):
-        query = sql.select(*columns).where(table.c.learner_id.in_(ids[start : start + CHUNK]))
-        for rid, lid, key, score, absent, unit_id in session.execute(query):
-            existing[(lid, key)] = (rid, score, absent, unit_id)
-    roster_unit = dict(lookups.learners.values())
-    counted: dict[str, int] = {}
-    inserts: list[dict[str, object]] = []
-    updates: list[dict[str, object]] = []
-    stamp = {"source": source[:256], "imported_at": now}
-    for item in good:
-        counted[item.round_key] = counted.get(item.round_key, 0) + 1
-        absent = item.score is None
-        current = existing.get((item.learner_id, item.round_key))
-        if current is None:
-            unit_id = item.unit_id or roster_unit[item.learner_id]
-            inserts.append(
-                {"learner_id": item.learner_id, "round_key": item.round_key, "score": item.score,
-                 "absent": absent, "unit_id": unit_id, **stamp}
-            )  # fmt: skip
-            report.created += 1
-            continue
-        report.updated += 1
-        rid, *was = current
-        unit_id = item.unit_id or was[2]
-        if tuple(was) == (item.score, absent, unit_id):
-            report.unchanged += 1
-            continue
-        updates.append(
-            {"result_id": rid, "score": item.score, "absent": absent, "unit_id": unit_id, **stamp}
-        )
-    if inserts:
-        session.execute(insert(table), inserts)
-    if updates:
-        values: dict[str, Any] = {k: bindparam(k) for k in ("score", "absent", "unit_id", *stamp)}
-        session.execute(
-            update(table).where(table.c.id == bindparam("result_id")).values(values), updates
-        )
-    return counted
+def _write(uow: UnitOfWork, report: ImportReport, stage: Stage, source: str) -> None:
+    """Count, then rewrite the changed results and insert the new ones: a result keeps the
+    unit it has unless the file names one; a new one takes the file's unit, else the
+    learner's roster unit."""
+    results = SQLModel.metadata.tables[str(ExamResult.__tablename__)]
+    s, t = stage.c, results.c
+    merge = Merge(
+        stage,
+        results,
+        key={"learner_id": s.learner_id, "round_key": s.round_key},
+        values={
+            "score": s.score,
+            "absent": s.absent,
+            "unit_id": sa.func.coalesce(s.unit_id, t.unit_id),
+        },
+        new={
+            "learner_id": s.learner_id,
+            "round_key": s.round_key,
+            "score": s.score,
+            "absent": s.absent,
+            "unit_id": sa.func.coalesce(s.unit_id, s.roster_unit_id),
+        },
+        stamp={"source": source[:256], "imported_at": uow.now},
+        order=[s.row],
+    )
+    tally = merge.tally()
+    report.created, report.updated, report.unchanged = (
+        tally.created,
+        tally.matched,
+        tally.unchanged,
+    )
+    merge.apply(tally)
 
 
 def _parse_row(
     check: RowCheck, lookups: _Lookups, seen: dict[tuple[str, str], int]
-) -> _ResultRow | None:
+) -> StageRow | None:
     account, round_text = check.get("account"), check.get("round")
     learner = None
     if not account:
@@ -241,7 +254,7 @@ def _parse_row(
             seen[account, key] = check.number
     if not check.ok or learner is None or key is None:
         return None
-    return _ResultRow(check.number, learner[0], key, score, unit_id)
+    return (check.number, learner[0], key, score, score is None, unit_id, learner[1])
 
 
 def _score(check: RowCheck, lookups: _Lookups) -> float | None:

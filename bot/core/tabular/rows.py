@@ -7,13 +7,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.config import Config
 from bot.core.render import render
-from bot.core.tabular.reading import ROW_KEY
+from bot.core.tabular.progress import CHECK, Progress, counted
+from bot.core.tabular.reading import ROW_KEY, TableRows
 from bot.core.tabular.tables import Header, Table, YesNo, parse_number
 
 MAX_RENDERED_ERRORS = 50
@@ -63,15 +64,24 @@ class RowErrors:
     def sorted(self) -> list[RowError]:
         return sorted(self.items, key=lambda e: e.row)
 
-    def rows(self, rows: Sequence[Row]) -> Iterator[RowCheck]:
+    def rows(self, rows: Sequence[Row], progress: Progress | None = None) -> Iterator[RowCheck]:
         """Each row, to be checked, with its number in the file (rows without ``ROW_KEY``,
-        such as the sandbox's demo data, count from row 2)."""
-        for index, cells in enumerate(rows):
-            try:
-                number = int(cells.get(ROW_KEY) or index + 2)
-            except ValueError:
-                number = index + 2
+        such as the sandbox's demo data, count from row 2); ``progress`` is told how many have
+        been checked."""
+        if isinstance(rows, TableRows):
+            numbered: Iterable[tuple[int, Row]] = rows.numbered()
+        else:
+            numbered = ((_number(cells, index), cells) for index, cells in enumerate(rows))
+        for number, cells in counted(numbered, progress, CHECK, len(rows)):
             yield RowCheck(self, number, cells)
+
+
+def _number(cells: Row, index: int) -> int:
+    """A row's number in the file (``ROW_KEY``), or the one it would have below a header."""
+    try:
+        return int(cells.get(ROW_KEY) or index + 2)
+    except ValueError:
+        return index + 2
 
 
 CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # refused in text cells
@@ -97,6 +107,8 @@ class RowCheck:
 
     def get(self, key: str) -> str:
         value = self.cells.get(key)
+        if type(value) is str:
+            return value.strip()
         return "" if value is None else str(value).strip()
 
     def error(self, key: str, code: str, /, **params: Any) -> None:
@@ -152,11 +164,13 @@ class RowCheck:
 @dataclass(frozen=True)
 class ImportRequest:
     """A units, roster or results import: the rows read from a file (``read_table``), whether
-    bad rows are skipped (else any bad row refuses the whole file) and the file's name."""
+    bad rows are skipped (else any bad row refuses the whole file), the file's name, and who is
+    told how far the import has come (the command line's progress line; None: nobody)."""
 
     rows: Sequence[Row]
     skip_bad: bool = False
     source: str = ""
+    progress: Progress | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def header(self) -> Header | None:

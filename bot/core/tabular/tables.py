@@ -9,7 +9,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ TABLES_FILE = Path(__file__).parents[1] / "tabular.toml"
 FOLD_NOISE = re.compile(r"[\s*:_\-()·]+")
 
 
+@lru_cache(maxsize=8192)  # a city's file repeats its few yes-no and round words 150,000 times
 def fold(text: str) -> str:
     """How headers and vocabulary words compare: width- and case-folded, without spaces and
     the marks people add around them, so "* 登录账号：", "Unit Code" and "unit_code" are their
@@ -70,7 +71,8 @@ class YesNo:
 def parse_number(text: str, *, grouping: bool = False) -> float | None:
     """A cell as a number (full-width digits read; with ``grouping``, "1,234" too); None when
     it is not one. Infinity and NaN come back as such for the caller to refuse."""
-    normalized = unicodedata.normalize("NFKC", text).strip()
+    # NFKC leaves ASCII as it is: only other text (full-width digits) needs the look.
+    normalized = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
     if grouping:
         normalized = normalized.replace(",", "")
     try:
