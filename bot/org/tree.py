@@ -7,7 +7,8 @@ or lies under, a county or a park; every other unit is at the city level (市州
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlalchemy import Select, select
+from sqlmodel import Session, col
 
 from bot.org.models import Unit, UnitKind
 
@@ -20,6 +21,20 @@ def path_ids(unit: Unit) -> list[int]:
     if unit.id is not None and (not ids or ids[-1] != unit.id):
         ids.append(unit.id)
     return ids
+
+
+def is_root(unit: Unit) -> bool:
+    """Whether ``unit`` is the root of the tree: every unit lies in its subtree, so a report of
+    its subtree needs no subtree filter at all."""
+    return unit.parent_id is None
+
+
+def subtree_ids(path: str) -> Select[int | None]:
+    """The ids of the units at and below the materialised ``path``, as a subquery. The units
+    table is small (a city has a few thousand), so this prefix test is cheap wherever the
+    database evaluates it; the large tables are then reached through their own ``unit_id``
+    indexes (``learners.unit_id IN (…)``), not by joining every learner to its unit."""
+    return select(col(Unit.id)).where(col(Unit.path).startswith(path))
 
 
 def ancestry(session: Session, unit: Unit) -> list[Unit]:

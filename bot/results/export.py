@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import IO, Any
@@ -39,6 +40,9 @@ CAPTION_LIMIT = 900  # characters of the chart's caption (Telegram allows 1024)
 PERCENT_FORMAT = "0.0%"
 RATE_COLUMNS = (3, 4, 7, 8)  # of the figures: the four rates
 NOTES_WIDTH = 110
+PROGRESS_EVERY = 500  # rows between two progress reports
+
+Progress = Callable[[int, int], None]  # (done rows, total rows)
 
 # Families known to carry Simplified Chinese glyphs, tried first; any other installed font that
 # has them is found by looking at its character map.
@@ -83,16 +87,40 @@ def _numbers(u: UnitRates) -> list[Any]:
     ]
 
 
-def _level_sheet(book: Workbook, title: str, lead: list[Column], rows: list[list[Any]]) -> None:
-    """One level's sheet: the lead columns (name, code …), then the figures."""
+class _Rows:
+    """Counts the data rows written and tells ``progress`` now and then (never the last row
+    before the file is written: ``done`` is the whole workbook only once it is saved)."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.done, self.progress = total, 0, progress
+
+    def add(self) -> None:
+        self.done += 1
+        if self.progress is not None and self.done % PROGRESS_EVERY == 0 and self.done < self.total:
+            self.progress(self.done, self.total)
+
+    def finished(self) -> None:
+        if self.progress is not None:
+            self.progress(self.total, self.total)
+
+
+def _level_sheet(
+    book: Workbook, title: str, lead: list[Column], rows: list[list[Any]], counter: _Rows
+) -> None:
+    """One level's sheet: the lead columns (name, code …), then the figures, the rates as
+    percentages; each cell through the one writer (``xlsx.put``)."""
     figures = [(str(h), int(w)) for h, w in section("workbook.figures")["columns"]]
     columns = lead + figures
     sheet = xlsx.add_sheet(book, title, [h for h, _ in columns], [w for _, w in columns])
-    xlsx.put_rows(sheet, rows)
-    rate_columns = [len(lead) + 1 + i for i in RATE_COLUMNS]
-    for r in range(2, sheet.max_row + 1):
-        for c in rate_columns:
-            sheet.cell(row=r, column=c).number_format = PERCENT_FORMAT
+    rate_columns = {len(lead) + 1 + i for i in RATE_COLUMNS}
+    for r, values in enumerate(rows, start=2):
+        for c, value in enumerate(values, start=1):
+            cell = xlsx.put(sheet, r, c, value)
+            if c in rate_columns:
+                cell.number_format = PERCENT_FORMAT
+        counter.add()
+    if rows:
+        sheet.auto_filter.ref = sheet.dimensions
 
 
 def _notes(book: Workbook, config: Config, report: RatesReport) -> None:
@@ -105,21 +133,33 @@ def _notes(book: Workbook, config: Config, report: RatesReport) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def build_workbook(config: Config, report: RatesReport) -> Workbook:
+def _rows_of(report: RatesReport, progress: Progress | None) -> _Rows:
+    total = 1 + len(report.counties) + len(report.first_level) + len(report.sub_units)
+    return _Rows(total, progress)
+
+
+def build_workbook(
+    config: Config, report: RatesReport, progress: Progress | None = None
+) -> Workbook:
+    """The workbook in memory: one row per unit (a few thousand), whatever the learners."""
+    return _build(config, report, _rows_of(report, progress))
+
+
+def _build(config: Config, report: RatesReport, counter: _Rows) -> Workbook:
     words = section("workbook")
     city_level = words["city_level"]
     book = xlsx.new_workbook()
     city = [[config.campaign.city, *_numbers(report.city)]]
-    _level_sheet(book, SHEET_CITY, _columns("city"), city)
+    _level_sheet(book, SHEET_CITY, _columns("city"), city, counter)
     counties = [[u.name, u.code, *_numbers(u)] for u in report.counties]
-    _level_sheet(book, SHEET_COUNTIES, _columns("counties"), counties)
+    _level_sheet(book, SHEET_COUNTIES, _columns("counties"), counties, counter)
     first = [[u.name, u.code, u.county or city_level, *_numbers(u)] for u in report.worst_first()]
-    _level_sheet(book, SHEET_FIRST, _columns("first"), first)
+    _level_sheet(book, SHEET_FIRST, _columns("first"), first, counter)
     subs = [
         [u.name, u.code, u.parent or "", u.county or city_level, *_numbers(u)]
         for u in report.sub_units
     ]
-    _level_sheet(book, SHEET_SUBS, _columns("subs"), subs)
+    _level_sheet(book, SHEET_SUBS, _columns("subs"), subs, counter)
     _notes(book, config, report)
     book.properties.title = words["title"].format(title=config.campaign.title)
     book.properties.creator = config.campaign.city_office
@@ -127,9 +167,18 @@ def build_workbook(config: Config, report: RatesReport) -> Workbook:
 
 
 def write_results_xlsx(
-    config: Config, report: RatesReport, path_or_buffer: str | os.PathLike[str] | IO[bytes]
+    config: Config,
+    report: RatesReport,
+    path_or_buffer: str | os.PathLike[str] | IO[bytes],
+    progress: Progress | None = None,
 ) -> int:
-    return xlsx.save(build_workbook(config, report), path_or_buffer)
+    """Write the workbook; return its size in bytes. ``progress(done_rows, total_rows)``, if
+    given, is told as the unit rows are written, and with ``done_rows == total_rows`` once the
+    file is."""
+    counter = _rows_of(report, progress)
+    size = xlsx.save(_build(config, report, counter), path_or_buffer)
+    counter.finished()
+    return size
 
 
 # --- the chart ---------------------------------------------------------------------------------------

@@ -20,16 +20,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
+from bot.core.config import Config
 from bot.core.errors import Refused
 from bot.core.uow import UnitOfWork
 from bot.org import admins
 from bot.org.models import Unit
-from bot.results import outcomes
+from bot.results import aggregates, outcomes, pages
 from bot.results.labels import section
 from bot.roster.learners import mask_name
+from bot.roster.models import Learner
 
 LISTED_IN_REFUSAL = 10  # accounts a "not on the list" refusal names
 
@@ -101,6 +103,31 @@ class MakeupList:
 PAGE = 40  # learners a page of /makeup_list shows
 
 
+@dataclass
+class ListCounts:
+    """One unit's makeup list, counted: its learners, those never sat, those registered."""
+
+    listed: int = 0
+    absent: int = 0
+    registered: int = 0
+
+
+def list_counts(
+    session: Session, config: Config, path: str | None, named: Select[int] | None
+) -> dict[int, ListCounts]:
+    """The makeup list of the subtree at ``path`` (None: the city), counted per current roster
+    unit (units with nobody listed left out)."""
+    counts: dict[int, ListCounts] = {}
+    for c in aggregates.cohorts(session, config, path, named, makeup=False):
+        if c.grade == aggregates.PASSED:
+            continue
+        row = counts.setdefault(c.unit_id, ListCounts())
+        row.listed += c.count
+        row.absent += c.count if (c.grade or aggregates.ABSENT) < aggregates.SAT else 0
+        row.registered += c.count if c.named else 0
+    return counts
+
+
 def makeup_list(
     uow: UnitOfWork,
     unit: Unit,
@@ -110,41 +137,47 @@ def makeup_list(
     limit: int = PAGE,
 ) -> MakeupList:
     """The learners of ``unit``'s subtree (current roster) who must take the makeup: the counts
-    of the whole list and the page from ``offset``, computed by the database."""
+    of the whole list (one aggregate) and the page from ``offset`` (read from the units it
+    falls in only, ``bot.results.pages``)."""
     session, config = uow.session, uow.config
-    listed = outcomes.listed(config, unit.path)
+    path = aggregates.scope_path(unit)
     named = registrations.named_ids()
-    is_named = listed.c.learner_id.in_(named)
-    absent_flag = case((listed.c.best.is_(None), 1), else_=0)
-    named_flag = case((is_named, 1), else_=0)
-    # One pass: the page's rows carry the whole list's counts (window aggregates).
-    page = list(
-        session.execute(
-            select(
-                listed.c.account,
-                listed.c.name,
-                col(Unit.name),
-                listed.c.best,
-                is_named,
-                func.count().over(),
-                func.sum(absent_flag).over(),
-                func.sum(named_flag).over(),
-            )
-            .join(Unit, col(Unit.id) == listed.c.unit_id)
-            .order_by(col(Unit.name), listed.c.account)
-            .offset(max(0, offset))
-            .limit(limit)
-        )
+    counts = list_counts(session, config, path, named)
+    sizes = {uid: c.listed for uid, c in counts.items()}
+    window = pages.locate(pages.units_by_name(session, path), sizes, offset, limit)
+    return MakeupList(
+        unit.id or 0,
+        unit.code,
+        unit.name,
+        outcomes.has_results(session, unit),
+        outcomes.regular_over(config, uow.now),
+        _entries(session, config, named, window, limit) if window.unit_ids else [],
+        total=sum(sizes.values()),
+        absent=sum(c.absent for c in counts.values()),
+        registered=sum(c.registered for c in counts.values()),
+        offset=max(0, offset),
     )
-    if page:
-        total, absent, registered = page[0][5:]
-    elif offset > 0:  # past the end: the counts alone
-        total, absent, registered = session.execute(
-            select(func.count(), func.sum(absent_flag), func.sum(named_flag)).select_from(listed)
-        ).one()
-    else:
-        total = absent = registered = 0
-    entries = [
+
+
+def _entries(
+    session: Session, config: Config, named: Select[int], window: pages.Window, limit: int
+) -> list[MakeupEntry]:
+    """The page: the listed learners of the window's units, by unit name and account."""
+    best = aggregates.best_regular(config)
+    is_named = col(Learner.id).in_(named)
+    query = (
+        select(col(Learner.account), col(Learner.name), col(Unit.name), best, is_named)
+        .join(Unit, col(Unit.id) == col(Learner.unit_id))
+        .where(
+            *aggregates.in_base(),
+            col(Learner.unit_id).in_(window.unit_ids),
+            ~aggregates.passing(config, aggregates.regular_keys(config)),
+        )
+        .order_by(col(Unit.name), col(Learner.account))
+        .offset(window.skip)
+        .limit(limit)
+    )
+    return [
         MakeupEntry(
             account=account,
             masked_name=mask_name(name),
@@ -153,20 +186,8 @@ def makeup_list(
             best=best,
             registered=bool(is_registered),
         )
-        for account, name, unit_name, best, is_registered, *_ in page
+        for account, name, unit_name, best, is_registered in session.execute(query)
     ]
-    return MakeupList(
-        unit.id or 0,
-        unit.code,
-        unit.name,
-        outcomes.has_results(session, unit),
-        outcomes.regular_over(config, uow.now),
-        entries,
-        total=int(total or 0),
-        absent=int(absent or 0),
-        registered=int(registered or 0),
-        offset=max(0, offset),
-    )
 
 
 def makeup_list_for(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.core.columns import aware
@@ -29,10 +29,19 @@ class ExamResult(SQLModel, table=True):
             name="ck_result_absent_score",
         ),
         CheckConstraint("score IS NULL OR score >= 0", name="ck_result_score_nonneg"),
+        # Covering: the reports fold each learner's results from the index alone (migration
+        # 0013; it serves lookups by learner_id too).
+        Index(
+            "ix_exam_results_learner_round_score_unit",
+            "learner_id",
+            "round_key",
+            "score",
+            "unit_id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    learner_id: int = Field(foreign_key="learners.id", index=True)
+    learner_id: int = Field(foreign_key="learners.id")  # indexed by the covering index
     round_key: str = Field(max_length=16, index=True)  # a key of bot.core.rounds.catalogue
     score: float | None = Field(default=None)
     absent: bool = Field(default=False)

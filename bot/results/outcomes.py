@@ -38,6 +38,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot.core import rounds
 from bot.core.config import Config
 from bot.org.models import Unit, UnitKind
+from bot.org.tree import subtree_ids
+from bot.results.aggregates import in_base, roster_in, scope_path
 from bot.results.models import ExamResult
 from bot.roster.models import Learner
 
@@ -168,15 +170,10 @@ def _outcome(
 def listed(config: Config, unit_path: str | None = None) -> Subquery:
     """The makeup list as a subquery (learner_id, account, name, unit_id, best): base learners,
     optionally of ``unit_path``'s subtree (current roster unit), with no regular score at or
-    above the pass mark. ``best`` is their best regular score (None: never sat one)."""
+    above the pass mark. ``best`` is their best regular score (None: never sat one). For lists
+    of a unit (registration checks); the reports count with ``bot.results.aggregates``."""
     order = [r.key for r in rounds.regular(config)]
     best = func.max(col(ExamResult.score))
-    where: list[sa.ColumnElement[bool]] = [
-        col(Learner.in_service).is_(True),
-        col(Learner.exempt).is_(False),
-    ]
-    if unit_path is not None:
-        where.append(col(Unit.path).startswith(unit_path))
     return (
         sa.select(
             col(Learner.id).label("learner_id"),
@@ -185,7 +182,6 @@ def listed(config: Config, unit_path: str | None = None) -> Subquery:
             col(Learner.unit_id).label("unit_id"),
             best.label("best"),
         )
-        .join(Unit, col(Unit.id) == col(Learner.unit_id))
         .outerjoin(
             ExamResult,
             and_(
@@ -193,35 +189,36 @@ def listed(config: Config, unit_path: str | None = None) -> Subquery:
                 col(ExamResult.round_key).in_(order),
             ),
         )
-        .where(*where)
+        .where(*in_base(), *roster_in(unit_path))
         .group_by(col(Learner.id), col(Learner.account), col(Learner.name), col(Learner.unit_id))
         .having(or_(best.is_(None), best < config.exam.pass_mark))
         .subquery("listed")
     )
 
 
+def _exists(session: Session, query: sa.Select[int | None]) -> bool:
+    """Whether ``query`` finds a row (an EXISTS: the database stops at the first)."""
+    return bool(session.execute(sa.select(sa.exists(query))).scalar())
+
+
 def has_results(session: Session, unit: Unit | None = None) -> bool:
     """Whether any result is imported (for ``unit``: any result counted in, or of a learner now
     in, its subtree)."""
-    query = select(func.count()).select_from(ExamResult)
-    if unit is None:
-        return session.exec(query).one() > 0
-    by_round_unit = query.join(Unit, col(Unit.id) == ExamResult.unit_id).where(
-        col(Unit.path).startswith(unit.path)
+    results = sa.select(col(ExamResult.id))
+    path = scope_path(unit)
+    if path is None:
+        return _exists(session, results)
+    units = subtree_ids(path)
+    by_round_unit = results.where(col(ExamResult.unit_id).in_(units))
+    by_learner = results.join(Learner, col(Learner.id) == col(ExamResult.learner_id)).where(
+        col(Learner.unit_id).in_(units)
     )
-    if session.exec(by_round_unit).one() > 0:
-        return True
-    by_learner = (
-        query.join(Learner, col(Learner.id) == ExamResult.learner_id)
-        .join(Unit, col(Unit.id) == Learner.unit_id)
-        .where(col(Unit.path).startswith(unit.path))
-    )
-    return session.exec(by_learner).one() > 0
+    return _exists(session, by_round_unit) or _exists(session, by_learner)
 
 
 def has_makeup_results(session: Session) -> bool:
-    query = select(func.count()).select_from(ExamResult)
-    return session.exec(query.where(ExamResult.round_key == rounds.MAKEUP)).one() > 0
+    makeup = sa.select(col(ExamResult.id)).where(col(ExamResult.round_key) == rounds.MAKEUP)
+    return _exists(session, makeup)
 
 
 def makeup_closed(config: Config, now: dt.datetime) -> bool:

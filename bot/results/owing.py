@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from bot.core.config import Config
 from bot.org.models import Unit, UnitKind
 from bot.results import outcomes
-from bot.results.makeup import MakeupRegistrations
+from bot.results.makeup import MakeupRegistrations, list_counts
 from bot.results.outcomes import COUNTY_KINDS, path_ids
 
 
@@ -50,14 +49,10 @@ def makeup_owing(
         return MakeupOwing([], 0, known=False)
     query = select(Unit).order_by(col(Unit.path), col(Unit.id))
     units = {u.id: u for u in session.exec(query) if u.id is not None}
-    listed = outcomes.listed(config)
-    is_named = listed.c.learner_id.in_(registrations.named_ids())
-    per_unit = select(
-        listed.c.unit_id, func.count(), func.sum(case((is_named, 0), else_=1))
-    ).group_by(listed.c.unit_id)
     pending: dict[int, int] = {}
     expected: set[int] = set()
-    for unit_id, on_list, not_named in session.execute(per_unit):
+    for unit_id, counts in list_counts(session, config, None, registrations.named_ids()).items():
+        on_list, not_named = counts.listed, counts.listed - counts.registered
         owner = _responsible(units, unit_id)
         if owner is None or owner.id is None or not on_list:
             continue

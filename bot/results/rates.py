@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+import sqlalchemy as sa
 from sqlalchemy import or_
-from sqlmodel import col, select
+from sqlmodel import col
 
 from bot.core.errors import Refused
 from bot.core.uow import UnitOfWork
@@ -21,6 +23,7 @@ from bot.org import admins
 from bot.org.identity import Identity
 from bot.org.models import Role, Unit, UnitKind
 from bot.results import outcomes, tally
+from bot.results.aggregates import scope_path
 from bot.results.outcomes import COUNTY_KINDS, path_ids
 
 ROWS = 30  # units a /results table lists
@@ -86,17 +89,34 @@ def _tree_key(units: dict[int, UnitRates], unit: UnitRates) -> tuple[tuple[str, 
     return tuple((units[i].code if i in units else "", i) for i in path_ids(unit.path))
 
 
-def rates(uow: UnitOfWork, within: Unit | None = None) -> RatesReport:
-    """Rates of every unit over its subtree, before and after the makeup (read only). With
-    ``within``, only that unit's subtree (and its ancestors, unfigured) are read and counted."""
-    session, config = uow.session, uow.config
-    query = select(Unit).order_by(col(Unit.id))
+class _Node(NamedTuple):
+    """The columns of a unit a report needs (read as plain rows, not ORM objects)."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_id: int | None
+    path: str
+
+
+def _nodes(uow: UnitOfWork, within: Unit | None) -> dict[int, _Node]:
+    """Every unit, or ``within``'s subtree and its ancestors."""
+    fields = [col(getattr(Unit, name)) for name in _Node._fields]
+    query = sa.select(*fields).order_by(col(Unit.id))
     if within is not None:
         ancestors = [i for i in path_ids(within.path) if i != within.id]
         query = query.where(
             or_(col(Unit.path).startswith(within.path), col(Unit.id).in_(ancestors))
         )
-    units = {u.id: u for u in session.exec(query) if u.id}
+    return {row[0]: _Node(*row) for row in uow.session.execute(query) if row[0]}
+
+
+def rates(uow: UnitOfWork, within: Unit | None = None) -> RatesReport:
+    """Rates of every unit over its subtree, before and after the makeup (read only). With
+    ``within``, only that unit's subtree (and its ancestors, unfigured) are read and counted."""
+    session, config = uow.session, uow.config
+    units = _nodes(uow, within)
     shown = (
         units
         if within is None
@@ -106,7 +126,7 @@ def rates(uow: UnitOfWork, within: Unit | None = None) -> RatesReport:
         session,
         config,
         {uid: path_ids(u.path) for uid, u in shown.items()},
-        within.path if within is not None else None,
+        scope_path(within),
     )
     built = {
         uid: _unit_rates(units, unit, _counts(counted.before[uid]), _counts(counted.after[uid]))
@@ -135,12 +155,12 @@ def _counts(row: tally.Row) -> Counts:
     return Counts(row.base, row.sat, row.passed)
 
 
-def _unit_rates(units: dict[int, Unit], unit: Unit, before: Counts, after: Counts) -> UnitRates:
+def _unit_rates(units: dict[int, _Node], unit: _Node, before: Counts, after: Counts) -> UnitRates:
     chain = [units[i] for i in path_ids(unit.path) if i in units]
     county = next((n.name for n in chain if n.kind in COUNTY_KINDS), None)
     parent = units.get(unit.parent_id) if unit.parent_id else None
     return UnitRates(
-        id=unit.id or 0,
+        id=unit.id,
         code=unit.code,
         name=unit.name,
         kind=unit.kind,

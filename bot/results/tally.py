@@ -1,40 +1,34 @@
 """Base, sat and passed per unit, before and after the makeup, counted by the database.
 
 The same definitions as ``bot.results.outcomes`` (which reads one learner at a time for the
-lists), computed as one aggregate query: per base learner the best regular score, the unit of the
-latest regular round with a result and the makeup result; then grouped by the pair of units the
-learner counts for before and after the makeup. Python only adds each unit's own counts to the
-units above it (a few thousand units, not a hundred thousand learners).
+lists), computed as aggregates: each learner's results folded into one row
+(``aggregates.folded``: the best regular-round grade, the unit of the latest regular round with
+a result, the makeup result's grade and unit, packed as integers), joined to the learner and
+counted by the database grouped by those plain columns; the few thousand groups are read back
+here into the pair of units each counts for. Learners without any result count for their roster
+unit and are counted per unit from the learners table alone. Python only adds each unit's own counts
+to the units above it (a few thousand units, not a hundred thousand learners).
 
 ``within``: only the learners who can count anywhere in that subtree — those whose roster unit is
 in it, or who have a result recorded for a unit in it — so a unit's /results reads its own rows.
+The whole city (``None``) is read without any filter.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    CompoundSelect,
-    and_,
-    case,
-    func,
-    literal,
-    or_,
-    select,
-    union,
-)
+import sqlalchemy as sa
+from sqlalchemy import CompoundSelect, func, union
 from sqlmodel import Session, col
 
-from bot.core import rounds
 from bot.core.config import Config
-from bot.org.models import Unit
+from bot.org.tree import subtree_ids
+from bot.results.aggregates import Folded, base_per_unit, folded, joined, without_results
 from bot.results.models import ExamResult
 from bot.roster.models import Learner
 
-UNIT_SPAN = 1 << 32  # above any unit id
+Counts7 = tuple[int, int, int, int, int, int, int]
 
 
 @dataclass
@@ -59,72 +53,50 @@ class Tally:
 
 def _scope(within: str) -> CompoundSelect:
     """The ids of the learners who can count in the subtree at path ``within``."""
-    by_roster = (
-        select(col(Learner.id))
-        .join(Unit, col(Unit.id) == col(Learner.unit_id))
-        .where(col(Unit.path).startswith(within))
+    units = subtree_ids(within)
+    return union(
+        sa.select(col(Learner.id)).where(col(Learner.unit_id).in_(units)),
+        sa.select(col(ExamResult.learner_id)).where(col(ExamResult.unit_id).in_(units)),
     )
-    by_result = (
-        select(col(ExamResult.learner_id))
-        .join(Unit, col(Unit.id) == col(ExamResult.unit_id))
-        .where(col(Unit.path).startswith(within))
-    )
-    return union(by_roster, by_result)
 
 
-def direct_counts(
-    session: Session, config: Config, within: str | None = None
-) -> list[tuple[int, int, int, int, int, int, int]]:
+def direct_counts(session: Session, config: Config, within: str | None = None) -> list[Counts7]:
     """Rows of (unit before, unit after, base, sat before, passed before, sat after, passed
-    after) — one per pair of units learners count for."""
-    order = [r.key for r in rounds.regular(config)]
-    mark = config.exam.pass_mark
-    key = col(ExamResult.round_key)
-    is_regular, is_makeup = key.in_(order), key == rounds.MAKEUP
-    rank = case({k: i for i, k in enumerate(order)}, value=key)
-    # Per base learner (their results joined, grouped by learner): the best regular score, the
-    # unit of the latest regular round by one MAX over rank × UNIT_SPAN + unit id, the makeup.
-    base = [col(Learner.in_service).is_(True), col(Learner.exempt).is_(False)]
-    if within is not None:
-        base.append(col(Learner.id).in_(_scope(within)))
-    per_learner = (
-        select(
-            col(Learner.unit_id).label("unit_id"),
-            func.max(case((is_regular, col(ExamResult.score)))).label("best"),
-            func.max(
-                case((is_regular, rank * literal(UNIT_SPAN, BigInteger) + col(ExamResult.unit_id)))
-            ).label("last"),
-            func.max(case((is_makeup, 1))).label("has_makeup"),
-            func.max(case((is_makeup, col(ExamResult.score)))).label("makeup_score"),
-            func.max(case((is_makeup, col(ExamResult.unit_id)))).label("makeup_unit"),
-        )
-        .select_from(Learner)
-        .outerjoin(ExamResult, col(ExamResult.learner_id) == col(Learner.id))
-        .where(*base)
-        .group_by(col(Learner.id), col(Learner.unit_id))
-        .subquery("per_learner")
-    )
+    after) — one per pair of units learners count for and outcome (a pair may come several
+    times; the caller sums)."""
+    per_learner = folded(config, _scope(within) if within is not None else None)
     r = per_learner.c
-    unit_before = func.coalesce(r.last % literal(UNIT_SPAN, BigInteger), r.unit_id)
-    unit_after = case((r.has_makeup.is_not(None), r.makeup_unit), else_=unit_before)
-    sat_before = r.best.is_not(None)
-    passed_before = and_(sat_before, r.best >= mark)
-    sat_after = or_(sat_before, r.makeup_score.is_not(None))
-    passed_after = or_(passed_before, and_(r.makeup_score.is_not(None), r.makeup_score >= mark))
+    # Grouped by plain columns (the packed values): the database only counts; the rows are
+    # read back here, a few per unit.
+    keys = (col(Learner.unit_id), r.grade, r.last, r.makeup)
+    query = (
+        sa.select(*keys, func.count())
+        .select_from(per_learner)
+        .join(Learner, joined(per_learner))
+        .group_by(*keys)
+    )
+    rows: list[Counts7] = []
+    with_results: dict[int, int] = {}
+    for roster_unit, grade, last, makeup, n in session.execute(query):
+        with_results[roster_unit] = with_results.get(roster_unit, 0) + n
+        o = Folded.of(roster_unit, grade, last, makeup)
+        rows.append((o.unit_before, o.unit_after, n, n * o.sat_before, n * o.passed_before,
+                     n * o.sat_after, n * o.passed_after))  # fmt: skip
+    left = without_results(base_per_unit(session, within), with_results)
+    rows += [(uid, uid, n, 0, 0, 0, 0) for uid, n in left.items()]
+    return rows
 
-    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.sum(case((condition, 1), else_=0))
 
-    query = select(
-        unit_before,
-        unit_after,
-        func.count(),
-        count(sat_before),
-        count(passed_before),
-        count(sat_after),
-        count(passed_after),
-    ).group_by(unit_before, unit_after)
-    return [tuple(int(v or 0) for v in row) for row in session.execute(query)]  # type: ignore[misc]
+def _per_unit(rows: list[Counts7]) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Each unit's own (base, sat, passed) before and after the makeup."""
+    before: dict[int, list[int]] = {}
+    after: dict[int, list[int]] = {}
+    for ub, ua, n, sb, pb, sat, pa in rows:
+        b = before.setdefault(ub, [0, 0, 0])
+        b[0], b[1], b[2] = b[0] + n, b[1] + sb, b[2] + pb
+        a = after.setdefault(ua, [0, 0, 0])
+        a[0], a[1], a[2] = a[0] + n, a[1] + sat, a[2] + pa
+    return before, after
 
 
 def tally(
@@ -133,11 +105,10 @@ def tally(
     """Counts per unit over its subtree. ``paths``: every unit's materialised path as ids (root
     first), for the units the caller wants figures of."""
     result = Tally({uid: Row() for uid in paths}, {uid: Row() for uid in paths})
-    for ub, ua, n, sb, pb, sa, pa in direct_counts(session, config, within):
-        for node in paths.get(ub, ()):
-            if node in result.before:
-                result.before[node].add(n, sb, pb)
-        for node in paths.get(ua, ()):
-            if node in result.after:
-                result.after[node].add(n, sa, pa)
+    own_before, own_after = _per_unit(direct_counts(session, config, within))
+    for side, own in ((result.before, own_before), (result.after, own_after)):
+        for unit_id, (n, sat, passed) in own.items():
+            for node in paths.get(unit_id, ()):
+                if node in side:
+                    side[node].add(n, sat, passed)
     return result

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from bot.core.columns import aware, bigint
@@ -14,11 +15,13 @@ from bot.core.columns import aware, bigint
 
 class Learner(SQLModel, table=True):
     __tablename__ = "learners"
+    # Covering for the reports' base per unit (migration 0013; serves lookups by unit_id too).
+    __table_args__ = (Index("ix_learners_unit_base", "unit_id", "in_service", "exempt"),)
 
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=64)
-    unit_id: int = Field(foreign_key="units.id", index=True)
+    unit_id: int = Field(foreign_key="units.id")  # indexed by ix_learners_unit_base
     in_service: bool = Field(default=True)
     exempt: bool = Field(default=False)
     required_credits: float | None = Field(default=None)
