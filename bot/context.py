@@ -21,7 +21,7 @@ from bot.core.errors import Refused
 from bot.core.uow import Origin, UnitOfWork
 from bot.org.admins import authorize
 from bot.platform.gateway import Gateway
-from bot.platform.gateways import gateway_for
+from bot.seed import map_units as map_unmapped_units
 from bot.seed import seed
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ class AppContext:
     db: Database
     clock: Clock
     options: dict = field(default_factory=dict)
+    units_to_map: bool = False  # seeded without the unit mapping: ``map_units`` still to run
 
     @cached_property
     def faq(self) -> FaqEngine:
@@ -54,6 +55,8 @@ class AppContext:
         """How platform tasks reach the platform (``[platform] gateway``); the sandbox sets its
         own stand-in. Built on first use, so commands that never touch the platform need none
         of its environment."""
+        from bot.platform.gateways import gateway_for  # the http adapter only if configured
+
         return gateway_for(self.config)
 
     def now(self) -> dt.datetime:
@@ -94,6 +97,18 @@ class AppContext:
         user's updates) never waits for the database."""
         return await asyncio.to_thread(self.run_sync, work, origin)
 
+    def map_units(self) -> int:
+        """The unit mapping a start left for later (``create_context(map_units=False)``), if
+        any; the units mapped. Called once the bot serves (bot.app)."""
+        if not self.units_to_map:
+            return 0
+        with self.db.startup_lock(), self.db.session() as session:  # as seeding is
+            mapped = map_unmapped_units(session, self.config, self.clock.now())
+        self.units_to_map = False
+        if mapped:
+            log.info("mapped %d units to their attachment-1 departments", mapped)
+        return mapped
+
 
 def create_context(
     config: Config | None = None,
@@ -101,8 +116,11 @@ def create_context(
     db_url: str | None = None,
     clock: Clock | None = None,
     migrate: bool = True,
+    map_units: bool = True,
 ) -> AppContext:
-    """Load config, open the database, apply migrations and seed: the bot's start-up."""
+    """Load config, open the database, apply the migrations it lacks and seed: the bot's
+    start-up. ``map_units=False`` leaves the unit mapping for ``AppContext.map_units``, so that
+    serving need not wait for it."""
     config = config or load_config()
     db = Database(database_url(db_url or config.storage.database_url))
     clock = clock or Clock(config.tz)
@@ -110,7 +128,7 @@ def create_context(
         if migrate:
             db.migrate()
         with db.session() as session:
-            created = seed(session, config, clock.now())
+            created = seed(session, config, clock.now(), map_units=map_units)
     if created:
         log.info("seeded %d records from config", len(created))
-    return AppContext(config=config, db=db, clock=clock)
+    return AppContext(config=config, db=db, clock=clock, units_to_map=not map_units)

@@ -1,25 +1,26 @@
 """County plans and the city office's overview: /plan, /plans, /status, /export.
 
 Thin adapters: one unit of work per update on ``bot.registration.plans`` or ``bot.overview``
-(which check who may ask), a template for the reply, or the workbook as a document. Private
-chat only; refusals come from the refusal templates.
+(which check who may ask), a template for the reply, or the workbook as a document (made in the
+export worker process, ``bot.workers``). Private chat only; refusals come from the refusal
+templates.
 """
 
 from __future__ import annotations
 
-import io
 import re
 
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
+from bot import workers
 from bot.core.render import render
 from bot.org.models import Role
 from bot.overview import county_plans, export
 from bot.overview import status as reports
 from bot.registration import plans
 from handlers.commands import CITY, Command
-from handlers.common import act, app_ctx, chat_id_of, private_only, reply
+from handlers.common import act, app_ctx, chat_id_of, origin_of, private_only, reply
 
 COUNTY = frozenset({Role.COUNTY})
 
@@ -71,8 +72,10 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @private_only("export")
 async def export_xlsx(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    buffer = io.BytesIO()
-    done = await act(update, context, lambda uow: export.write_registrations_xlsx(uow, buffer))
+    # The workbook is made in the export worker process (bot.workers), like /results_export's.
+    worker = workers.worker_of(context.application.bot_data)
+    made = await worker.run(app_ctx(context), workers.registrations_file, origin_of(update))
+    done = made.done
     caption = render(
         "export_done",
         c=app_ctx(context).config,
@@ -82,6 +85,6 @@ async def export_xlsx(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
     await context.bot.send_document(
         chat_id=chat_id_of(update),  # type: ignore[arg-type]
-        document=InputFile(buffer.getvalue(), filename=export.file_name(done.at)),
+        document=InputFile(made.xlsx, filename=export.file_name(done.at)),
         caption=caption,
     )

@@ -1,30 +1,28 @@
 """Exam results: /results (rates of one's own units, or all first-level units for the city
 office), /results_export (the workbook and the chart), /makeup_list and /affected.
 
-Thin adapters: one unit of work per update (``act``) over ``bot.results``, then a template.
-Private chat only (names and accounts are personal data); refusals from ``refused.j2``.
+Thin adapters: one unit of work per update (``act``, in a thread) over ``bot.results``, then a
+template; /results_export's unit of work runs in the export worker process instead
+(``bot.workers``), the files coming back as bytes. Private chat only (names and accounts are
+personal data); refusals from ``refused.j2``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import io
 import re
-from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.core.config import Config
+from bot import workers
 from bot.core.errors import Refused
 from bot.core.render import render
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
 from bot.results import affected as consequences
 from bot.results import export, makeup, rates
-from bot.results.rates import RatesReport
 from bot.results.table import percent, tables_for
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import act, app_ctx, private_only, reply
+from handlers.common import act, app_ctx, origin_of, private_only, reply
 
 COMMANDS = [
     Command("results", roles=ADMINS),
@@ -69,34 +67,21 @@ async def results_view(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
-@dataclass(frozen=True)
-class _Files:
-    xlsx: bytes
-    png: bytes
-    chart_caption: str
-
-
-def _files(config: Config, report: RatesReport) -> _Files:
-    buffer = io.BytesIO()
-    export.write_results_xlsx(config, report, buffer)
-    chart = export.render_chart(config, report)
-    return _Files(buffer.getvalue(), chart.png, export.chart_caption(config, chart))
-
-
 @private_only("results_export")
 async def results_export_files(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    report = await act(update, context, rates.city_report)
-    config = app_ctx(context).config
-    # Drawing takes a moment (and the first use loads matplotlib): keep the loop free.
-    files = await asyncio.to_thread(_files, config, report)
-    xlsx_name, png_name = export.filenames(report.now)
+    # The whole export (authorization, the city's rates, the workbook, the chart) runs in the
+    # export worker process (bot.workers): this chat waits for it, nobody else does.
+    ctx = app_ctx(context)
+    worker = workers.worker_of(context.application.bot_data)
+    files = await worker.run(ctx, workers.results_files, origin_of(update))
+    xlsx_name, png_name = export.filenames(files.now)
     chat_id = update.effective_chat.id  # type: ignore[union-attr]
     caption = render(
         "results_export_done",
-        c=config,
-        now=report.now,
-        city=report.city,
-        has_makeup=report.has_makeup,
+        c=ctx.config,
+        now=files.now,
+        city=files.city,
+        has_makeup=files.has_makeup,
         sheets=export.SHEETS,
         pct=percent,
     )
@@ -162,5 +147,7 @@ async def on_makeup_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 @private_only("affected")
 async def affected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     code = _unit_code(context)
-    report = await act(update, context, lambda uow: consequences.affected(uow, code, MAKEUP_REGISTRATIONS))
+    report = await act(
+        update, context, lambda uow: consequences.affected(uow, code, MAKEUP_REGISTRATIONS)
+    )
     await reply(update, context, "results_affected", a=report, limit=AFFECTED_ROWS)
