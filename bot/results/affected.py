@@ -240,7 +240,7 @@ def _due(
         .where(~aggregates.passing(config, keys))
         .order_by(col(Unit.name), col(Learner.account))
     )
-    for unit_id, account, name, unit_name, best, makeup_id, score, was_named in session.execute(
+    for unit_id, account, name, unit_name, best, makeup_id, score, was_named in session.connection().execute(
         query
     ):
         grade = _grade(config, best)

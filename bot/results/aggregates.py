@@ -190,7 +190,7 @@ def base_per_unit(session: Session, path: str | None) -> dict[int, int]:
         .where(*in_base(), *roster_in(path))
         .group_by(col(Learner.unit_id))
     )
-    return {unit_id: n for unit_id, n in session.execute(query)}
+    return {unit_id: n for unit_id, n in session.connection().execute(query)}
 
 
 def without_results(base: Mapping[int, int], with_results: Mapping[int, int]) -> dict[int, int]:
@@ -243,7 +243,7 @@ def cohorts(
     counted = sa.select(*keys, func.count()).group_by(*keys)
     found: list[Cohort] = []
     with_results: dict[int, int] = {}
-    for unit_id, grade, makeup_grade_, is_named_, n in session.execute(counted):
+    for unit_id, grade, makeup_grade_, is_named_, n in session.connection().execute(counted):
         with_results[unit_id] = with_results.get(unit_id, 0) + n
         mg = None if makeup_grade_ is None else int(makeup_grade_)
         found.append(Cohort(unit_id, grade, mg, bool(is_named_), n))
@@ -266,4 +266,4 @@ def _named_without_results(
         .where(col(Learner.id).in_(named), *in_base(), *roster_in(path), ~any_result())
         .group_by(col(Learner.unit_id))
     )
-    return {unit_id: n for unit_id, n in session.execute(query)}
+    return {unit_id: n for unit_id, n in session.connection().execute(query)}

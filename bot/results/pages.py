@@ -34,7 +34,7 @@ def units_by_name(session: Session, path: str | None) -> list[tuple[int, str]]:
     query = sa.select(col(Unit.id), col(Unit.name)).order_by(col(Unit.name), col(Unit.id))
     if path is not None:
         query = query.where(col(Unit.id).in_(subtree_ids(path)))
-    return [(uid, name) for uid, name in session.execute(query)]
+    return [(uid, name) for uid, name in session.connection().execute(query) if uid is not None]
 
 
 def locate(

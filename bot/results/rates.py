@@ -109,7 +109,7 @@ def _nodes(uow: UnitOfWork, within: Unit | None) -> dict[int, _Node]:
         query = query.where(
             or_(col(Unit.path).startswith(within.path), col(Unit.id).in_(ancestors))
         )
-    return {row[0]: _Node(*row) for row in uow.session.execute(query) if row[0]}
+    return {row[0]: _Node(*row) for row in uow.session.connection().execute(query) if row[0]}
 
 
 def rates(uow: UnitOfWork, within: Unit | None = None) -> RatesReport:
@@ -122,21 +122,22 @@ def rates(uow: UnitOfWork, within: Unit | None = None) -> RatesReport:
         if within is None
         else {i: u for i, u in units.items() if u.path.startswith(within.path)}
     )
-    counted = tally.tally(
-        session,
-        config,
-        {uid: path_ids(u.path) for uid, u in shown.items()},
-        scope_path(within),
-    )
+    paths = {uid: path_ids(u.path) for uid, u in shown.items()}
+    counted = tally.tally(session, config, paths, scope_path(within))
     built = {
-        uid: _unit_rates(units, unit, _counts(counted.before[uid]), _counts(counted.after[uid]))
+        uid: _unit_rates(
+            units, unit, paths[uid], _counts(counted.before[uid]), _counts(counted.after[uid])
+        )
         for uid, unit in shown.items()
     }
     root = next((u for u in built.values() if u.kind == UnitKind.CITY.value), None)
     if root is None:  # a database without the seeded root, or a subtree: no city figures
         root = UnitRates(0, "", config.campaign.city, UnitKind.CITY.value, "/", 0, None, None,
                          Counts(), Counts())  # fmt: skip
-    by_tree = sorted(built.values(), key=lambda u: _tree_key(built, u))
+    codes = {uid: u.code for uid, u in built.items()}
+    by_tree = sorted(
+        built.values(), key=lambda u: tuple((codes.get(i, ""), i) for i in paths[u.id])
+    )
     return RatesReport(
         now=uow.now,
         pass_mark=config.exam.pass_mark,
@@ -155,8 +156,10 @@ def _counts(row: tally.Row) -> Counts:
     return Counts(row.base, row.sat, row.passed)
 
 
-def _unit_rates(units: dict[int, _Node], unit: _Node, before: Counts, after: Counts) -> UnitRates:
-    chain = [units[i] for i in path_ids(unit.path) if i in units]
+def _unit_rates(
+    units: dict[int, _Node], unit: _Node, path: list[int], before: Counts, after: Counts
+) -> UnitRates:
+    chain = [units[i] for i in path if i in units]
     county = next((n.name for n in chain if n.kind in COUNTY_KINDS), None)
     parent = units.get(unit.parent_id) if unit.parent_id else None
     return UnitRates(

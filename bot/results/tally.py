@@ -77,11 +77,12 @@ def direct_counts(session: Session, config: Config, within: str | None = None) -
     )
     rows: list[Counts7] = []
     with_results: dict[int, int] = {}
-    for roster_unit, grade, last, makeup, n in session.execute(query):
+    for roster_unit, grade, last, makeup, n in session.connection().execute(query):
         with_results[roster_unit] = with_results.get(roster_unit, 0) + n
         o = Folded.of(roster_unit, grade, last, makeup)
+        sat_after, passed_after = o.sat_after, o.passed_after
         rows.append((o.unit_before, o.unit_after, n, n * o.sat_before, n * o.passed_before,
-                     n * o.sat_after, n * o.passed_after))  # fmt: skip
+                     n * sat_after, n * passed_after))  # fmt: skip
     left = without_results(base_per_unit(session, within), with_results)
     rows += [(uid, uid, n, 0, 0, 0, 0) for uid, n in left.items()]
     return rows
