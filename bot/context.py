@@ -25,6 +25,8 @@ from bot.seed import map_units as map_unmapped_units
 from bot.seed import seed
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from faq.engine import FaqEngine
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,18 @@ class AppContext:
         """Do ``work`` in one unit of work, in a worker thread: the event loop (every other
         user's updates) never waits for the database."""
         return await asyncio.to_thread(self.run_sync, work, origin)
+
+    async def read(self, query: Callable[[Connection], T]) -> T:
+        """A read on a plain connection, in a worker thread: for a lookup made on every
+        message (an ORM session and unit of work cost four times the query itself). Nothing is
+        written and nothing is authorized here: a read that decides an action must be repeated
+        inside the action's unit of work."""
+
+        def on_connection() -> T:
+            with self.db.engine.connect() as connection:
+                return query(connection)
+
+        return await asyncio.to_thread(on_connection)
 
     def map_units(self) -> int:
         """The unit mapping a start left for later (``create_context(map_units=False)``), if

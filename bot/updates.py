@@ -18,7 +18,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-MAX_CONCURRENT_UPDATES = 64
+MAX_CONCURRENT_UPDATES = 64  # updates running at once (each may wait for the database, Telegram)
+# PTB's own bound counts an update waiting for its sender's earlier ones as running, so a few
+# busy senders (a burst of one administrator's messages, each waiting for the database) could
+# fill every slot and keep everyone else waiting; it is set this high so that only the bound
+# below, taken once an update's turn has come, limits the work.
+WAITING_BOUND = 100_000
 
 
 def sender_of(update: object) -> int | None:
@@ -35,21 +40,25 @@ def sender_of(update: object) -> int | None:
 
 class PerSenderOrder(BaseUpdateProcessor):
     """Concurrent across chats, in arrival order within one (asyncio locks are first come,
-    first served; the application starts one task per update in the order they arrive)."""
+    first served; the application starts one task per update in the order they arrive). At
+    most ``max_concurrent_updates`` run at once; an update waiting for its sender's turn does
+    not count."""
 
     def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(WAITING_BOUND)
+        self._running = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # sender -> lock, holders+waiters
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         sender = sender_of(update)
         if sender is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
         lock, users = self._locks.get(sender) or (asyncio.Lock(), 0)
         self._locks[sender] = (lock, users + 1)
         try:
-            async with lock:
+            async with lock, self._running:
                 await coroutine
         finally:
             lock, users = self._locks[sender]

@@ -42,6 +42,7 @@ __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"
 
 MAX_QUESTION_CHARS = 200  # longer messages are statements or notices, not questions
 RANK_CACHE = 2048  # distinct recent questions whose ranking is kept
+DECISION_CACHE = 2048  # distinct recent (question, mode, minute) whose decision is kept
 KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
 FULL_RECALL = 0.99  # the entry's words cover every topic word of the question
@@ -67,9 +68,10 @@ class Thresholds:
     # question's topic words behind the choice
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
-    """What the engine decided for one message."""
+    """What the engine decided for one message (shared by every asker of the same question
+    within a minute: ``FaqEngine._decided``)."""
 
     question: str
     entry: Entry | None
@@ -135,6 +137,8 @@ class FaqEngine:
         self.coverage = Coverage(self.index, self.detector)
         self.followups = FollowUps()
         self._rank_cached = lru_cache(maxsize=RANK_CACHE)(self.index.rank)
+        self._decided = lru_cache(maxsize=DECISION_CACHE)(self._decide_at)
+        self._chosen = lru_cache(maxsize=DECISION_CACHE)(self._chosen_at)
 
     @classmethod
     def from_config(cls, config: Config, thresholds: Thresholds | None = None) -> FaqEngine:
@@ -181,8 +185,10 @@ class FaqEngine:
         return list(self._rank_cached(question[:MAX_QUESTION_CHARS], k))
 
     def clear_rank_cache(self) -> None:
-        """Forget every cached ranking (benchmarks measure first-time questions)."""
+        """Forget every cached ranking and decision (benchmarks measure first-time questions)."""
         self._rank_cached.cache_clear()
+        self._decided.cache_clear()
+        self._chosen.cache_clear()
 
     # --- answering -------------------------------------------------------------------------------
     def render(self, entry: Entry, question: str, now: dt.datetime) -> str:
@@ -210,6 +216,11 @@ class FaqEngine:
     def chosen(self, entry_id: str, now: dt.datetime) -> Result | None:
         """The answer to a suggestion the asker picked; None when no such entry exists (any
         more): callback data is not to be trusted."""
+        if entry_id not in self.by_id:  # forged data is not cached
+            return None
+        return self._chosen(entry_id, _minute(now))
+
+    def _chosen_at(self, entry_id: str, now: dt.datetime) -> Result | None:
         entry = self.by_id.get(entry_id)
         if entry is None:
             return None
@@ -271,6 +282,14 @@ class FaqEngine:
             repeats.remember(recent, result.answer_html, message_id, now, topic)
 
     def _decide(self, question: str, mode: str, addressed: bool, now: dt.datetime) -> Result:
+        """The decision as of ``now``'s minute: no rule of the notice is finer than a minute
+        (windows close on the minute, sessions start on it), so a question asked again within
+        the minute (a group repeating itself, a burst of the same question) is decided once."""
+        if len(question) > MAX_QUESTION_CHARS * 5:
+            return Result(question, None, 0.0, None, mode=mode)  # not kept: no question
+        return self._decided(question, mode, addressed, _minute(now))
+
+    def _decide_at(self, question: str, mode: str, addressed: bool, now: dt.datetime) -> Result:
         t = self.thresholds
         silent = Result(question, None, 0.0, None, mode=mode)
         d = self.detector
@@ -362,6 +381,10 @@ class FaqEngine:
     ) -> Result:
         html = self.render(entry, question, now)
         return Result(question, entry, score, html, kind="answer", mode=mode)
+
+
+def _minute(now: dt.datetime) -> dt.datetime:
+    return now.replace(second=0, microsecond=0)
 
 
 def fact_terms(config: Config) -> tuple[str, ...]:

@@ -40,7 +40,16 @@ from bot.core.uow import UnitOfWork
 from bot.registration import changes, drafts, schedule
 from handlers import platform, seats
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import act, app_ctx, private_only, refuse, reply, send_text
+from handlers.common import (
+    act,
+    app_ctx,
+    chat_id_of,
+    private_only,
+    refuse,
+    reply,
+    send_text,
+    sender_id,
+)
 from handlers.registration_ui import button_label, edit_message, is_id, markup_of, render_text
 
 COMMANDS = [
@@ -232,8 +241,13 @@ async def give_learners(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     if message is None:
         return
-    waiting = await act(update, context, lambda uow: drafts.find(uow, drafts.Step.LEARNERS))
-    if waiting is None:
+    user, chat = sender_id(update), chat_id_of(update)
+    if user is None or chat is None:
+        return
+    ctx = app_ctx(context)
+    now = ctx.now()
+    step = drafts.Step.LEARNERS
+    if await ctx.read(lambda c: drafts.waiting(c, user, chat, step, now)) is None:
         return
     typed = (message.text or "")[:5000]
     gateway = _queues_for_operator(context)

@@ -52,6 +52,46 @@ async def test_another_sender_is_not_kept_waiting_and_one_senders_updates_keep_t
     assert processor.senders == 0  # nothing kept for senders with nothing running
 
 
+async def test_updates_waiting_for_their_senders_turn_take_no_running_slot():
+    """Two slots, one busy sender with a backlog: another sender's update still runs, and
+    at most two updates run at once."""
+    processor = PerSenderOrder(2)
+    release = asyncio.Event()
+    running, most, done = 0, 0, []
+
+    async def work(name: str, hold: bool) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        if hold:
+            await release.wait()
+        done.append(name)
+        running -= 1
+
+    backlog = [
+        asyncio.create_task(processor.process_update(message(n, 10), work(f"a{n}", True)))
+        for n in range(5)
+    ]
+    other = asyncio.create_task(processor.process_update(message(9, 20), work("b", False)))
+    await asyncio.wait_for(other, 1)  # not behind sender 10's backlog
+    assert done == ["b"]
+    release.set()
+    await asyncio.gather(*backlog)
+    assert done == ["b", "a0", "a1", "a2", "a3", "a4"]
+    assert most <= 2
+
+    crowd = [
+        asyncio.create_task(processor.process_update(message(100 + n, 100 + n), work("c", True)))
+        for n in range(6)
+    ]
+    release.clear()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert running == 2  # six senders, two slots
+    release.set()
+    await asyncio.gather(*crowd)
+
+
 async def test_many_updates_of_one_sender_run_one_at_a_time_in_arrival_order():
     processor = PerSenderOrder(4)
     running, seen = 0, []
