@@ -20,6 +20,8 @@ from pathlib import Path
 import jieba
 import opencc
 
+from faq.dictionary import PrefixDict, base_dictionary
+
 jieba.setLogLevel(logging.WARNING)
 
 LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.toml"
@@ -137,9 +139,25 @@ class Lexicon:
         return frozenset(words - self.generic_words - self.stopwords)
 
 
+DOMAIN_FREQ = 200000  # the frequency a domain word is added with: high enough to stay whole
+
 _tokenizer_lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 _tokenizer_words: set[str] = set()
+
+
+def new_tokenizer(words: Iterable[str] = ()) -> jieba.Tokenizer:
+    """A jieba tokenizer over the process's one copy of jieba's dictionary
+    (``faq.dictionary``), with ``words`` added in front of it. It is marked initialised, so
+    jieba never loads its own dict behind it."""
+    base = base_dictionary()
+    tok = jieba.Tokenizer()
+    tok.FREQ = PrefixDict(base)
+    tok.total = base.total
+    tok.initialized = True
+    for word in words:
+        tok.add_word(word, freq=DOMAIN_FREQ)
+    return tok
 
 
 def tokenizer(extra_words: Iterable[str] = ()) -> jieba.Tokenizer:
@@ -147,28 +165,43 @@ def tokenizer(extra_words: Iterable[str] = ()) -> jieba.Tokenizer:
     global _tokenizer
     with _tokenizer_lock:
         if _tokenizer is None:
-            _tokenizer = jieba.Tokenizer()
-            _tokenizer.initialize()
+            _tokenizer = new_tokenizer()
         for word in extra_words:
             if word not in _tokenizer_words:
-                _tokenizer.add_word(word, freq=200000)
+                _tokenizer.add_word(word, freq=DOMAIN_FREQ)
                 _tokenizer_words.add(word)
         return _tokenizer
 
 
 def warm_up() -> None:
-    """Load jieba's dictionary (about a second) ahead of the first question."""
+    """Load jieba's dictionary ahead of the first question (milliseconds from the cache; a
+    couple of seconds the first time, when the cache is built)."""
     tokenizer()
+
+
+def domain_vocabulary(lexicon: Lexicon, domain_words: Iterable[str] = ()) -> list[str]:
+    """The words a segmenter keeps whole: the lexicon's, its synonyms both ways, the topics
+    the notice leaves out, and ``domain_words`` (the config's names)."""
+    words = set(lexicon.words) | set(lexicon.synonyms) | set(lexicon.synonyms.values())
+    words |= set(lexicon.uncovered_words)
+    return sorted(words | set(domain_words))
 
 
 class Segmenter:
     """Turns a message into the content words retrieval works on."""
 
-    def __init__(self, lexicon: Lexicon, domain_words: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        domain_words: Iterable[str] = (),
+        jieba_tokenizer: jieba.Tokenizer | None = None,
+    ) -> None:
+        """Segments with the process's shared tokenizer (``tokenizer``), the domain's words
+        added, unless given a ``jieba_tokenizer`` of its own that has them already."""
         self.lexicon = lexicon
-        words = set(lexicon.words) | set(lexicon.synonyms) | set(lexicon.synonyms.values())
-        words |= set(lexicon.uncovered_words)
-        self._jieba = tokenizer(sorted(words | set(domain_words)))
+        if jieba_tokenizer is None:
+            jieba_tokenizer = tokenizer(domain_vocabulary(lexicon, domain_words))
+        self._jieba = jieba_tokenizer
 
     def words(self, text: str) -> list[str]:
         """Content words of ``text``: segmented, synonyms mapped, stopwords and punctuation out."""
