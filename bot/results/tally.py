@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 
 from bot.core.config import Config
 from bot.org.tree import subtree_ids
-from bot.results.aggregates import Folded, base_per_unit, folded, joined, without_results
+from bot.results.aggregates import base_per_unit, folded, joined, outcome, without_results
 from bot.results.models import ExamResult
 from bot.roster.models import Learner
 
@@ -77,12 +77,12 @@ def direct_counts(session: Session, config: Config, within: str | None = None) -
     )
     rows: list[Counts7] = []
     with_results: dict[int, int] = {}
-    for roster_unit, grade, last, makeup, n in session.connection().execute(query):
+    for roster_unit, grade, last, makeup, n in session.connection().execute(query).all():
         with_results[roster_unit] = with_results.get(roster_unit, 0) + n
-        o = Folded.of(roster_unit, grade, last, makeup)
-        sat_after, passed_after = o.sat_after, o.passed_after
-        rows.append((o.unit_before, o.unit_after, n, n * o.sat_before, n * o.passed_before,
-                     n * sat_after, n * passed_after))  # fmt: skip
+        before, after, sat, passed, sat_after, passed_after = outcome(
+            roster_unit, grade, last, makeup
+        )
+        rows.append((before, after, n, n * sat, n * passed, n * sat_after, n * passed_after))
     left = without_results(base_per_unit(session, within), with_results)
     rows += [(uid, uid, n, 0, 0, 0, 0) for uid, n in left.items()]
     return rows
