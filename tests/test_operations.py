@@ -109,10 +109,12 @@ def test_webhook_mode_checks_the_secret_serves_health_and_logs_no_secrets(api, t
         assert registered.params["secret_token"] == SECRET
 
         def health_up() -> bool:
+            """Serving, and the reminders started (after the unit mapping, once it polls)."""
             try:
-                return _get_json(f"http://127.0.0.1:{health_port}/health")[0] == 200
+                status, body = _get_json(f"http://127.0.0.1:{health_port}/health")
             except OSError:
                 return False
+            return status == 200 and body["scheduler"] is True
 
         bot.wait_until(health_up, 60, "/health")
         status, body = _get_json(f"http://127.0.0.1:{health_port}/health")

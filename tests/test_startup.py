@@ -178,3 +178,21 @@ async def test_a_deferred_mapping_runs_before_the_reminders_start(config, sqlite
         assert app.bot_data[CATCH_UP_KEY].is_set() and ctx.faq_ready
         await app.stop()
     await app.post_shutdown(app)
+
+
+def test_serving_does_not_import_what_only_a_workbook_or_the_faq_needs():
+    """What polls (the command line's ``run``: bot.serve, bot.app and every handler) imports
+    neither openpyxl nor the FAQ's libraries: they load when a workbook is made and in the FAQ
+    warm-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.cli, bot.serve, bot.app, handlers\n"
+        "print(sorted(m for m in ('openpyxl', 'jieba', 'bm25s', 'marisa_trie', 'matplotlib')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.worksheet.datavalidation import DataValidation
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is made (bot.core.xlsx)
+    from openpyxl import Workbook
 
 from bot.bank.questions import (
     HEADER,
@@ -80,6 +81,8 @@ def template_bytes(config: Config) -> bytes:
     for row, label in enumerate(owed, start=2):
         xlsx.put(sheet, row, 1, label)
     choices = ",".join(TYPE_LABELS[kind] for kind in (SINGLE, MULTIPLE))
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     types = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=True)
     types.add(f"A2:A{qs.total + SPARE_ROWS}")
     sheet.add_data_validation(types)

@@ -29,7 +29,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The settings are checked before the database is touched: a missing token or webhook
     # secret is a one-line error and exit code 2.
     serving = serving_from(config)
-    return run(open_context(args), serving)
+    # The unit mapping waits until the bot polls (bot.app): serving does not need it.
+    return run(open_context(args, config=config, map_units=False), serving)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.core import words
 from bot.core.clock import Clock
-from bot.core.config import ConfigError, load_config
+from bot.core.config import Config, ConfigError, load_config
 from bot.core.render import render, strip_html
 
 if TYPE_CHECKING:  # the context (database, FAQ, platform) is loaded by the commands that use it
@@ -25,19 +25,26 @@ if TYPE_CHECKING:  # the context (database, FAQ, platform) is loaded by the comm
     ImportService = Callable[[UnitOfWork, ImportRequest], ImportReport]
 
 
-def open_context(args: argparse.Namespace, db_url: str | None = None) -> AppContext:
-    """Load the config named by ``--config``, move the clock to ``--now`` if given, and open
-    the database (migrated and seeded)."""
+def open_context(
+    args: argparse.Namespace,
+    db_url: str | None = None,
+    *,
+    config: Config | None = None,
+    map_units: bool = True,
+) -> AppContext:
+    """Load the config named by ``--config`` (unless the caller has, ``config``), move the
+    clock to ``--now`` if given, and open the database (migrated and seeded; ``map_units``
+    False leaves the unit mapping to the bot, once it polls: ``bot.app``)."""
     from bot.context import create_context
 
-    config = load_config(args.config)
+    config = config or load_config(args.config)
     clock = Clock(config.tz)
     if getattr(args, "now", None):
         try:
             clock.set(dt.datetime.fromisoformat(args.now))
         except ValueError:
             raise ConfigError(f"--now 格式不对 / bad --now: {args.now!r} (ISO 8601)") from None
-    return create_context(config, clock=clock, db_url=db_url)
+    return create_context(config, clock=clock, db_url=db_url, map_units=map_units)
 
 
 def say(ctx: AppContext, template: str, **variables: Any) -> str:

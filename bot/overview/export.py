@@ -10,12 +10,13 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session, col, func, select
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is made (bot.core.xlsx)
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.core import rounds, words, xlsx
 from bot.core.config import Config
@@ -137,7 +138,7 @@ def _plans(status: reports.StatusReport, book: Workbook) -> None:
         ],
     )
     for r in range(2, sheet.max_row + 1):
-        sheet.cell(row=r, column=6).alignment = Alignment(wrap_text=True, vertical="top")
+        xlsx.wrap(sheet.cell(row=r, column=6))
 
 
 def count_registrations(session: Session) -> int:

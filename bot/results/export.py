@@ -16,10 +16,10 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is made (bot.core.xlsx)
+    from openpyxl import Workbook
 
 from bot.core import xlsx
 from bot.core.config import Config
@@ -130,7 +130,7 @@ def _notes(book: Workbook, config: Config, report: RatesReport) -> None:
     text = strip_html(render("results_export_notes", c=config, r=report))
     for r, line in enumerate(text.splitlines(), start=1):
         cell = xlsx.put(notes, r, 1, line)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        xlsx.wrap(cell)
 
 
 def _rows_of(report: RatesReport, progress: Progress | None) -> _Rows:
