@@ -10,6 +10,7 @@ personal data); refusals from ``refused.j2``.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
@@ -33,8 +34,8 @@ COMMANDS = [
 
 TABLE_ROWS = 30  # rows of a /results table
 PAGE_PREFIX = "mk:"  # /makeup_list page buttons
+AFFECTED_PREFIX = "af:"  # /affected page buttons
 DIGITS = re.compile(r"[0-9]{1,9}")
-AFFECTED_ROWS = 30  # learners listed per category by /affected
 
 
 def register(app: Application) -> None:
@@ -46,6 +47,7 @@ def register(app: Application) -> None:
     ):
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(CallbackQueryHandler(on_makeup_page, pattern=f"^{PAGE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(on_affected_page, pattern=f"^{AFFECTED_PREFIX}"))
 
 
 def _unit_code(context: ContextTypes.DEFAULT_TYPE) -> str | None:
@@ -104,12 +106,23 @@ async def makeup_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await reply(update, context, "makeup_list", m=listing, keyboard=_pages(listing))
 
 
-def _pages(listing: makeup.MakeupList) -> InlineKeyboardMarkup | None:
-    """Previous / next buttons: ``mk:<unit id>:<offset>``; the press is authorized anew."""
+class Paged(Protocol):
+    """A page of a long list: its unit and where the pages before and after it start."""
+
+    @property
+    def unit_id(self) -> int: ...
+    @property
+    def previous_offset(self) -> int | None: ...
+    @property
+    def next_offset(self) -> int | None: ...
+
+
+def _pages(listing: Paged, prefix: str = PAGE_PREFIX) -> InlineKeyboardMarkup | None:
+    """Previous / next buttons: ``<prefix><unit id>:<offset>``; the press is authorized anew."""
     buttons = [
         InlineKeyboardButton(
             render("makeup_page_button", direction=direction),
-            callback_data=f"{PAGE_PREFIX}{listing.unit_id}:{offset}",
+            callback_data=f"{prefix}{listing.unit_id}:{offset}",
         )
         for direction, offset in (
             ("previous", listing.previous_offset),
@@ -120,18 +133,23 @@ def _pages(listing: makeup.MakeupList) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
+def _page_press(data: str, prefix: str) -> tuple[int, int]:
+    """The unit id and offset a page button carries; forged data is refused."""
+    unit_text, _, offset_text = data.removeprefix(prefix).partition(":")
+    if not (DIGITS.fullmatch(unit_text) and DIGITS.fullmatch(offset_text)):
+        raise Refused("action_unknown")
+    return int(unit_text), int(offset_text)
+
+
 async def on_makeup_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A page button: the list of that unit from that offset, if the presser may see it."""
     query = update.callback_query
     if query is None or query.data is None:
         return
     await query.answer()
-    unit_text, _, offset_text = query.data.removeprefix(PAGE_PREFIX).partition(":")
     config = app_ctx(context).config
     try:
-        if not (DIGITS.fullmatch(unit_text) and DIGITS.fullmatch(offset_text)):
-            raise Refused("action_unknown")
-        unit_id, offset = int(unit_text), int(offset_text)
+        unit_id, offset = _page_press(query.data, PAGE_PREFIX)
         listing = await act(
             update,
             context,
@@ -150,4 +168,32 @@ async def affected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     report = await act(
         update, context, lambda uow: consequences.affected(uow, code, MAKEUP_REGISTRATIONS)
     )
-    await reply(update, context, "results_affected", a=report, limit=AFFECTED_ROWS)
+    await reply(
+        update,
+        context,
+        "results_affected",
+        a=report,
+        keyboard=_pages(report, AFFECTED_PREFIX),
+    )
+
+
+async def on_affected_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An /affected page button: that unit's lists from that position, if the presser may
+    see them (authorized again, as the command is)."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    config = app_ctx(context).config
+    try:
+        unit_id, offset = _page_press(query.data, AFFECTED_PREFIX)
+        report = await act(
+            update,
+            context,
+            lambda uow: consequences.affected_page(uow, MAKEUP_REGISTRATIONS, unit_id, offset),
+        )
+    except Refused as refusal:
+        await query.edit_message_text(refusal.render(c=config))
+        return
+    text = render("results_affected", c=config, now=app_ctx(context).now(), a=report)
+    await query.edit_message_text(text, reply_markup=_pages(report, AFFECTED_PREFIX))

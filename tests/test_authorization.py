@@ -354,6 +354,9 @@ FORGED: dict[str, dict[str, str | None]] = {
     "st:kx": {NOBODY: None, HD: None},
     # A makeup-list page names a unit by id (here 耒阳市教育局's): shown only within scope.
     "mk:{unit}:0": {NOBODY: "not_bound", HD: "unit_out_of_scope", CENTRAL: "unit_out_of_scope"},
+    # An /affected page likewise; before the makeup is over it shows nobody (its scope after
+    # the makeup: tests/test_results_tally.py).
+    "af:{unit}:0": {NOBODY: "not_bound", HD: None, CENTRAL: None},
     "st:cf:1:1": {NOBODY: "not_bound", HD: "city_only", UNIT: "city_only", CENTRAL: "city_only"},
     "st:cx": {NOBODY: None, HD: None},
     "faq:{faq}": {NOBODY: None, HD: None},

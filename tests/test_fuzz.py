@@ -414,6 +414,7 @@ def callback_seeds(config, faq) -> list[str]:
         "st:rl:1:1",
         "st:cx",
         "mk:1:40",
+        "af:1:12",
         "st:kx",
         "tk:d:" + "0" * 32,
         "tk:f:" + "0" * 32,

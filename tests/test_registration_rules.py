@@ -430,7 +430,7 @@ def test_affected_is_provisional_until_makeup_results_are_imported(unit_admin):
     assert early.provisional
     assert [a.account for a in early.registered] == ["tfail"]
     assert [a.account for a in early.absent] == ["tabsent"] and early.failed == []
-    text = render("results_affected", c=ctx.config, a=early, limit=30)
+    text = render("results_affected", c=ctx.config, a=early)
     assert "补考成绩尚未导入，名单为临时名单" in text
     assert "tfail · 测试局 · 已报名补考，补考成绩尚未导入" in text
     assert "tfail · 测试局 · 未参加考试和补考" not in text
@@ -438,7 +438,7 @@ def test_affected_is_provisional_until_makeup_results_are_imported(unit_admin):
     final = report()
     assert not final.provisional and final.registered == []
     assert [a.account for a in final.failed] == ["tfail"]
-    assert "临时名单" not in render("results_affected", c=ctx.config, a=final, limit=30)
+    assert "临时名单" not in render("results_affected", c=ctx.config, a=final)
 
 
 def test_affected_without_makeup_registrations_is_final(unit_admin):

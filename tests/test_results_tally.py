@@ -151,3 +151,74 @@ async def test_page_buttons_turn_pages_and_a_forged_one_shows_nothing_out_of_sco
     out = "\n".join(await bot.press(1))
     assert "hdczsun" not in out and "孙" not in out
     assert "不在您管理的单位范围内" in out and "ly1s" not in out  # the page replaced
+
+
+async def test_affected_pages_turn_with_buttons_and_a_forged_press_shows_nothing(
+    bot, ctx, tmp_path, clock
+):
+    """/affected lists a page of each list with 下一页 / 上一页; a page is authorized anew."""
+    from bot.results import affected
+
+    crowded_school(ctx, tmp_path)
+    factories.unit(ctx, "HD-CZ", "衡东县财政局", parent="HD")
+    factories.learner(ctx, "hdczsun", "孙八", "HD-CZ")
+    factories.bind(ctx, "LY-JY", "unit", bot.user_id("李老师"))
+    end = ctx.config.makeup.exam_end
+    clock.freeze(dt.datetime(end.year, end.month, end.day, 9, 0) + dt.timedelta(days=1))
+    bot.user = "李老师"
+    page = affected.PAGE
+
+    def accounts(out: str) -> list[str]:
+        return [line.split()[2] for line in out.splitlines() if line.strip()[:1].isdigit()]
+
+    out = "\n".join(await bot.send("/affected"))
+    assert "未参加年度学法考法（46 人）" in out  # the school's 45 and 耒阳市教育局's own
+    seen = accounts(out)
+    assert len(seen) == page and f"{page}. " in out and f"{page + 1}. " not in out
+    pages = 1
+    while True:
+        message, buttons = bot.last_buttons
+        labels = [label for label, _ in buttons]
+        if not any("下一页" in label for label in labels):
+            break
+        out = "\n".join(await bot.press(labels.index(next(x for x in labels if "下一页" in x)) + 1))
+        pages += 1
+        assert "上一页" in "".join(label for label, _ in bot.last_buttons[1])
+        seen += accounts(out)
+    assert pages == -(-46 // page)
+    assert len(seen) == len(set(seen)) == 46  # every learner once, over the pages
+    assert {f"ly1s{n:03d}" for n in range(45)} <= set(seen)
+
+    with ctx.db.session() as s:
+        elsewhere = s.exec(select(Unit.id).where(Unit.code == "HD-CZ")).one()
+    bot.last_buttons = (message, [(label, f"af:{elsewhere}:0") for label, _ in buttons])
+    out = "\n".join(await bot.press(1))
+    assert "不在您管理的单位范围内" in out and "hdczsun" not in out and "ly1s" not in out
+    bot.last_buttons = (message, [(label, "af:1:x") for label, _ in buttons])
+    out = "\n".join(await bot.press(1))
+    assert "ly1s" not in out
+
+
+def test_a_full_affected_page_fits_in_one_telegram_message(config):
+    """Three full lists of the longest unit names stay within Telegram's 4,096 characters."""
+    from bot.core.render import render, strip_html
+    from bot.results.affected import FAILED_MAKEUP, NEVER_SAT, Affected, AffectedReport
+
+    unit = "衡阳市" + "某" * 120 + "中心"  # the longest a unit's name may be (128)
+    account = "430400199001011234"  # an ID-card number: longer than a phone number
+    row = Affected(account, "欧阳*华", unit, NEVER_SAT, None, None)
+    failed = Affected(account, "欧阳*华", unit, FAILED_MAKEUP, 45.5, 50.0)
+    many = 10 * affected_page_size()
+    report = AffectedReport(
+        unit, [row] * many, [failed] * many, [failed] * many, provisional=True, counted=3,
+        absent_total=many, failed_total=many, registered_total=many, unit_id=1,
+    )  # fmt: skip
+    text = render("results_affected", c=config, a=report)
+    assert text.count(account) == 3 * affected_page_size()
+    assert len(strip_html(text)) <= 4096
+
+
+def affected_page_size() -> int:
+    from bot.results.affected import PAGE
+
+    return PAGE

@@ -42,7 +42,10 @@ REGISTERED_MAKEUP = "registered_makeup"  # named in a makeup registration, no ma
 # The report's three lists (AffectedReport's fields)
 ABSENT_LIST, FAILED_LIST, REGISTERED_LIST = "absent", "failed", "registered"
 LISTS = (ABSENT_LIST, FAILED_LIST, REGISTERED_LIST)
-PAGE = 30  # learners a page shows of each list
+# Learners a page shows of each list: three full lists, unit names cut at UNIT_CHARS, stay
+# within Telegram's 4,096 characters a message (tests/test_results_tally.py).
+PAGE = 12
+UNIT_CHARS = 24
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class AffectedReport:
     offset: int = 0  # the pages' first position, counted from 0
     unit_id: int = 0
     limit: int = PAGE
+    unit_chars: int = UNIT_CHARS  # a longer unit name is cut (…) in the lists
 
     @property
     def next_offset(self) -> int | None:
