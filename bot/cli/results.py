@@ -68,13 +68,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     if error := xlsx_target_error(path):
         print(error, file=sys.stderr)
         return 2
-    # The export's steps on the progress line; rows within a step need a callback in
-    # bot.results.export (write_results_xlsx(..., progress=...)), which has none yet.
+    # The export's steps on the progress line, the workbook's unit rows as they are written.
     with ProgressLine() as progress:
         progress("rates", 0, None)
         ctx, report = _report(args)
         progress("workbook", 0, None)
-        size = export.write_results_xlsx(ctx.config, report, path)
+        size = export.write_results_xlsx(
+            ctx.config, report, path, lambda done, total: progress("workbook", done, total)
+        )
         progress("chart", 0, None)
         chart = export.render_chart(ctx.config, report)
         png = path.with_suffix(".png")
