@@ -6,7 +6,8 @@ belongs to (strict: a sibling entry that would also do counts wrong), so the fig
 The report shows how often the answers that pass ``FaqEngine.agreed`` are right, against those it
 holds back: the evidence for the group thresholds, independent of any evaluation set.
 
-``python -m faq.calibrate [--folds N]`` prints the figures.
+``python -m faq.calibrate [--folds N] [--verbose]`` prints the figures (``--verbose``: and each
+wrong answer, phrasing, its entry and the one answered: the knowledge base's own text).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import dataclasses
 import datetime as dt
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.config import Config, load_config
 from faq.engine import ROUTED, FaqEngine, Thresholds
@@ -31,10 +32,13 @@ SEED = 7
 class Tally:
     answered: int = 0
     right: int = 0
+    wrong: list[str] = field(default_factory=list)  # "phrasing: gold -> answered"
 
-    def add(self, right: bool) -> None:
+    def add(self, right: bool, miss: str = "") -> None:
         self.answered += 1
         self.right += right
+        if not right:
+            self.wrong.append(miss)
 
     def line(self, name: str, total: int) -> str:
         share = self.answered / total if total else 0.0
@@ -73,25 +77,32 @@ def _count(
     if result.entry is None:
         return
     right = result.entry.id == gold
+    miss = f"{phrasing}: {gold} -> {result.entry.id} ({result.score:.2f})"
     if result.kind == "answer":
-        tallies["computed" if result.score == ROUTED else "agreed"].add(right)
+        tallies["computed" if result.score == ROUTED else "agreed"].add(right, miss)
     elif result.kind == "silent" and result.score >= engine.thresholds.group - (
         engine.thresholds.clear_bonus
     ):
         ranked = engine.rank(phrasing)
         if ranked and not engine.agreed(phrasing, ranked):
-            tallies["held back"].add(right)
+            tallies["held back"].add(right, miss)
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> None:
     parser = argparse.ArgumentParser(prog="python -m faq.calibrate")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--verbose", action="store_true", help="list the wrong answers")
     args = parser.parse_args(argv)
     config = load_config()
     tallies = calibrate(config, args.folds)
     total = sum(len(e.phrasings) for e in load_entries())
     for name, tally in tallies.items():
         out(tally.line(name, total))
+    if args.verbose:
+        for name, tally in tallies.items():
+            out(f"--- wrong, {name} ({len(tally.wrong)})")
+            for miss in tally.wrong:
+                out(miss)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ class QuestionDetector:
         # its bearer next; "老张2024年11月退休…" speaks of him.
         vocative = "|".join(re.escape(w) for w in lexicon.vocative_after) or "(?!)"
         self._familiar = re.compile(f"^(?:{familiar}){surname}(?:[\\s\\W_]|{vocative})")
+        roles = "|".join(re.escape(r) for r in sorted(lexicon.bot_roles, key=len, reverse=True))
+        self._bot_mention = re.compile(f"@\\s*(?:{roles})" if roles else "(?!)")
 
     def marker_words(self) -> set[str]:
         """The question markers as segmented words (normalised, synonyms mapped): they say
@@ -61,6 +63,14 @@ class QuestionDetector:
         if any(p in squash(text) for p in self.lexicon.peer_questions):
             return True
         return bool(self._addressee.match(squash(text)) or self._familiar.match(text))
+
+    def without_bot_mention(self, text: str) -> str:
+        """``text`` without its mentions of the bot ("@管理员 补考什么时候报名"): they say whom
+        the question is for, not what it is about (管理员 would pull it to the entries about
+        what administrators do)."""
+        if "@" not in normalise(text):
+            return text
+        return self._bot_mention.sub(" ", normalise(text)).strip() or text
 
     def has_question_marker(self, text: str) -> bool:
         """A question word or mark, a clause ending in a bare negation or 吧 (the lexicon's

@@ -301,13 +301,14 @@ class FaqEngine:
         if in_group and self.followups.fragment(question) is not None:
             return silent  # "那第二次呢": a reply within someone's conversation
         asks = d.has_question_marker(question) or d.describes_problem(question)
+        asked = d.without_bot_mention(question)  # "@管理员 …": what is asked, not of whom
         if asks or not in_group:
-            routed = reason.route(self.config, d.without_off_topic(question), now)
+            routed = reason.route(self.config, d.without_off_topic(asked), now)
             if routed is not None and routed in self.by_id:
-                return self._answer(question, self.by_id[routed], ROUTED, mode, now)
-        ranked = self.rank(question)
+                return self._answer(asked, self.by_id[routed], ROUTED, mode, now)
+        ranked = self.rank(asked)
         top, score = ranked[0] if ranked else (None, 0.0)
-        uncovered = self.coverage.uncovered(question, self.words(question), top, score)
+        uncovered = self.coverage.uncovered(asked, self.words(asked), top, score)
         if in_group:
             # A message that says it is a question ("吗", "怎么", "？") needs less certainty about
             # the topic than a bare phrase does.
@@ -316,8 +317,8 @@ class FaqEngine:
             if score - runner_up >= t.margin:
                 needed -= t.clear_bonus  # no other entry comes close
             if top is not None and score >= needed and not uncovered:
-                if self.agreed(question, ranked):
-                    return self._answer(question, top, score, mode, now)
+                if self.agreed(asked, ranked):
+                    return self._answer(asked, top, score, mode, now)
                 return Result(question, top, score, None, mode=mode)
             if self.coverage.asks_for_help(question):
                 kind = self.coverage.kind(question)
@@ -327,7 +328,7 @@ class FaqEngine:
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         clear = score - runner_up >= t.margin or score >= t.sure
         if top is not None and score >= threshold and clear and not uncovered:
-            return self._answer(question, top, score, mode, now)
+            return self._answer(asked, top, score, mode, now)
         on_topic = d.on_topic(question)
         if uncovered and on_topic:
             return self._contacts(question, top, score, mode, self.coverage.kind(question))

@@ -213,7 +213,10 @@ def test_group_questions_by_their_form(engine, now):
 def test_messages_for_someone_else_get_silence(engine, now):
     for message in ("张科长你们单位报了吗", "@陈主任 学分统计表发你了", "王姐 补考什么时候报名"):
         assert ask(engine, message, now).answer_html is None, message
-    assert ask(engine, "@管理员 补考什么时候报名", now).kind == "answer"
+    mentioned = ask(engine, "@管理员 补考什么时候报名", now)
+    assert mentioned.kind == "answer"
+    # The mention says whom the question is for: 管理员 does not pull it to "who registers".
+    assert mentioned.entry is not None and mentioned.entry.id == "makeup-registration"
 
 
 # --- follow-ups ------------------------------------------------------------------------------
