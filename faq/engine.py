@@ -122,7 +122,6 @@ class FaqEngine:
         names = {name for name in config_names(config) if len(name) >= 2}
         self.segmenter = Segmenter(lexicon, names)
         self._terms = fact_terms(config)
-        self._templates: dict[str, Template] = {e.id: compiled(e.answer) for e in entries}
         # The answers' own words (rendered once, at the start of the campaign) also count.
         reference = dt.datetime.combine(config.study.start, dt.time(12), config.tz)
         answers = [strip_html(self.render(e, "", reference)) for e in entries]
@@ -198,7 +197,9 @@ class FaqEngine:
         context = base_context(self.config, now)
         if entry.compute:
             context.update(COMPUTES[entry.compute](self.config, question, now))
-        body = self._templates[entry.id].render(**context).strip()
+        # Compiled on first use (once per process): the index is ready sooner, and every
+        # answer is rendered by the tests (tests/test_faq_entries.py).
+        body = compiled(entry.answer).render(**context).strip()
         confirm = not entry.compute and self._confirms(question, strip_html(body), now)
         return render(
             "faq_answer", c=self.config, body=Markup(body), section=entry.section, confirm=confirm
