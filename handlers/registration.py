@@ -32,6 +32,7 @@ from telegram.ext import (
 )
 
 from bot.core import rounds
+from bot.core.batch import Batcher
 from bot.core.config import OnlineSession
 from bot.core.errors import Refused
 from bot.core.render import hm, render
@@ -235,6 +236,27 @@ async def _ask_learners(
     await edit_message(query, text)
 
 
+WAITING_KEY = "drafts_waiting"  # bot_data: the batched "is a draft waiting?" lookup
+
+
+def _waiting_for_learners(
+    context: ContextTypes.DEFAULT_TYPE,
+) -> Batcher[tuple[int, int], bool]:
+    """Whether (user, chat)'s draft waits for the learner list: asked of every private text,
+    so the texts of a burst are asked together, in one query off the event loop."""
+    batcher: Batcher[tuple[int, int], bool] | None = context.bot_data.get(WAITING_KEY)
+    if batcher is None:
+        ctx = app_ctx(context)
+
+        async def lookup(owners: frozenset[tuple[int, int]]) -> dict[tuple[int, int], bool]:
+            now = ctx.now()
+            step = drafts.Step.LEARNERS
+            return await ctx.read(lambda c: drafts.waiting_at(c, owners, step, now))
+
+        batcher = context.bot_data[WAITING_KEY] = Batcher(lookup)
+    return batcher
+
+
 async def give_learners(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Private text: the learner list when the sender's draft waits for it (the message stops
     here), otherwise nothing (the FAQ answers it). Costs the FAQ one indexed read."""
@@ -244,10 +266,7 @@ async def give_learners(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user, chat = sender_id(update), chat_id_of(update)
     if user is None or chat is None:
         return
-    ctx = app_ctx(context)
-    now = ctx.now()
-    step = drafts.Step.LEARNERS
-    if await ctx.read(lambda c: drafts.waiting(c, user, chat, step, now)) is None:
+    if not await _waiting_for_learners(context).get((user, chat)):
         return
     typed = (message.text or "")[:5000]
     gateway = _queues_for_operator(context)

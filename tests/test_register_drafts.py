@@ -342,6 +342,30 @@ def test_a_draft_moves_one_step_at_a_time(any_ctx):
     assert registrations(any_ctx) == 1 and stored(any_ctx) == []
 
 
+def test_the_batched_lookup_names_only_owners_whose_draft_waits_at_the_step(any_ctx, clock):
+    """``waiting_at``, the one query for a burst of private texts: the owner in its own chat,
+    at that step, not expired; nobody else asked, nobody not asked."""
+    for uid in (UID, UID + 1, UID + 2):
+        run(any_ctx, lambda uow: drafts.start(uow, "LY-JY"), uid=uid)
+    for uid in (UID, UID + 2):  # these two wait for the learners; UID + 1 for its round
+        moved = (Step.ROUND, Step.LEARNERS)
+        run(
+            any_ctx,
+            lambda uow, moved=moved: drafts.advance(uow, *moved, round_key="zone1"),
+            uid=uid,
+        )
+    asked = frozenset({(UID, UID), (UID + 1, UID + 1), (UID, -100123), (UID + 9, UID + 9)})
+
+    def waiting(now: dt.datetime) -> dict[tuple[int, int], bool]:
+        with any_ctx.db.engine.connect() as connection:
+            return drafts.waiting_at(connection, asked, Step.LEARNERS, now)
+
+    assert waiting(clock.now()) == {(UID, UID): True}  # UID + 2 waits too, but was not asked
+    assert waiting(clock.now() + drafts.EXPIRY + dt.timedelta(seconds=1)) == {}
+    with any_ctx.db.engine.connect() as connection:
+        assert drafts.waiting_at(connection, frozenset(), Step.LEARNERS, clock.now()) == {}
+
+
 def test_expiry_and_starting_over(any_ctx, clock):
     factories.tree(any_ctx)
     factories.bind(any_ctx, "LY-JY", "unit", UID)

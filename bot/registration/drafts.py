@@ -206,11 +206,28 @@ def find(uow: UnitOfWork, step: Step) -> Draft | None:
 def waiting(
     connection: Connection, user: int, chat: int, step: Step, now: dt.datetime
 ) -> Draft | None:
-    """``find`` on a plain connection (``AppContext.read``): whether a private message is
-    the list a draft waits for is asked of every private message."""
+    """``find`` on a plain connection."""
     params = {"user": user, "chat": chat, "step": step.value, "since": now - EXPIRY}
     row = connection.execute(_FIND, params).first()
     return _held(row, step) if row is not None else None
+
+
+def waiting_at(
+    connection: Connection, owners: frozenset[tuple[int, int]], step: Step, now: dt.datetime
+) -> dict[tuple[int, int], bool]:
+    """Which of ``owners`` ((user, chat) pairs) have a live draft waiting at ``step``: one
+    query for a burst of private messages (``bot.core.batch``), on the owners' unique index."""
+    if not owners:
+        return {}
+    users = sorted({user for user, _ in owners})
+    rows = connection.execute(
+        select(col(RegistrationDraft.telegram_user_id), col(RegistrationDraft.chat_id)).where(
+            col(RegistrationDraft.telegram_user_id).in_(users),
+            col(RegistrationDraft.step) == step.value,
+            col(RegistrationDraft.updated_at) >= now - EXPIRY,
+        )
+    )
+    return {(user, chat): True for user, chat in rows if (user, chat) in owners}
 
 
 def at(uow: UnitOfWork, step: Step) -> Draft:
