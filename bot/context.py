@@ -21,6 +21,7 @@ from bot.core.errors import Refused
 from bot.core.uow import Origin, UnitOfWork
 from bot.org.admins import authorize
 from bot.platform.gateway import Gateway
+from bot.results.aggregates import ensure_folds
 from bot.seed import map_units as map_unmapped_units
 from bot.seed import seed
 
@@ -143,6 +144,8 @@ def create_context(
             db.migrate()
         with db.session() as session:
             created = seed(session, config, clock.now(), map_units=map_units)
+            if ensure_folds(session.connection(), config):
+                log.info("results folded again under the config's rules")
     if created:
         log.info("seeded %d records from config", len(created))
     return AppContext(config=config, db=db, clock=clock, units_to_map=not map_units)

@@ -28,7 +28,7 @@ from bot.registration import plans, seat_proposals
 from bot.registration import service as reg
 from bot.registration.learner_sessions import LEARNER_SESSIONS
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
-from bot.results import affected
+from bot.results import affected, aggregates
 from bot.results.models import ExamResult
 from bot.roster.models import Learner
 from reminders.calendar import build_calendar
@@ -408,6 +408,8 @@ def _result(ctx, account: str, round_key: str, score: float | None) -> None:
                 imported_at=ctx.now(),
             )
         )
+        s.flush()
+        aggregates.refold(s.connection(), ctx.config)  # as the importer does for its results
 
 
 def test_affected_is_provisional_until_makeup_results_are_imported(unit_admin):

@@ -20,7 +20,7 @@ from bot.core.uow import Origin
 from bot.org.models import Administrator, Unit
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
 from bot.registration.models import Registration, RegistrationLearner
-from bot.results import affected, makeup, outcomes, pages, rates
+from bot.results import affected, aggregates, makeup, outcomes, pages, rates
 from bot.results import export as results_export
 from bot.results.models import ExamResult
 from bot.roster.models import Learner
@@ -82,6 +82,8 @@ def random_city(ctx, seed: int, learners: int = 160) -> set[int]:
                     )
                 )
                 named.add(learner.id)  # type: ignore[arg-type]
+        s.flush()
+        aggregates.refold(s.connection(), ctx.config)  # as the importer does for its results
     return named
 
 

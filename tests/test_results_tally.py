@@ -13,7 +13,7 @@ from bot.core import rounds, tabular
 from bot.core.uow import Origin
 from bot.org.models import Unit
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
-from bot.results import importer, makeup, outcomes, rates
+from bot.results import aggregates, importer, makeup, outcomes, rates
 from bot.results.models import ExamResult
 from bot.roster.models import Learner
 from tests import factories
@@ -49,6 +49,8 @@ def random_city(ctx, seed: int) -> None:
                             absent=score is None, unit_id=ids[rng.choice(codes)], imported_at=now,
                         )
                     )  # fmt: skip
+        s.flush()
+        aggregates.refold(s.connection(), ctx.config)  # as the importer does for its results
 
 
 def by_python(ctx) -> dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]]:

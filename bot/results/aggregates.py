@@ -14,6 +14,10 @@ Why these shapes (measured on the generated 150,000-learner city, ``make bench``
   the database only counts.
 * Learners without any result need no folding: they are counted per unit from the learners
   table's covering index (unit, in service, exempt), less those with results.
+* The whole city's tally reads no result at all: each learner row carries its fold (``refold``,
+  kept by the results importer, the one writer of the results), and the learners table's index
+  (unit, fold, base flags) hands the rows over in the order they are grouped in. The fold has
+  one definition (``folds``), computed as a report runs and stored alike.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from bot.core import rounds
 from bot.core.config import Config
 from bot.org.models import Unit
 from bot.org.tree import is_root, subtree_ids
-from bot.results.models import ExamResult
+from bot.results.models import ExamResult, FoldRules
 from bot.roster.models import Learner
 
 UNIT_SPAN = 1 << 32  # above any unit id: rank × UNIT_SPAN + unit id orders by rank, keeps the id
@@ -110,6 +114,22 @@ def best_regular(config: Config) -> sa.ScalarSelect[float | None]:
 FOLDS = ("grade", "makeup", "last")  # what ``folded`` can fold
 
 
+def folds(config: Config) -> dict[str, ColumnElement[Any]]:
+    """The aggregate each of ``FOLDS`` is over one learner's results (see ``folded``): the one
+    definition of the fold, computed by the reports' queries and stored on the learner row
+    (``refold``)."""
+    order = regular_keys(config)
+    key, unit_id = col(ExamResult.round_key), col(ExamResult.unit_id)
+    span = sa.literal(UNIT_SPAN, sa.BigInteger)
+    grade = grade_of(config, col(ExamResult.score))
+    rank = case({k: i for i, k in enumerate(order)}, value=key)  # None: not a regular round
+    return {
+        "grade": func.max(case((key.in_(order), grade))),
+        "makeup": func.max(case((key == rounds.MAKEUP, grade * span + unit_id))),
+        "last": func.max(rank * span + unit_id),
+    }
+
+
 def folded(
     config: Config, learner_ids: LearnerIds | None = None, columns: Sequence[str] = FOLDS
 ) -> Subquery:
@@ -123,21 +143,61 @@ def folded(
 
     ``Folded.of`` reads them back. Each column costs a pass of MAX over the results: a report
     asks only for the ``columns`` it reads."""
-    order = regular_keys(config)
-    key, unit_id = col(ExamResult.round_key), col(ExamResult.unit_id)
-    span = sa.literal(UNIT_SPAN, sa.BigInteger)
-    grade = grade_of(config, col(ExamResult.score))
-    rank = case({k: i for i, k in enumerate(order)}, value=key)  # None: not a regular round
-    folds = {
-        "grade": func.max(case((key.in_(order), grade))),
-        "makeup": func.max(case((key == rounds.MAKEUP, grade * span + unit_id))),
-        "last": func.max(rank * span + unit_id),
-    }
+    fold = folds(config)
     selected: list[sa.Label[Any]] = [col(ExamResult.learner_id).label("learner_id")]
-    selected += [folds[name].label(name) for name in columns]
+    selected += [fold[name].label(name) for name in columns]
     where = [] if learner_ids is None else [col(ExamResult.learner_id).in_(learner_ids)]
     query = sa.select(*selected).where(*where).group_by(col(ExamResult.learner_id))
     return query.subquery("folded")
+
+
+STORED = {"grade": "fold_grade", "last": "fold_last", "makeup": "fold_makeup"}
+"""Each fold's column on the learners table (``refold`` writes them, the city's tally groups by
+them)."""
+
+
+def refold(
+    connection: sa.Connection,
+    config: Config,
+    learner_ids: LearnerIds | None = None,
+    learners: sa.TableClause | None = None,
+) -> None:
+    """Store ``folded``'s values on the learners ``learner_ids`` selects (None: every learner),
+    as one ``UPDATE … FROM`` the folded rows. Only learners with a result are written: a
+    learner's results are never deleted, so one without any keeps the None the columns start
+    with. The results importer calls it for the learners whose results it changed, in the same
+    transaction; ``learners``: the table as a migration sees it (default: the model's)."""
+    target = learners if learners is not None else Learner.__table__  # type: ignore[attr-defined]
+    rows = folded(config, learner_ids)
+    statement = (
+        sa.update(target)
+        .where(target.c.id == rows.c.learner_id)
+        .values({column: rows.c[name] for name, column in STORED.items()})
+    )
+    connection.execute(statement)
+
+
+def fold_rules(config: Config) -> str:
+    """What the stored folds depend on in the config, as text to compare."""
+    return (
+        f"pass_mark={config.exam.pass_mark};regular={','.join(regular_keys(config))};"
+        f"makeup={rounds.MAKEUP};span={UNIT_SPAN}"
+    )
+
+
+def ensure_folds(connection: sa.Connection, config: Config) -> bool:
+    """Fold every learner again if the stored folds were made under other rules (a new pass
+    mark, a regular round added in config.toml); whether it did. Run at every start, so the
+    city's tally never reads folds of another year's rules. ``result_folds`` holds the rules."""
+    table: sa.Table = FoldRules.__table__  # type: ignore[attr-defined]
+    rules = fold_rules(config)
+    stored = connection.execute(sa.select(table.c.rules).where(table.c.id == 1)).scalar()
+    if stored == rules:
+        return False
+    refold(connection, config)
+    connection.execute(sa.delete(table))
+    connection.execute(sa.insert(table).values(id=1, rules=rules))
+    return True
 
 
 def makeup_grade(makeup: int | None) -> int | None:

@@ -38,6 +38,7 @@ from bot.core.tabular import (
 )
 from bot.core.uow import UnitOfWork
 from bot.org.models import Unit
+from bot.results.aggregates import refold
 from bot.results.models import ExamResult
 from bot.roster.learners import ACCOUNT_RE
 from bot.roster.models import Learner
@@ -186,7 +187,8 @@ def _unit_ids(session: Session) -> dict[str, int]:
 def _write(uow: UnitOfWork, report: ImportReport, stage: Stage, source: str) -> None:
     """Count, then rewrite the changed results and insert the new ones: a result keeps the
     unit it has unless the file names one; a new one takes the file's unit, else the
-    learner's roster unit."""
+    learner's roster unit. The learners whose results are created or changed are noted before
+    the merge (afterwards nothing tells them apart) and refolded after it."""
     results = SQLModel.metadata.tables[str(ExamResult.__tablename__)]
     s, t = stage.c, results.c
     merge = Merge(
@@ -214,7 +216,18 @@ def _write(uow: UnitOfWork, report: ImportReport, stage: Stage, source: str) -> 
         tally.matched,
         tally.unchanged,
     )
-    merge.apply(tally)
+    if not (tally.created or tally.changed):
+        return
+    with Stage(uow.session, "results_refold", sa.Column("learner_id", sa.Integer)) as changed:
+        noted = (
+            sa.select(s.learner_id)
+            .distinct()
+            .select_from(merge.joined())
+            .where(sa.or_(t.id.is_(None), merge.changed))
+        )
+        uow.session.execute(sa.insert(changed.table).from_select(["learner_id"], noted))
+        merge.apply(tally)
+        refold(uow.session.connection(), uow.config, sa.select(changed.c.learner_id))
 
 
 def _parse_row(

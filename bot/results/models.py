@@ -48,3 +48,14 @@ class ExamResult(SQLModel, table=True):
     unit_id: int = Field(foreign_key="units.id", index=True)  # the unit at the time of the round
     source: str = Field(default="", max_length=256)  # the file it came from
     imported_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class FoldRules(SQLModel, table=True):
+    """The rules the folds stored on the learner rows were made under (one row): a pass mark
+    or regular rounds changed in config.toml since then make the start-up fold them again
+    (``bot.results.aggregates.ensure_folds``)."""
+
+    __tablename__ = "result_folds"
+
+    id: int = Field(default=1, primary_key=True)
+    rules: str = Field(max_length=512)

@@ -15,8 +15,20 @@ from bot.core.columns import aware, bigint
 
 class Learner(SQLModel, table=True):
     __tablename__ = "learners"
-    # Covering for the reports' base per unit (migration 0013; serves lookups by unit_id too).
-    __table_args__ = (Index("ix_learners_unit_base", "unit_id", "in_service", "exempt"),)
+    __table_args__ = (
+        # Covering for the reports' base per unit (migration 0013; serves lookups by unit_id).
+        Index("ix_learners_unit_base", "unit_id", "in_service", "exempt"),
+        # The city's tally reads the learners in the order it groups them (migration 0014).
+        Index(
+            "ix_learners_unit_fold",
+            "unit_id",
+            "fold_grade",
+            "fold_last",
+            "fold_makeup",
+            "in_service",
+            "exempt",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=64, unique=True, index=True)
@@ -27,6 +39,11 @@ class Learner(SQLModel, table=True):
     required_credits: float | None = Field(default=None)
     total_credits: float | None = Field(default=None)
     updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    # The learner's results folded as ``bot.results.aggregates.folded`` packs them (None: no
+    # such result), kept by the results importer (``aggregates.refold``).
+    fold_grade: int | None = Field(default=None, sa_column=bigint(nullable=True))
+    fold_last: int | None = Field(default=None, sa_column=bigint(nullable=True))
+    fold_makeup: int | None = Field(default=None, sa_column=bigint(nullable=True))
 
 
 class PendingAction(SQLModel, table=True):
