@@ -272,3 +272,21 @@ def test_can_i_still_register_speaks_of_every_window_at_that_moment(engine, camp
     assert open_now.startswith("可以") and "第一次" in open_now
     between = ask(engine, "还能报名吗", dt.datetime(2022, 9, 20, 10, tzinfo=tz)).answer_text
     assert between.startswith("不能") and "9月23日" in between and "10月25日" in between
+
+
+def test_who_must_take_the_makeup_depends_on_whether_it_is_over(engine, campaign_config):
+    """Before the makeup: 可以, with its dates; its registration closed: said so; after its
+    last day: 不能, as the notice says (五（三）)."""
+    mk = campaign_config.makeup
+    tz = campaign_config.tz
+    before = dt.datetime.combine(mk.registration.start, dt.time(10), tz)
+    between = dt.datetime.combine(mk.exam.start, dt.time(10), tz)
+    after = dt.datetime.combine(mk.exam.end + dt.timedelta(days=1), dt.time(10), tz)
+    question = "考试没通过能不能补考"
+    assert ask(engine, question, before, PRIVATE).entry.id == "makeup-who"
+    early = ask(engine, question, before, PRIVATE).answer_text
+    assert early.startswith("可以") and "报名已" not in early
+    late = ask(engine, question, between, PRIVATE).answer_text
+    assert late.startswith("可以") and "补考报名已于" in late
+    over = ask(engine, question, after, PRIVATE).answer_text
+    assert over.startswith("不能") and mk.after in over
