@@ -19,7 +19,7 @@ from bot.core.config import Config, Window
 from bot.core.rounds import ExamRound
 from bot.core.windows import CLOSED, UPCOMING
 from bot.core.windows import state as window_state
-from faq import computed, units
+from faq import computed, reason, units
 from faq.names import find_names
 
 CENTRALIZED = "centralized"  # the centralized exam's pre-registration
@@ -82,12 +82,14 @@ def registration_windows(config: Config, now: dt.datetime) -> list[WindowStatus]
     return sorted(items, key=lambda w: (w.start, w.key))
 
 
-def base_context(config: Config, now: dt.datetime) -> dict[str, Any]:
-    """The variables every answer template may use."""
+def base_context(config: Config, now: dt.datetime, question: str = "") -> dict[str, Any]:
+    """The variables every answer template may use; ``lead``: how a yes-or-no answer to
+    ``question`` starts (``faq.reason.lead``; None for a question asking for a fact)."""
     windows = registration_windows(config, now)
     return {
         "c": config,
         "now": now,
+        "lead": reason.question_lead(question, now),
         "today": now.date(),
         "windows": windows,
         "open_windows": [w for w in windows if w.is_open],

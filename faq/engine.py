@@ -194,7 +194,7 @@ class FaqEngine:
         """The entry's answer as HTML, as of ``now``, for ``question`` (a computed entry reads
         the facts, unit or law it names). A yes-or-no question whose every number the answer
         states ("考试是不是90分钟") is confirmed first."""
-        context = base_context(self.config, now)
+        context = base_context(self.config, now, question)
         if entry.compute:
             context.update(COMPUTES[entry.compute](self.config, question, now))
         # Compiled on first use (once per process): the index is ready sooner, and every

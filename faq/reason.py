@@ -157,6 +157,12 @@ def lead(text: str) -> str | None:
     return next((form for form, words in forms.items() if any(w in text for w in words)), "be")
 
 
+def question_lead(question: str, now: dt.datetime) -> str | None:
+    """``lead`` of the question as asked (normalised, its facts read): how a yes-or-no
+    answer to it starts; None when it asks for a fact."""
+    return lead(facts_.read(question, now.date()).text) if question else None
+
+
 def confirms(question: str, answer: str, now: dt.datetime, named: list[str]) -> bool:
     """A yes-or-no question about numbers or named facts ("考试是不是90分钟", "集中考试是在电大
     吗") that the answer states, every one: the answer may start with yes. ``named``: what the

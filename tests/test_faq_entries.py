@@ -93,7 +93,7 @@ def by_id(entries: list[dict], entry_id: str) -> dict:
 def render(env, config: Config, entry: dict, question: str = "", now: dt.datetime | None = None):
     now = now or dt.datetime(2022, 9, 14, 10, 0, tzinfo=config.tz)
     extra = COMPUTES[entry["compute"]](config, question, now) if entry.get("compute") else {}
-    text = compiled(entry["answer"]).render(**base_context(config, now), **extra)
+    text = compiled(entry["answer"]).render(**{**base_context(config, now, question), **extra})
     return strip_html(text).strip()
 
 

@@ -266,7 +266,7 @@ def test_a_window_closes_at_the_hour_register_closes(engine, campaign_config):
 
 
 def test_can_i_still_register_speaks_of_every_window_at_that_moment(engine, campaign_config):
-    """"还能报名吗" with no date: as of now, every registration window, not only the makeup's."""
+    """ "还能报名吗" with no date: as of now, every registration window, not only the makeup's."""
     tz = campaign_config.tz
     open_now = ask(engine, "还能报名吗", dt.datetime(2022, 9, 14, 10, tzinfo=tz)).answer_text
     assert open_now.startswith("可以") and "第一次" in open_now
@@ -290,3 +290,24 @@ def test_who_must_take_the_makeup_depends_on_whether_it_is_over(engine, campaign
     assert late.startswith("可以") and "补考报名已于" in late
     over = ask(engine, question, after, PRIVATE).answer_text
     assert over.startswith("不能") and mk.after in over
+
+
+def test_can_i_still_register_gets_its_yes_or_no_first(engine, campaign_config):
+    """A yes-or-no question about a registration window ("能报第二次不", "来得及吗") starts
+    with the answer for the moment asked: yes until the window has closed, then no; a
+    question asking for the dates gets no lead."""
+    zone2 = campaign_config.zone_round(2)
+    assert zone2 is not None
+    tz = campaign_config.tz
+    before = dt.datetime.combine(zone2.registration.start - dt.timedelta(days=3), dt.time(10), tz)
+    closed = dt.datetime.combine(zone2.registration.end + dt.timedelta(days=1), dt.time(10), tz)
+    polar = "第一次报名没报上 能报第二次不"
+    assert ask(engine, polar, before, PRIVATE).answer_text.startswith("可以")
+    assert ask(engine, polar, closed, PRIVATE).answer_text.startswith("不能")
+    facts = ask(engine, "第二次什么时候报名", before, PRIVATE).answer_text
+    assert not facts.startswith(("可以", "不能"))
+    makeup = campaign_config.makeup.registration
+    early = dt.datetime.combine(makeup.start - dt.timedelta(days=10), dt.time(10), tz)
+    late = dt.datetime.combine(makeup.end + dt.timedelta(days=1), dt.time(10), tz)
+    assert ask(engine, "补考报名还来得及吗", early, PRIVATE).answer_text.startswith("来得及")
+    assert ask(engine, "补考报名还来得及吗", late, PRIVATE).answer_text.startswith("来不及")
