@@ -10,6 +10,7 @@ personal data); refusals from ``refused.j2``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Protocol
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -18,6 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot import workers
 from bot.core.errors import Refused
 from bot.core.render import render
+from bot.core.uow import UnitOfWork
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
 from bot.results import affected as consequences
 from bot.results import export, makeup, rates
@@ -141,25 +143,40 @@ def _page_press(data: str, prefix: str) -> tuple[int, int]:
     return int(unit_text), int(offset_text)
 
 
-async def on_makeup_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A page button: the list of that unit from that offset, if the presser may see it."""
+async def _turn_page(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    prefix: str,
+    load: Callable[[UnitOfWork, int, int], Paged],
+    template: str,
+    name: str,
+) -> None:
+    """A page button: that unit's list from that offset (``load``), if the presser may see it
+    (authorized again, as the command is), in place of the page shown."""
     query = update.callback_query
     if query is None or query.data is None:
         return
     await query.answer()
-    config = app_ctx(context).config
+    ctx = app_ctx(context)
     try:
-        unit_id, offset = _page_press(query.data, PAGE_PREFIX)
-        listing = await act(
-            update,
-            context,
-            lambda uow: makeup.makeup_page(uow, MAKEUP_REGISTRATIONS, unit_id, offset),
-        )
+        unit_id, offset = _page_press(query.data, prefix)
+        page = await act(update, context, lambda uow: load(uow, unit_id, offset))
     except Refused as refusal:
-        await query.edit_message_text(refusal.render(c=config))
+        await query.edit_message_text(refusal.render(c=ctx.config))
         return
-    text = render("makeup_list", c=config, now=app_ctx(context).now(), m=listing)
-    await query.edit_message_text(text, reply_markup=_pages(listing))
+    text = render(template, c=ctx.config, now=ctx.now(), **{name: page})
+    await query.edit_message_text(text, reply_markup=_pages(page, prefix))
+
+
+async def on_makeup_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _turn_page(
+        update,
+        context,
+        PAGE_PREFIX,
+        lambda uow, unit_id, offset: makeup.makeup_page(uow, MAKEUP_REGISTRATIONS, unit_id, offset),
+        "makeup_list",
+        "m",
+    )
 
 
 @private_only("affected")
@@ -178,22 +195,13 @@ async def affected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_affected_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An /affected page button: that unit's lists from that position, if the presser may
-    see them (authorized again, as the command is)."""
-    query = update.callback_query
-    if query is None or query.data is None:
-        return
-    await query.answer()
-    config = app_ctx(context).config
-    try:
-        unit_id, offset = _page_press(query.data, AFFECTED_PREFIX)
-        report = await act(
-            update,
-            context,
-            lambda uow: consequences.affected_page(uow, MAKEUP_REGISTRATIONS, unit_id, offset),
-        )
-    except Refused as refusal:
-        await query.edit_message_text(refusal.render(c=config))
-        return
-    text = render("results_affected", c=config, now=app_ctx(context).now(), a=report)
-    await query.edit_message_text(text, reply_markup=_pages(report, AFFECTED_PREFIX))
+    await _turn_page(
+        update,
+        context,
+        AFFECTED_PREFIX,
+        lambda uow, unit_id, offset: consequences.affected_page(
+            uow, MAKEUP_REGISTRATIONS, unit_id, offset
+        ),
+        "results_affected",
+        "a",
+    )
