@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
@@ -183,32 +183,14 @@ def start(uow: UnitOfWork, unit_code: str) -> None:
     uow.session.execute(statement)
 
 
-# find()'s query, built once: the private FAQ pays it for every plain message, and building
-# the statement took longer than running it.
-_FIND = select(*_HELD).where(
-    col(RegistrationDraft.telegram_user_id) == bindparam("user"),
-    col(RegistrationDraft.chat_id) == bindparam("chat"),
-    col(RegistrationDraft.step) == bindparam("step"),
-    col(RegistrationDraft.updated_at)
-    >= bindparam("since", type_=RegistrationDraft.__table__.c.updated_at.type),  # type: ignore[attr-defined]
-)
-
-
 def find(uow: UnitOfWork, step: Step) -> Draft | None:
     """The user's live draft in this chat if it waits at ``step``; one query on the owner's
     unique index."""
     if not _known(uow):
         return None
-    user, chat = _ids(uow)
-    return waiting(uow.session.connection(), user, chat, step, uow.now)
-
-
-def waiting(
-    connection: Connection, user: int, chat: int, step: Step, now: dt.datetime
-) -> Draft | None:
-    """``find`` on a plain connection."""
-    params = {"user": user, "chat": chat, "step": step.value, "since": now - EXPIRY}
-    row = connection.execute(_FIND, params).first()
+    row = uow.session.execute(
+        select(*_HELD).where(*_owner(uow), col(RegistrationDraft.step) == step.value, _live(uow))
+    ).first()
     return _held(row, step) if row is not None else None
 
 
