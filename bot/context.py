@@ -141,7 +141,7 @@ def create_context(
     clock = clock or Clock(config.tz)
     with db.startup_lock():  # another instance starting at the same time waits here
         if migrate:
-            db.migrate()
+            db.migrate(config)
         with db.session() as session:
             created = seed(session, config, clock.now(), map_units=map_units)
             if ensure_folds(session.connection(), config):

@@ -293,3 +293,29 @@ def test_a_start_under_new_rules_folds_again_and_otherwise_does_nothing(any_ctx,
             assert not aggregates.ensure_folds(s.connection(), strict)
     finally:
         restarted.db.dispose()
+
+
+def test_a_start_migrating_to_the_folds_folds_with_its_own_config(any_ctx, tmp_path, caplog):
+    """``create_context`` hands its config to the migration: a bot started with another
+    config.toml folds by that one's pass mark, once."""
+    codes, accounts = city(any_ctx)
+    rows = random_rows(random.Random(23), accounts, codes, "zone1", 0.8)
+    import_file(any_ctx, results_file(tmp_path, "first", rows))
+    strict = any_ctx.config.model_copy(
+        update={"exam": any_ctx.config.exam.model_copy(update={"pass_mark": 90})}
+    )
+    engine = any_ctx.db.engine
+    engine.dispose()
+    alembic.command.downgrade(alembic_config(engine), "0013")
+    from bot.context import create_context
+
+    url = engine.url.render_as_string(hide_password=False)
+    with caplog.at_level("INFO", logger="bot.context"):
+        started = create_context(strict, db_url=url)
+    try:
+        assert stored(any_ctx) == computed(any_ctx, strict)
+        assert "folded again" not in caplog.text  # the migration folded by it already
+        with started.db.session() as s:
+            assert not aggregates.ensure_folds(s.connection(), strict)  # folded once, at 0014
+    finally:
+        started.db.dispose()

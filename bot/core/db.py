@@ -67,12 +67,16 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def alembic_config(engine: Engine) -> AlembicConfig:
+def alembic_config(engine: Engine, campaign: object = None) -> AlembicConfig:
+    """Alembic's config for ``engine``; ``campaign``: the running config.toml, for a
+    migration whose data follows from it (0014 folds the results by its pass mark)."""
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
+    if campaign is not None:
+        cfg.attributes["campaign_config"] = campaign
     return cfg
 
 
@@ -131,7 +135,7 @@ def schema_is_current(engine: Engine) -> bool:
         return current_revisions(connection) == head_revisions()
 
 
-def migrate(engine: Engine) -> bool:
+def migrate(engine: Engine, campaign: object = None) -> bool:
     """Bring the schema to the newest migration; False when it was there already (then
     Alembic is not even imported). A database that is ahead of the scripts, or on another
     branch, goes to Alembic, which says what is wrong."""
@@ -140,7 +144,7 @@ def migrate(engine: Engine) -> bool:
         return False
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "head")
+    command.upgrade(alembic_config(engine, campaign), "head")
     return True
 
 
@@ -155,9 +159,10 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def migrate(self) -> bool:
-        """Apply the migrations the database lacks; whether there were any."""
-        return migrate(self.engine)
+    def migrate(self, campaign: object = None) -> bool:
+        """Apply the migrations the database lacks (``campaign``: the running config, for
+        those that need it); whether there were any."""
+        return migrate(self.engine, campaign)
 
     @contextmanager
     def startup_lock(self) -> Iterator[None]:
