@@ -24,6 +24,7 @@ from bot.core.render import render
 from bot.core.uow import Origin
 from bot.exemptions import service as exemptions
 from bot.org.models import Unit
+from bot.overview import status as overview
 from bot.registration import plans, seat_proposals
 from bot.registration import service as reg
 from bot.registration.learner_sessions import LEARNER_SESSIONS
@@ -270,6 +271,11 @@ def test_a_centralized_unit_needs_the_city_offices_approval_for_zone_sessions(an
     text = render("register_done", c=ctx.config, done=done)
     assert "本单位同时参加两项" in text and ctx.config.centralized.address in text
     assert "尚未预约座位" in text and "/seats_book" in text
+    # The overview lists it once: registered for the zone round, not among those excluded.
+    with ctx.db.session() as s:
+        zone1 = overview.status(s, ctx.config, ctx.now()).rounds[0]
+    assert CENTRAL in {u.name for u in zone1.registered}
+    assert CENTRAL not in {e.unit.name for e in zone1.excluded_for("centralized")}
 
 
 def test_a_centralized_units_seat_booking_names_its_zone_registration(any_ctx):

@@ -240,7 +240,9 @@ def _round(
             department = tree.precedence(session, config, unit)
             if department is not None:
                 excluded.append(Excluded(tree.ref(unit), "category", department.name))
-            elif is_centralized(config, unit):
+            elif is_centralized(config, unit) and not (
+                unit.zone_approved and unit.id in registered_ids
+            ):  # one allowed the zone exam too (/allow_zone) and registered for it: registered
                 excluded.append(Excluded(tree.ref(unit), "centralized"))
             elif unit.id not in registered_ids:
                 missing.append(tree.ref(unit))
