@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.org import assignment_admin as service
+from bot.registration import changes
 from handlers.commands import CITY, Command
 from handlers.common import act, private_only, reply
 
@@ -41,11 +42,25 @@ async def category(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = _request("consent", context)
     toggled = await act(update, context, lambda uow: service.consent(uow, request))
-    await reply(update, context, "assignment_toggled", t=toggled)
+    await _reply_toggled(update, context, toggled)
 
 
 @private_only("allow_zone")
 async def allow_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = _request("allow_zone", context)
     toggled = await act(update, context, lambda uow: service.allow_zone(uow, request))
-    await reply(update, context, "assignment_toggled", t=toggled)
+    await _reply_toggled(update, context, toggled)
+
+
+async def _reply_toggled(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, toggled: service.Toggled
+) -> None:
+    """The new state; a leave to take the zone exam withdrawn also names the unit's zone
+    registrations still to come, which stay as they are until cancelled (/myreg)."""
+    standing = []
+    if toggled.changed and not toggled.granted:
+        code = toggled.unit_code
+        standing = await act(
+            update, context, lambda uow: changes.standing_zone_registrations(uow, code)
+        )
+    await reply(update, context, "assignment_toggled", t=toggled, standing=standing)

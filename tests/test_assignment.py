@@ -376,6 +376,9 @@ async def test_consent_lets_a_category_unit_register_for_the_zone_exam(office):
 
     out = said(await bot.send("/consent 市教育局 撤销", user=CITY))
     assert "已撤销" in out and not units(ctx)["市教育局"].category_consent
+    # The registration made meanwhile stays (a cancellation goes to the platform): named.
+    assert "还有 1 条网上分众组考报名，没有因此取消" in out
+    assert "9月19日 09:00（12 人）" in out and "/myreg" in out
     assert "无需撤销" in said(await bot.send("/consent 市教育局 撤销", user=CITY))
     assert len(audits(ctx, "unit.consent")) == 2
     again = reg.RegistrationRequest("zone1", dt.date(2022, 9, 20), "09:00", "5")
@@ -393,6 +396,7 @@ async def test_allow_zone_only_for_centralized_units(office):
     assert "已经获得该同意" in said(await bot.send("/allow_zone 市委统战部", user=CITY))
     out = said(await bot.send("/allow_zone 市委统战部 撤销", user=CITY))
     assert "已撤销" in out and not units(ctx)["市委统战部"].zone_approved
+    assert "没有因此取消" not in out  # it had registered for nothing
     assert audits(ctx, "unit.zone_approved") == [
         {"unit": "市委统战部", "approved": True},
         {"unit": "市委统战部", "approved": False},

@@ -22,8 +22,9 @@ from bot.core import rounds
 from bot.core.errors import Refused
 from bot.core.rounds import ExamRound
 from bot.core.uow import UnitOfWork
-from bot.org.access import require_unit_scope
+from bot.org.access import city_or_operator, require_unit_scope
 from bot.org.models import Unit
+from bot.org.tree import subtree_ids
 from bot.platform import tasks
 from bot.platform.models import PlatformTask
 from bot.platform.tasks import TaskView
@@ -94,6 +95,29 @@ def _listed(
         and schedule.is_open(uow.config, item, uow.now),
         platform,
     )
+
+
+def standing_zone_registrations(uow: UnitOfWork, unit_code: str) -> list[Listed]:
+    """The unit's (and its sub-units') active registrations for a zone round still to come:
+    what withdrawing its leave to take the zone exam (/consent 撤销, /allow_zone 撤销) leaves
+    in place. Nothing is cancelled here: a cancellation goes to the platform (``cancel``)."""
+    city_or_operator(uow)
+    unit = uow.session.exec(select(Unit).where(Unit.code == unit_code)).first()
+    if unit is None:
+        return []
+    zone = [r.key for r in rounds.catalogue(uow.config) if r.kind == rounds.ZONE]
+    rows = uow.session.exec(
+        select(Registration, Unit)
+        .join(Unit, col(Unit.id) == col(Registration.unit_id))
+        .where(
+            col(Registration.unit_id).in_(subtree_ids(unit.path)),
+            col(Registration.status) == ACTIVE,
+            col(Registration.round_key).in_(zone),
+            col(Registration.exam_date) >= uow.now.astimezone(uow.config.tz).date(),
+        )
+        .order_by(col(Registration.exam_date), col(Registration.session_time))
+    ).all()
+    return [_listed(uow, registration, owner) for registration, owner in rows]
 
 
 def my_registrations(uow: UnitOfWork) -> MyRegistrations:
