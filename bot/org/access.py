@@ -75,3 +75,14 @@ def unit_in_scope(session: Session, identity: Identity, unit_code: str | None) -
     if own is None:
         raise Refused("unit_unknown", code=identity.unit_code)
     return own
+
+
+def unit_by_id_in_scope(session: Session, identity: Identity, unit_id: int) -> Unit:
+    """The unit a button names by id (a page of a list), if it lies in the presser's scope:
+    callback data is not to be trusted, and operators have no such lists."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise Refused("action_unknown")
+    unit_in_scope(session, identity, None)  # refuses an operator
+    require_unit_scope(identity, unit)
+    return unit

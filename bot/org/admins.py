@@ -28,6 +28,7 @@ from bot.org.access import (
     require_city,
     require_scope,
     require_unit_scope,
+    unit_by_id_in_scope,
     unit_in_scope,
 )
 from bot.org.models import Administrator, Role, TelegramBinding, Unit
@@ -47,6 +48,7 @@ __all__ = [
     "require_unit_scope",
     "revoke",
     "revoke_request",
+    "unit_by_id_in_scope",
     "unit_in_scope",
 ]
 

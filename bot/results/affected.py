@@ -132,11 +132,7 @@ def affected_page(
     """A page button of /affected: the unit by id, if it lies in the presser's scope."""
     identity = uow.authorize()
     _require_closed(uow)
-    unit = uow.session.get(Unit, unit_id)
-    if unit is None:
-        raise Refused("action_unknown")
-    admins.unit_in_scope(uow.session, identity, None)  # operators have no such list
-    admins.require_unit_scope(identity, unit)
+    unit = admins.unit_by_id_in_scope(uow.session, identity, unit_id)
     return report(uow, unit, registrations, offset=offset)
 
 

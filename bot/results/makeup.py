@@ -206,12 +206,7 @@ def makeup_page(
     uow: UnitOfWork, registrations: MakeupRegistrations, unit_id: int, offset: int
 ) -> MakeupList:
     """A page button of /makeup_list: the unit by id, if it lies in the presser's scope."""
-    identity = uow.authorize()
-    unit = uow.session.get(Unit, unit_id)
-    if unit is None:
-        raise Refused("action_unknown")
-    admins.unit_in_scope(uow.session, identity, None)  # operators have no makeup list
-    admins.require_unit_scope(identity, unit)
+    unit = admins.unit_by_id_in_scope(uow.session, uow.authorize(), unit_id)
     return makeup_list(uow, unit, registrations, offset=offset)
 
 
