@@ -105,7 +105,7 @@ def standing_zone_registrations(uow: UnitOfWork, unit_code: str) -> list[Listed]
     unit = uow.session.exec(select(Unit).where(Unit.code == unit_code)).first()
     if unit is None:
         return []
-    zone = [r.key for r in rounds.catalogue(uow.config) if r.kind == rounds.ZONE]
+    zone = [r.key for r in rounds.catalogue(uow.config) if r.is_zone]
     rows = uow.session.exec(
         select(Registration, Unit)
         .join(Unit, col(Unit.id) == col(Registration.unit_id))

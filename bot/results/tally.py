@@ -112,7 +112,8 @@ def direct_counts(session: Session, config: Config, within: str | None = None) -
     rows: list[Counts7] = []
     with_results: dict[int, int] = {}
     for roster_unit, grade, last, makeup, n in session.connection().execute(query).all():
-        with_results[roster_unit] = with_results.get(roster_unit, 0) + n
+        if within is not None:  # the city's rows hold the learners without results too
+            with_results[roster_unit] = with_results.get(roster_unit, 0) + n
         before, after, sat, passed, sat_after, passed_after = outcome(
             roster_unit, grade, last, makeup
         )
