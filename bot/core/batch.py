@@ -14,7 +14,7 @@ before it asked: ``bot.updates`` keeps one sender's updates in order).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -45,17 +45,22 @@ class Batcher(Generic[K, V]):
         try:
             found = await self._lookup(frozenset(waiting))
         except asyncio.CancelledError:  # the application is stopping
-            for futures in waiting.values():
-                for future in futures:
-                    future.cancel()
+            for _key, future in _pending(waiting):
+                future.cancel()
             raise
         except Exception as exc:
-            for futures in waiting.values():
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(exc)
+            for _key, future in _pending(waiting):
+                future.set_exception(exc)
             return
-        for key, futures in waiting.items():
-            for future in futures:
-                if not future.done():  # its asker may have been cancelled meanwhile
-                    future.set_result(found.get(key))
+        for key, future in _pending(waiting):
+            future.set_result(found.get(key))
+
+
+def _pending(
+    waiting: dict[K, list[asyncio.Future[V | None]]],
+) -> Iterator[tuple[K, asyncio.Future[V | None]]]:
+    """The askers still waiting (one may have been cancelled meanwhile), with their keys."""
+    for key, futures in waiting.items():
+        for future in futures:
+            if not future.done():
+                yield key, future
