@@ -221,10 +221,8 @@ class FaqEngine:
             return None
         return self._chosen(entry_id, _minute(now))
 
-    def _chosen_at(self, entry_id: str, now: dt.datetime) -> Result | None:
-        entry = self.by_id.get(entry_id)
-        if entry is None:
-            return None
+    def _chosen_at(self, entry_id: str, now: dt.datetime) -> Result:
+        entry = self.by_id[entry_id]
         body = Markup(self.render(entry, entry.question, now))
         html = render("faq_chosen", c=self.config, question=entry.question, answer=body)
         return Result(entry.question, entry, 1.0, html, kind="answer", mode=PRIVATE)
@@ -294,7 +292,7 @@ class FaqEngine:
         t = self.thresholds
         silent = Result(question, None, 0.0, None, mode=mode)
         d = self.detector
-        if d.is_chatter(question) or len(question) > MAX_QUESTION_CHARS * 5:
+        if d.is_chatter(question):
             return silent
         in_group = mode == GROUP and not addressed
         if in_group and (d.addressed_to_other(question) or not self.is_question_for_us(question)):
