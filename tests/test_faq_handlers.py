@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from telegram import Update
+
 from bot.sandbox.offline import BOT_USERNAME
 
 
@@ -136,3 +138,40 @@ async def test_private_follow_up_is_read_against_the_question_before(bot):
     assert len(follow) == 1 and "9月23日" in follow[0] and "第二次" in follow[0]
     # In the group a bare "那第二次呢" is no question for the bot.
     assert await bot.send("那第二次呢", group=True) == []
+
+
+def _update(bot, **message) -> Update:
+    """A new message in private chat (or ``chat``), from a user, with ``message``'s fields."""
+    user = {"id": 4242, "is_bot": False, "first_name": "u"}
+    data = {
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": 4242, "type": "private", "first_name": "u"},
+        "from": user,
+        **message,
+    }
+    return Update.de_json({"update_id": 1, "message": data}, bot.app.bot)
+
+
+async def test_the_faq_takes_free_text_first_and_nothing_else_of_its_group_would(bot):
+    """The FAQ's handler is checked first in its group (most updates are free text); that
+    changes nothing only because no other handler of the group takes free text, nor the FAQ
+    anything else."""
+    first, *others = bot.app.handlers[0]
+    group_chat = {"id": bot.group_id, "type": "supergroup", "title": "g"}
+    free_text = [
+        _update(bot, text="补考什么时候报名"),
+        _update(bot, text="/ 不是命令"),
+        _update(bot, text="@xuefa 密码", chat=group_chat),
+        _update(bot, text="收到", chat=group_chat),
+    ]
+    for update in free_text:
+        assert first.check_update(update), update.message.text
+        assert not [h for h in others if h.check_update(update)], update.message.text
+    command = _update(
+        bot, text="/help", entities=[{"type": "bot_command", "offset": 0, "length": 5}]
+    )
+    document = _update(bot, document={"file_id": "f", "file_unique_id": "u"})
+    for update in (command, document):
+        assert not first.check_update(update)
+        assert [h for h in others if h.check_update(update)]
