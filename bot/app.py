@@ -22,16 +22,14 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
-    LinkPreviewOptions,
 )
-from telegram.constants import FloodLimit, ParseMode
+from telegram.constants import FloodLimit
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
-    Defaults,
     JobQueue,
 )
 from telegram.request import BaseRequest, HTTPXRequest
@@ -52,9 +50,6 @@ log = logging.getLogger(__name__)
 CONNECTION_POOL_SIZE = 64
 PACE_BURST = 2  # see rate_limiter()
 MENUS_KEY = "set_menus"  # bot_data: whether post_init sets the command menus
-DEFAULTS = Defaults(
-    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
-)
 
 
 def rate_limiter() -> AIORateLimiter:
@@ -258,10 +253,8 @@ def build_application(
     set_menus: bool = True,
 ) -> Application:
     builder = (
-        ApplicationBuilder()
-        .token(token)
-        .concurrent_updates(PerSenderOrder())
-        .defaults(DEFAULTS)  # every message is Telegram HTML, without link previews
+        ApplicationBuilder().token(token).concurrent_updates(PerSenderOrder())
+        # No PTB Defaults: every call that sends a text names its parse mode (bot.outgoing).
     )
     if base_url:
         base = base_url.rstrip("/")

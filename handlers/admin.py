@@ -32,10 +32,19 @@ from telegram.ext import (
 from bot.core.errors import Refused
 from bot.core.render import render
 from bot.org import admins, assignment_admin, invites
+from bot.outgoing import HTML, NO_PREVIEW
 from bot.roster import learners, transfers
 from handlers import platform as platform_worker
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import act, app_ctx, forget_who, private_only, reply, topic_of
+from handlers.common import (
+    act,
+    app_ctx,
+    edit_message,
+    forget_who,
+    private_only,
+    reply,
+    topic_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +168,7 @@ async def on_revoke_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     config = app_ctx(context).config
     await query.answer()
     if query.data == f"{REVOKE_PREFIX}{CANCEL}":
-        await query.edit_message_text(render("revoke_cancelled", c=config))
+        await edit_message(query, render("revoke_cancelled", c=config))
         return
     request = _revoke_pressed(query.data)
     try:
@@ -167,12 +176,10 @@ async def on_revoke_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             raise Refused("action_unknown")
         ended = await act(update, context, lambda uow: admins.revoke(uow, request))
     except Refused as refusal:
-        await query.edit_message_text(refusal.render(c=config))
+        await edit_message(query, refusal.render(c=config))
         return
     forget_who(context, *ended.telegram_user_ids)
-    await query.edit_message_text(
-        render("revoked", c=config, count=ended.count, target=ended.target)
-    )
+    await edit_message(query, render("revoked", c=config, count=ended.count, target=ended.target))
 
 
 # --- an invite code seen in a group -------------------------------------------------------------
@@ -201,6 +208,8 @@ async def invite_seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             reply_parameters=None
             if deleted
             else ReplyParameters(message.message_id, allow_sending_without_reply=True),
+            parse_mode=HTML,
+            link_preview_options=NO_PREVIEW,
         )
     except TelegramError as exc:
         log.warning("warning about an invite code not sent to chat %s: %s", message.chat_id, exc)
@@ -309,7 +318,7 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     except Refused as refusal:
         await query.answer()
         if query.message is not None:
-            await query.edit_message_text(refusal.render(c=config))
+            await edit_message(query, refusal.render(c=config))
 
 
 def _operator(context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -338,7 +347,7 @@ async def _decision(
         text = render(
             "action_submitted", c=config, done=done, operator=_operator(context), told=told
         )
-        await query.edit_message_text(text)
+        await edit_message(query, text)
     finally:  # the task is committed: deliver it even if a message above failed
         if done is not None and not done.awaiting_approval:
             platform_worker.kick(context.application)
@@ -362,7 +371,7 @@ async def _approval(
         text = render("transfer_denied", c=config, d=decided)
         told = await _send(context, decided.requester_chat_id, text)
     text = render("transfer_decided", c=config, d=decided, operator=_operator(context), told=told)
-    await query.edit_message_text(text)
+    await edit_message(query, text)
 
 
 async def _send(
@@ -374,7 +383,9 @@ async def _send(
     """A private message to another administrator; False when Telegram did not take it (they
     never started a chat with the bot, or blocked it)."""
     try:
-        await context.bot.send_message(chat_id, text, reply_markup=keyboard)
+        await context.bot.send_message(
+            chat_id, text, reply_markup=keyboard, parse_mode=HTML, link_preview_options=NO_PREVIEW
+        )
     except TelegramError as exc:
         log.warning("message to chat %s not delivered: %s", chat_id, exc)
         return False

@@ -15,6 +15,7 @@ from bot.bank import workbooks
 from bot.bank.words import words
 from bot.core.errors import Refused
 from bot.core.render import render
+from bot.outgoing import HTML
 from handlers.commands import ADMINS, CITY, Command
 from handlers.common import act, app_ctx, private_only, reply
 
@@ -47,6 +48,7 @@ async def template(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         document=data,
         filename=words().template_file,
         caption=render("bank_template", c=app_ctx(context).config),
+        parse_mode=HTML,
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from telegram import (
+    CallbackQuery,
     Chat,
     InlineKeyboardMarkup,
     MaybeInaccessibleMessage,
@@ -22,6 +23,7 @@ from bot.core.errors import Refused
 from bot.core.render import render
 from bot.core.uow import Origin, UnitOfWork
 from bot.org.identity import Identity, identify
+from bot.outgoing import HTML, NO_PREVIEW
 from bot.roster.accounts import typed_form
 
 T = TypeVar("T")
@@ -124,6 +126,17 @@ async def send_text(
         do_quote=not is_private(update),
         reply_parameters=elsewhere,
         message_thread_id=topic_of(message),
+        parse_mode=HTML,
+        link_preview_options=NO_PREVIEW,
+    )
+
+
+async def edit_message(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the pressed message's text (and its buttons: none unless ``markup``)."""
+    await query.edit_message_text(
+        text, reply_markup=markup, parse_mode=HTML, link_preview_options=NO_PREVIEW
     )
 
 

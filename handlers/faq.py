@@ -24,6 +24,7 @@ from telegram import (
 from telegram.ext import ContextTypes
 
 from bot.core.render import render
+from bot.outgoing import HTML, NO_PREVIEW
 from faq.modes import GROUP, PRIVATE
 from faq.repeats import RecentAnswers
 from handlers.common import app_ctx, is_private, reply, send_text, topic_of
@@ -142,4 +143,6 @@ async def on_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             chat_id=query.message.chat.id,
             text=result.answer_html,
             message_thread_id=topic_of(query.message),
+            parse_mode=HTML,
+            link_preview_options=NO_PREVIEW,
         )

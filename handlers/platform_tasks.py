@@ -34,10 +34,19 @@ from telegram.warnings import PTBUserWarning
 from bot.core.errors import Refused
 from bot.core.render import render, strip_html
 from bot.effects import EFFECTS
+from bot.outgoing import HTML, NO_PREVIEW
 from bot.platform import queue
 from handlers import platform as platform_worker
 from handlers.commands import ADMINS, OPERATORS, Command
-from handlers.common import act, app_ctx, is_private, private_only, reply, send_text
+from handlers.common import (
+    act,
+    app_ctx,
+    edit_message,
+    is_private,
+    private_only,
+    reply,
+    send_text,
+)
 
 PREFIX = "tk:"
 DONE, FAIL = "d", "f"
@@ -180,9 +189,7 @@ async def on_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(query.message, Message):
         # the list is a convenience: the task is marked whether or not it is refreshed
         with contextlib.suppress(TelegramError):
-            await query.edit_message_text(
-                _board_text(context, board), reply_markup=_keyboard(context, board)
-            )
+            await edit_message(query, _board_text(context, board), _keyboard(context, board))
     await _tell(context)
 
 
@@ -272,7 +279,10 @@ async def on_timeout(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     if task_id and chat is not None:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(
-                chat.id, _words(context, "reason_timeout", task_id=task_id)
+                chat.id,
+                _words(context, "reason_timeout", task_id=task_id),
+                parse_mode=HTML,
+                link_preview_options=NO_PREVIEW,
             )
 
 

@@ -45,13 +45,14 @@ from handlers.common import (
     act,
     app_ctx,
     chat_id_of,
+    edit_message,
     private_only,
     refuse,
     reply,
     send_text,
     sender_id,
 )
-from handlers.registration_ui import button_label, edit_message, is_id, markup_of, render_text
+from handlers.registration_ui import button_label, is_id, markup_of, render_text
 
 COMMANDS = [
     Command("register", roles=ADMINS),

@@ -1,11 +1,11 @@
 """What the registration and seat adapters share: inline keyboards from (label, data) rows,
-button labels and texts from templates, editing the pressed message, ids in button data."""
+button labels and texts from templates, ids in button data."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import ContextTypes
 
 from bot.core.render import render
@@ -28,12 +28,6 @@ def button_label(key: str, **params: Any) -> str:
 
 def render_text(context: ContextTypes.DEFAULT_TYPE, template: str, **variables: Any) -> str:
     return render(template, c=app_ctx(context).config, **variables)
-
-
-async def edit_message(
-    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    await query.edit_message_text(text, reply_markup=markup)
 
 
 def is_id(text: str) -> bool:

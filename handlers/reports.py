@@ -16,6 +16,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from bot import workers
 from bot.core.render import render
 from bot.org.models import Role
+from bot.outgoing import HTML
 from bot.overview import county_plans, export
 from bot.overview import status as reports
 from bot.registration import plans
@@ -87,4 +88,5 @@ async def export_xlsx(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         chat_id=chat_id_of(update),  # type: ignore[arg-type]
         document=InputFile(made.xlsx, filename=export.file_name(done.at)),
         caption=caption,
+        parse_mode=HTML,
     )

@@ -20,12 +20,13 @@ from bot import workers
 from bot.core.errors import Refused
 from bot.core.render import render
 from bot.core.uow import UnitOfWork
+from bot.outgoing import HTML
 from bot.registration.makeup_registrations import MAKEUP_REGISTRATIONS
 from bot.results import affected as consequences
 from bot.results import export, makeup, rates
 from bot.results.table import percent, tables_for
 from handlers.commands import ADMINS, CITY, Command
-from handlers.common import act, app_ctx, origin_of, private_only, reply
+from handlers.common import act, app_ctx, edit_message, origin_of, private_only, reply
 
 COMMANDS = [
     Command("results", roles=ADMINS),
@@ -90,12 +91,16 @@ async def results_export_files(update: Update, context: ContextTypes.DEFAULT_TYP
         pct=percent,
     )
     await context.bot.send_document(
-        chat_id=chat_id, document=InputFile(files.xlsx, filename=xlsx_name), caption=caption
+        chat_id=chat_id,
+        document=InputFile(files.xlsx, filename=xlsx_name),
+        caption=caption,
+        parse_mode=HTML,
     )
     await context.bot.send_document(
         chat_id=chat_id,
         document=InputFile(files.png, filename=png_name),
         caption=files.chart_caption,
+        parse_mode=HTML,
     )
 
 
@@ -162,10 +167,10 @@ async def _turn_page(
         unit_id, offset = _page_press(query.data, prefix)
         page = await act(update, context, lambda uow: load(uow, unit_id, offset))
     except Refused as refusal:
-        await query.edit_message_text(refusal.render(c=ctx.config))
+        await edit_message(query, refusal.render(c=ctx.config))
         return
     text = render(template, c=ctx.config, now=ctx.now(), **{name: page})
-    await query.edit_message_text(text, reply_markup=_pages(page, prefix))
+    await edit_message(query, text, _pages(page, prefix))
 
 
 async def on_makeup_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

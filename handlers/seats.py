@@ -16,8 +16,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.core.errors import Refused
 from bot.core.render import render
 from bot.registration import seat_proposals, seats
-from handlers.common import act, app_ctx, private_only, reply
-from handlers.registration_ui import button_label, edit_message, is_id, markup_of, render_text
+from handlers.common import act, app_ctx, edit_message, private_only, reply
+from handlers.registration_ui import button_label, is_id, markup_of, render_text
 
 
 @private_only("seats")

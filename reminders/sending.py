@@ -17,8 +17,7 @@ next start sends (``reminders.sendlog.recover_stale``).
 
 A group that Telegram upgraded to a supergroup answers ``ChatMigrated`` with its new id: the
 group moves in the database (``reminders.groups``), the message is sent to the new id, and the
-city office is told. The parse mode (HTML) and the link previews (off) are the Application's
-``Defaults``.
+city office is told. Messages go out as HTML without link previews (``bot.outgoing``).
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.render import render
 from bot.core.uow import UnitOfWork
+from bot.outgoing import HTML, NO_PREVIEW
 from reminders import groups, sendlog, transport
 from reminders.groups import GroupMove, Moved
 from reminders.models import SendStatus
@@ -120,7 +120,9 @@ async def _try_once(
     try:
         if unwatched is not None:
             await unwatched.writing()
-        message = await bot.send_message(item.chat_id, item.text)
+        message = await bot.send_message(
+            item.chat_id, item.text, parse_mode=HTML, link_preview_options=NO_PREVIEW
+        )
     except transport.NotWritten as exc:
         return Attempt(released=True, error=_described(exc))
     except ChatMigrated as exc:
@@ -282,7 +284,7 @@ async def announce_move(ctx: Context, bot: Bot, moved: Moved) -> int:
     told = 0
     for chat_id in recipients:
         try:
-            await bot.send_message(chat_id, text)
+            await bot.send_message(chat_id, text, parse_mode=HTML, link_preview_options=NO_PREVIEW)
             told += 1
         except TelegramError as exc:
             log.warning("telling %s that chat %s moved failed: %s", chat_id, moved.old, exc)

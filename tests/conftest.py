@@ -17,6 +17,7 @@ from bot.context import AppContext, create_context
 from bot.core.clock import Clock
 from bot.core.config import load_config
 from bot.core.db import Database, database_url
+from bot.sandbox.offline import OfflineRequest
 from bot.sandbox.runner import Sandbox
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -157,3 +158,39 @@ async def bot(ctx):
         yield sandbox
     if errors:
         raise errors[0]
+
+
+# The Bot API methods that carry a text or a caption, and the field that holds it.
+TEXT_FIELDS = {
+    "sendMessage": "text",
+    "editMessageText": "text",
+    "sendDocument": "caption",
+    "sendPhoto": "caption",
+    "editMessageCaption": "caption",
+}
+NO_PREVIEW_METHODS = {"sendMessage", "editMessageText"}
+
+
+@pytest.fixture(autouse=True)
+def texts_go_out_as_html(monkeypatch):
+    """Every text and caption the bot sends on the offline Telegram names the HTML parse mode
+    (and texts, link previews off: ``bot.outgoing``); one that did not would show its tags
+    raw. Fails the test that sent it."""
+    plain: list[tuple[str, object]] = []
+    do_request = OfflineRequest.do_request
+
+    async def checked(self, url, method, request_data=None, *args, **kwargs):
+        api = url.rsplit("/", 1)[-1]
+        field = TEXT_FIELDS.get(api)
+        params = request_data.parameters if request_data is not None else {}
+        if field is not None and field in params:
+            previews = params.get("link_preview_options")
+            if params.get("parse_mode") != "HTML" or (
+                api in NO_PREVIEW_METHODS and previews != {"is_disabled": True}
+            ):
+                plain.append((api, params[field]))
+        return await do_request(self, url, method, request_data, *args, **kwargs)
+
+    monkeypatch.setattr(OfflineRequest, "do_request", checked)
+    yield plain
+    assert not plain, f"sent without the HTML parse mode or with link previews: {plain}"

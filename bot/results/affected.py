@@ -240,9 +240,16 @@ def _due(
         .where(~aggregates.passing(config, keys))
         .order_by(col(Unit.name), col(Learner.account))
     )
-    for unit_id, account, name, unit_name, best, makeup_id, score, was_named in session.connection().execute(
-        query
-    ):
+    for (
+        unit_id,
+        account,
+        name,
+        unit_name,
+        best,
+        makeup_id,
+        score,
+        was_named,
+    ) in session.connection().execute(query):
         grade = _grade(config, best)
         mg = None if makeup_id is None else _grade(config, score)
         kind = classify(grade, mg, bool(was_named))
