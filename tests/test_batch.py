@@ -68,3 +68,55 @@ async def test_a_cancelled_asker_leaves_the_others_their_answers():
     assert await kept == 2
     with pytest.raises(asyncio.CancelledError):
         await gone
+
+
+async def test_one_call_at_a_time_and_the_keys_asked_meanwhile_go_in_the_next_one():
+    """The busier it is, the more keys a call answers: the keys asked while a call is under way
+    wait for it and are then looked up together, in one call."""
+    calls: list[frozenset[str]] = []
+    release = asyncio.Event()
+    under_way = 0
+
+    async def lookup(keys: frozenset[str]) -> dict[str, int]:
+        nonlocal under_way
+        under_way += 1
+        assert under_way == 1  # never two calls at once
+        calls.append(keys)
+        await release.wait()
+        under_way -= 1
+        return {k: len(k) for k in keys}
+
+    batcher = Batcher(lookup)
+    first = asyncio.create_task(batcher.get("a"))
+    while not calls:
+        await asyncio.sleep(0)
+    later = [asyncio.create_task(batcher.get(k)) for k in ["bb", "ccc", "bb"]]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(calls) == 1  # the later keys wait for the call under way
+    release.set()
+    assert await first == 1
+    assert await asyncio.gather(*later) == [2, 3, 2]
+    assert calls == [frozenset({"a"}), frozenset({"bb", "ccc"})]
+
+
+async def test_stopping_during_a_call_cancels_its_askers_and_those_waiting_for_the_next():
+    calls: list[frozenset[str]] = []
+
+    async def lookup(keys: frozenset[str]) -> dict[str, int]:
+        calls.append(keys)
+        await asyncio.Event().wait()  # never answers
+        return {}
+
+    batcher = Batcher(lookup)
+    first = asyncio.create_task(batcher.get("a"))
+    while not calls:
+        await asyncio.sleep(0)
+    second = asyncio.create_task(batcher.get("b"))
+    await asyncio.sleep(0)
+    assert batcher._flush is not None
+    batcher._flush.cancel()
+    for asker in (first, second):
+        with pytest.raises(asyncio.CancelledError):
+            await asker
+    assert batcher._flush is None

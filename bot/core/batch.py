@@ -5,8 +5,10 @@ A lookup made for every message of a kind (is this private message the learner l
 burst, when hundreds of administrators write at once, the event loop has many of them in hand
 at the same moment. Here each asker awaits its key; the first one starts a flush that runs once
 the loop has run what was ready to run, and answers every key asked by then with one call.
+One call is under way at a time: the keys asked meanwhile wait for it to end and are then
+looked up together, so the busier the bot, the more keys a call answers.
 
-Nothing is cached: a key asked after a flush has started waits for the next flush, so every
+Nothing is cached: a key asked after a call has started waits for the next call, so every
 answer reflects the database as it was after the asker's own earlier updates (they were done
 before it asked: ``bot.updates`` keeps one sender's updates in order).
 """
@@ -39,12 +41,23 @@ class Batcher(Generic[K, V]):
         return await future
 
     async def _answer(self) -> None:
-        await asyncio.sleep(0)  # the other updates ready to run ask their keys first
-        waiting, self._waiting, self._flush = self._waiting, {}, None
+        try:
+            await asyncio.sleep(0)  # the other updates ready to run ask their keys first
+            while self._waiting:  # the keys asked during the last call: the next call
+                waiting, self._waiting = self._waiting, {}
+                await self._call(waiting)
+        except asyncio.CancelledError:  # the application is stopping
+            for _key, future in _pending(self._waiting):
+                future.cancel()
+            raise
+        finally:
+            self._flush = None
+
+    async def _call(self, waiting: dict[K, list[asyncio.Future[V | None]]]) -> None:
         self.lookups += 1
         try:
             found = await self._lookup(frozenset(waiting))
-        except asyncio.CancelledError:  # the application is stopping
+        except asyncio.CancelledError:
             for _key, future in _pending(waiting):
                 future.cancel()
             raise
