@@ -254,8 +254,7 @@ def build_application(
 ) -> Application:
     builder = (
         ApplicationBuilder().token(token).concurrent_updates(PerSenderOrder())
-        # No PTB Defaults: every call that sends a text names its parse mode (bot.outgoing).
-    )
+    )  # no PTB Defaults: every call that sends a text names its parse mode (bot.outgoing)
     if base_url:
         base = base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(base.rsplit("/", 1)[0] + "/file/bot")

@@ -32,7 +32,7 @@ from telegram.ext import (
 from bot.core.errors import Refused
 from bot.core.render import render
 from bot.org import admins, assignment_admin, invites
-from bot.outgoing import HTML, NO_PREVIEW
+from bot.outgoing import send
 from bot.roster import learners, transfers
 from handlers import platform as platform_worker
 from handlers.commands import ADMINS, CITY, Command
@@ -201,15 +201,14 @@ async def invite_seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     deleted = await _delete(message)
     config = app_ctx(context).config
     try:  # the code is void already: a warning that fails must not let the message go on
-        await message.get_bot().send_message(
+        await send(
+            message.get_bot(),
             message.chat_id,
             render("invite_exposed", c=config, deleted=deleted),
             message_thread_id=topic_of(message),
             reply_parameters=None
             if deleted
             else ReplyParameters(message.message_id, allow_sending_without_reply=True),
-            parse_mode=HTML,
-            link_preview_options=NO_PREVIEW,
         )
     except TelegramError as exc:
         log.warning("warning about an invite code not sent to chat %s: %s", message.chat_id, exc)
@@ -383,9 +382,7 @@ async def _send(
     """A private message to another administrator; False when Telegram did not take it (they
     never started a chat with the bot, or blocked it)."""
     try:
-        await context.bot.send_message(
-            chat_id, text, reply_markup=keyboard, parse_mode=HTML, link_preview_options=NO_PREVIEW
-        )
+        await send(context.bot, chat_id, text, reply_markup=keyboard)
     except TelegramError as exc:
         log.warning("message to chat %s not delivered: %s", chat_id, exc)
         return False

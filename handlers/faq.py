@@ -24,7 +24,7 @@ from telegram import (
 from telegram.ext import ContextTypes
 
 from bot.core.render import render
-from bot.outgoing import HTML, NO_PREVIEW
+from bot.outgoing import send
 from faq.modes import GROUP, PRIVATE
 from faq.repeats import RecentAnswers
 from handlers.common import app_ctx, is_private, reply, send_text, topic_of
@@ -139,10 +139,9 @@ async def on_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     await query.answer()
     if query.message is not None:
-        await context.bot.send_message(
-            chat_id=query.message.chat.id,
-            text=result.answer_html,
+        await send(
+            context.bot,
+            query.message.chat.id,
+            result.answer_html,
             message_thread_id=topic_of(query.message),
-            parse_mode=HTML,
-            link_preview_options=NO_PREVIEW,
         )

@@ -20,7 +20,7 @@ from bot.context import AppContext
 from bot.core.render import render
 from bot.core.uow import Origin
 from bot.effects import EFFECTS
-from bot.outgoing import HTML, NO_PREVIEW
+from bot.outgoing import send
 from bot.platform import delivery
 from bot.platform.gateway import Outcome
 from handlers import platform_reminders
@@ -126,9 +126,7 @@ async def notify(app: App) -> int:
     for notice in await ctx.run(delivery.claim_notices, ORIGIN):
         text = render("platform_result", c=ctx.config, task=notice.task)
         try:
-            await app.bot.send_message(
-                notice.chat_id, text, parse_mode=HTML, link_preview_options=NO_PREVIEW
-            )
+            await send(app.bot, notice.chat_id, text)
             sent += 1
         except TelegramError as exc:  # claimed: not sent again (it may have arrived)
             log.warning("platform task %s: notice not delivered: %s", notice.task.id, exc)

@@ -15,7 +15,7 @@ from telegram.ext import Application
 from bot.context import AppContext
 from bot.core.render import render
 from bot.core.uow import Origin
-from bot.outgoing import HTML, NO_PREVIEW
+from bot.outgoing import send
 from bot.platform import queue
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,7 @@ async def remind(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     sent = 0
     for chat_id in reminder.chat_ids:
         try:
-            await app.bot.send_message(
-                chat_id, text, parse_mode=HTML, link_preview_options=NO_PREVIEW
-            )
+            await send(app.bot, chat_id, text)
             sent += 1
         except TelegramError as exc:  # claimed: reminded again only after the next period
             log.warning("operator reminder to %s not delivered: %s", chat_id, exc)

@@ -34,7 +34,7 @@ from telegram.warnings import PTBUserWarning
 from bot.core.errors import Refused
 from bot.core.render import render, strip_html
 from bot.effects import EFFECTS
-from bot.outgoing import HTML, NO_PREVIEW
+from bot.outgoing import send
 from bot.platform import queue
 from handlers import platform as platform_worker
 from handlers.commands import ADMINS, OPERATORS, Command
@@ -278,12 +278,7 @@ async def on_timeout(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     chat = update.effective_chat if isinstance(update, Update) else None
     if task_id and chat is not None:
         with contextlib.suppress(TelegramError):
-            await context.bot.send_message(
-                chat.id,
-                _words(context, "reason_timeout", task_id=task_id),
-                parse_mode=HTML,
-                link_preview_options=NO_PREVIEW,
-            )
+            await send(context.bot, chat.id, _words(context, "reason_timeout", task_id=task_id))
 
 
 @private_only("task_fail")

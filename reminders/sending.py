@@ -43,7 +43,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.render import render
 from bot.core.uow import UnitOfWork
-from bot.outgoing import HTML, NO_PREVIEW
+from bot.outgoing import send
 from reminders import groups, sendlog, transport
 from reminders.groups import GroupMove, Moved
 from reminders.models import SendStatus
@@ -120,9 +120,7 @@ async def _try_once(
     try:
         if unwatched is not None:
             await unwatched.writing()
-        message = await bot.send_message(
-            item.chat_id, item.text, parse_mode=HTML, link_preview_options=NO_PREVIEW
-        )
+        message = await send(bot, item.chat_id, item.text)
     except transport.NotWritten as exc:
         return Attempt(released=True, error=_described(exc))
     except ChatMigrated as exc:
@@ -284,7 +282,7 @@ async def announce_move(ctx: Context, bot: Bot, moved: Moved) -> int:
     told = 0
     for chat_id in recipients:
         try:
-            await bot.send_message(chat_id, text, parse_mode=HTML, link_preview_options=NO_PREVIEW)
+            await send(bot, chat_id, text)
             told += 1
         except TelegramError as exc:
             log.warning("telling %s that chat %s moved failed: %s", chat_id, moved.old, exc)
