@@ -1,10 +1,10 @@
 """Accuracy of the FAQ engine on its evaluation sets.
 
-- The blind sets (tests/data/faq_eval_blind.toml, faq_eval_blind2.toml), each written from the
-  notice alone by someone who never saw the knowledge base (nor the other set), graded by the
-  facts in the answer's text. Each case has a half: "tune" cases may be studied and tuned on;
-  "holdout" cases are reported as totals only (no question, no miss is ever kept or printed for
-  them).
+- The blind sets (tests/data/faq_eval_blind.toml, faq_eval_blind2.toml, faq_eval_blind3.toml),
+  each written from the notice alone by someone who never saw the knowledge base (nor the other
+  sets), graded by the facts in the answer's text. Each case has a half: "tune" cases may be
+  studied and tuned on; "holdout" cases are reported as totals only (no question, no miss is
+  ever kept or printed for them).
 - The existing set (tests/data/faq_eval.toml), graded by the entry answered.
 
 For each set (and half) and each mode: answerable questions answered right, answered wrong,
@@ -31,7 +31,11 @@ from faq.engine import GROUP, PRIVATE, FaqEngine, Result
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 EVAL_PATH = DATA / "faq_eval.toml"
-BLIND_SETS = {"blind": DATA / "faq_eval_blind.toml", "blind2": DATA / "faq_eval_blind2.toml"}
+BLIND_SETS = {
+    "blind": DATA / "faq_eval_blind.toml",
+    "blind2": DATA / "faq_eval_blind2.toml",
+    "blind3": DATA / "faq_eval_blind3.toml",
+}
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"
 ANSWER, CONTACT, SILENT = "answer", "contact", "silent"
