@@ -38,7 +38,7 @@ class Coverage:
         object.__setattr__(self, "fixes", fixes)
 
     def platform_words(self, question: str) -> list[str]:
-        text = normalise(question)
+        text = self.detector.statement(question)
         return [w for w in self.detector.lexicon.platform_words if w in text]
 
     def matters(self, question: str) -> list[str]:

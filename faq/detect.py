@@ -48,9 +48,19 @@ class QuestionDetector:
         squashed = squash(text)
         if not squashed or squashed in self.lexicon.chatter:
             return True
+        if self._without_greeted(squashed) in self.lexicon.chatter:
+            return True  # "晚上好各位", "谢谢各位领导"
         if any(m in squashed for m in self.lexicon.chatter_markers):
             return True
         return not any(ch.isalpha() for ch in squashed)
+
+    def _without_greeted(self, squashed: str) -> str:
+        for word in self.lexicon.greeted:
+            if squashed.startswith(word):
+                squashed = squashed[len(word) :]
+            if squashed.endswith(word):
+                squashed = squashed[: -len(word)]
+        return squashed
 
     def addressed_to_other(self, text: str) -> bool:
         """A message for another member: it mentions someone ("@陈主任"), opens with a name
@@ -101,6 +111,9 @@ class QuestionDetector:
     def reports_done(self, text: str) -> bool:
         """ "材料已交", "我们报完了": a statement that something is done, not a question."""
         lex = self.lexicon
+        text = normalise(text)
+        for problem in lex.problem_markers:  # "提示已注册" quotes an error, reports nothing done
+            text = text.replace(problem, " ")
         if any(m in text for m in lex.done_markers):
             return True
         particle = lex.done_particle
@@ -127,5 +140,10 @@ class QuestionDetector:
     def platform_problem(self, text: str) -> bool:
         """Whether the message is about using the platform (login, app, browser, scores,
         certificates, the face check), which the technical service answers."""
-        text = normalise(text)
+        text = self.statement(text)
         return any(w in text for w in self.lexicon.platform_words)
+
+    def statement(self, text: str) -> str:
+        """``text`` normalised, a verb repeated around 不/没 said once: "能不能用" asks whether
+        it may be used, it does not say "不能用"."""
+        return self._repeat.sub(r"\1", normalise(text))

@@ -163,8 +163,8 @@ class FaqEngine:
 
     def is_question_for_us(self, text: str) -> bool:
         """In the group, a plain message must read as a question; one without a question
-        marker must also be made of words the knowledge base knows (a keyword phrase like
-        "补考报名时间", not "今天食堂的菜不错")."""
+        marker must also name something of the campaign and be made of words the knowledge
+        base knows (a keyword phrase like "补考报名时间", not "今天食堂的菜不错")."""
         if self.detector.about_another_app(text):
             return False  # "今天学习强国的题谁做了"
         if self.detector.describes_problem(text) and not self.detector.reports_done(text):
@@ -173,6 +173,8 @@ class FaqEngine:
             return False
         if self.detector.has_question_marker(text):
             return True
+        if not self.detector.on_topic(text):
+            return False  # "晚上8点老地方见": a phrase must name something of the campaign
         words = self.segmenter.words(text)
         known = [w for w in words if self.index.knows(w)]
         return bool(words) and len(known) / len(words) >= KNOWN_SHARE
@@ -200,19 +202,44 @@ class FaqEngine:
         # Compiled on first use (once per process): the index is ready sooner, and every
         # answer is rendered by the tests (tests/test_faq_entries.py).
         body = compiled(entry.answer).render(**context).strip()
-        confirm = not entry.compute and self._confirms(question, strip_html(body), now)
+        verdict = None if entry.compute else self._verdict(entry, question, strip_html(body), now)
         return render(
-            "faq_answer", c=self.config, body=Markup(body), section=entry.section, confirm=confirm
+            "faq_answer",
+            c=self.config,
+            body=Markup(body),
+            section=entry.section,
+            verdict=verdict,
+            lead=context["lead"],
         )
 
-    def _confirms(self, question: str, answer: str, now: dt.datetime) -> bool:
-        """Whether the answer bears out every fact a yes-or-no question checks (and does not
-        already start with yes or no)."""
+    def _verdict(self, entry: Entry, question: str, answer: str, now: dt.datetime) -> str | None:
+        """How the answer to a yes-or-no question starts: "no" when the question holds a
+        premise the entry's rule denies or a number the answer states otherwise, "yes" when
+        the answer bears out every fact it checks; None for a question asking for a fact, or
+        an answer that already starts with yes or no."""
         if not question or answer.startswith(self.lexicon.answer_leads):
-            return False
+            return None
+        answer = normalise(answer)
+        if reason.denies(question, entry.denies, now) or reason.refutes(question, answer, now):
+            return "no"
         words = set(self.words(question))
         named = [w for w in words if w in self._terms or w in self.index.key_words]
-        return reason.confirms(question, normalise(answer), now, named)
+        if reason.confirms(question, answer, now, named) and self._bears_out(
+            question, words, answer
+        ):
+            return "yes"
+        return None
+
+    def _bears_out(self, question: str, words: set[str], answer: str) -> bool:
+        """Whether the answer speaks of every topic word of the question: "新管理员重新注册个
+        账号就行吧" names 注册, which an answer about changing the original account over never
+        says, so it is no "yes". The pieces of its question form ("不对" of "对不对") are no
+        topic words."""
+        lex = self.lexicon
+        text = normalise(question)
+        forms = [m for m in (*lex.question_markers, *lex.tail_markers) if m in text]
+        topic = words - self.index.marker_words - lex.stopwords - lex.modal_words
+        return all(w in answer for w in topic if not any(w in form for form in forms))
 
     def chosen(self, entry_id: str, now: dt.datetime) -> Result | None:
         """The answer to a suggestion the asker picked; None when no such entry exists (any
@@ -301,7 +328,8 @@ class FaqEngine:
             return silent  # "那第二次呢": a reply within someone's conversation
         asks = d.has_question_marker(question) or d.describes_problem(question)
         asked = d.without_bot_mention(question)  # "@管理员 …": what is asked, not of whom
-        if asks or not in_group:
+        fault = d.describes_problem(question) and d.platform_problem(question)
+        if (asks or not in_group) and not fault:  # "成绩显示0分 系统出问题了": not a score check
             routed = reason.route(self.config, d.without_off_topic(asked), now)
             if routed is not None and routed in self.by_id:
                 return self._answer(asked, self.by_id[routed], ROUTED, mode, now)

@@ -20,6 +20,9 @@ class Entry:
     phrasings: tuple[str, ...]
     answer: str
     compute: str | None = None
+    # Premises the notice's rule contradicts ("新管理员重新注册账号" for the rule that the
+    # original account is changed over): a yes-or-no question holding one is answered "no".
+    denies: tuple[str, ...] = ()
 
 
 def load_entries(path: Path = ENTRIES_PATH) -> list[Entry]:
@@ -35,6 +38,7 @@ def load_entries(path: Path = ENTRIES_PATH) -> list[Entry]:
             phrasings=tuple(raw.get("phrasings", [])),
             answer=raw["answer"].strip(),
             compute=raw.get("compute"),
+            denies=tuple(raw.get("denies", [])),
         )
         for raw in data.get("entry", [])
     ]

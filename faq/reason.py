@@ -173,6 +173,39 @@ def confirms(question: str, answer: str, now: dt.datetime, named: list[str]) -> 
     return bool(stated) and lead(text) is not None and all(s in answer for s in stated)
 
 
+# What a number in a question or an answer counts: the unit written after it ("90分钟",
+# "30道"), or nothing for a bare code of four digits or more ("123456", a password).
+_QUANTITY = re.compile(r"(\d+)(分钟|小时|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?")
+MIN_CODE_DIGITS = 4
+
+
+def quantities(text: str) -> set[tuple[str, str]]:
+    """The (number, unit) pairs ``text`` states; bare numbers count only when long enough to
+    be a code."""
+    found = set()
+    for number, unit in _QUANTITY.findall(text):
+        if unit or len(number) >= MIN_CODE_DIGITS:
+            found.add((number.lstrip("0") or "0" if unit else number, unit or ""))
+    return found
+
+
+def refutes(question: str, answer: str, now: dt.datetime) -> bool:
+    """A yes-or-no question stating a number the answer states otherwise ("重置密码是123456
+    吧" to an answer of "000000", "考试是不是60分钟" to "90分钟"): the answer starts with no."""
+    text = facts_.read(question, now.date()).text
+    if lead(text) is None:
+        return False
+    stated = quantities(answer)
+    units = {unit for _, unit in stated}
+    return any(unit in units and (n, unit) not in stated for n, unit in quantities(text))
+
+
+def denies(question: str, premises: tuple[str, ...], now: dt.datetime) -> bool:
+    """A yes-or-no question holding a premise the rule contradicts."""
+    text = facts_.read(question, now.date()).text
+    return lead(text) is not None and any(p in text for p in premises)
+
+
 def understand(question: str, now: dt.datetime) -> tuple[Facts, Cues]:
     f = facts_.read(question, now.date())
     return f, read_cues(f.text)

@@ -76,6 +76,7 @@ class Lexicon:
     done_particle: str = ""
     repeat_negations: tuple[str, ...] = ()
     chatter_markers: tuple[str, ...] = ()
+    greeted: tuple[str, ...] = ()
     titles: tuple[str, ...] = ()
     surnames: str = ""
     familiar: tuple[str, ...] = ()
@@ -114,6 +115,7 @@ class Lexicon:
             done_particle=data.get("done_particle", ""),
             repeat_negations=tuple(data.get("repeat_negations", [])),
             chatter_markers=tuple(normalise(w) for w in data.get("chatter_markers", [])),
+            greeted=tuple(squash(w) for w in data.get("greeted", [])),
             titles=tuple(data.get("titles", [])),
             surnames="".join(data.get("surnames", "").split()),
             familiar=tuple(data.get("familiar", [])),

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from faq import facts
+from faq import facts, reason
 from faq.engine import GROUP, PRIVATE, engine_for
 from faq.followup import FollowUps
 from faq.text import normalise
@@ -311,3 +311,63 @@ def test_can_i_still_register_gets_its_yes_or_no_first(engine, campaign_config):
     late = dt.datetime.combine(makeup.end + dt.timedelta(days=1), dt.time(10), tz)
     assert ask(engine, "补考报名还来得及吗", early, PRIVATE).answer_text.startswith("来得及")
     assert ask(engine, "补考报名还来得及吗", late, PRIVATE).answer_text.startswith("来不及")
+
+
+# --- how a yes-or-no answer starts ------------------------------------------------------------
+
+
+def test_a_yes_is_said_in_the_form_of_the_question(engine, now):
+    """An answer that bears out every fact a yes-or-no question names starts with yes, said
+    the way the question asks ("是不是" -> 是的)."""
+    assert ask(engine, "考试是不是90分钟", now).answer_text.startswith("是的")
+
+
+def test_a_number_the_answer_states_otherwise_gets_no(engine, campaign_config, now):
+    default = campaign_config.platform.default_password
+    for question in ("重置密码是123456吧", "重置后的密码是不是888888"):
+        reply = ask(engine, question, now).answer_text
+        assert reply.startswith("不是") and default in reply, question
+    assert ask(engine, "考试是不是60分钟", now, PRIVATE).answer_text.startswith("不是")
+    assert reason.quantities("90分钟，共30道，密码000000，9月13日") == {
+        ("90", "分钟"),
+        ("30", "道"),
+        ("000000", ""),
+        ("9", "月"),
+        ("13", "日"),
+    }
+
+
+def test_a_premise_the_rule_denies_gets_no(engine, now):
+    """"学员自己报" where the unit's administrator registers, "重新注册" where the original
+    account is changed over: no "是的" for a question that names a part the answer never says."""
+    for question in ("管理员换人了 新管理员自己重新注册个账号就行吧", "学员可以自己报名补考吗"):
+        reply = ask(engine, question, now, PRIVATE).answer_text
+        assert reply.startswith(("不能", "不是", "不用")), question
+        assert not reply.startswith("是的")
+    told = ask(engine, "补考是不是单位管理员报名", now).answer_text
+    assert told.startswith("是的")
+
+
+def test_greetings_to_the_group_and_plans_with_a_time_get_silence(engine, now):
+    for chatter in ("晚上好各位", "谢谢各位领导", "晚上8点老地方见", "下午3点开会"):
+        assert ask(engine, chatter, now).answer_html is None, chatter
+    assert ask(engine, "大家好，请问补考什么时候报名", now).kind == "answer"
+    assert ask(engine, "补考报名时间", now).kind == "answer"
+
+
+def test_described_platform_faults_get_the_technical_service_in_the_group(
+    engine, campaign_config, now
+):
+    tech = campaign_config.contacts.tech_phone
+    for problem in (
+        "学员说视频看完了学分没加上",
+        "有个学员身份证号提示已注册 账号被别人占了",
+        "刚考完成绩显示0分 是不是系统出问题了",  # a fault, not a question about a score
+    ):
+        result = ask(engine, problem, now)
+        assert result.kind == "contact" and tech in result.answer_text, problem
+    # "能不能用" asks whether something may be used: a rule, not a fault of the platform.
+    rule = ask(engine, "去年多修的学分今年能不能用", now)
+    assert rule.kind == "contact"
+    assert campaign_config.contacts.policy_phone in rule.answer_text
+    assert tech not in rule.answer_text
