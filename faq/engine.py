@@ -336,6 +336,10 @@ class FaqEngine:
         ranked = self.rank(asked)
         top, score = ranked[0] if ranked else (None, 0.0)
         uncovered = self.coverage.uncovered(asked, self.words(asked), top, score)
+        if uncovered and (asks or not in_group) and reason.asks_exemption(asked, now):
+            # The notice's grounds of exemption are all there are: "出差在外地能免考吗" is
+            # answered by them, not only with the phone.
+            return self._answer(asked, self.by_id[reason.UNLISTED], ROUTED, mode, now)
         if in_group:
             # A message that says it is a question ("吗", "怎么", "？") needs less certainty about
             # the topic than a bare phrase does.

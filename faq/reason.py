@@ -33,6 +33,7 @@ CREDITS = "exam-eligibility"
 SEATS = "centralized-batching"
 COUNTY_UNITS = "county-min-units"
 RETIREMENT = "exemption-retirement"
+UNLISTED = "exemption-unlisted"
 UNIT_EXAM = "category-department-scope"
 CENTRALIZED_UNIT = "centralized-units"
 QUESTION_DUTY = "question-department-laws"
@@ -45,6 +46,7 @@ ROUTED = (
     SEATS,
     COUNTY_UNITS,
     RETIREMENT,
+    UNLISTED,
     UNIT_EXAM,
     CENTRALIZED_UNIT,
     QUESTION_DUTY,
@@ -69,6 +71,7 @@ class Cues:
     seat: bool = False
     enough: bool = False
     retire: bool = False
+    missed: bool = False
     exemption: bool = False
     passing: bool = False
     eligible: bool = False
@@ -233,6 +236,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return COUNTY_UNITS
     if cue.retire and f.dates and not cue.credit:  # "退休的还要刷学分不": the study rule
         return RETIREMENT
+    if cue.exemption and denies_ground(f.text):
+        return UNLISTED  # "长期病假但不算重大疾病 能免考不"
     unit = named_unit(config, f.text, cue, timed=bool(f.times or f.periods))
     if unit is not None:
         return unit
@@ -241,6 +246,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return SESSIONS
     if cue.session and cue.still and any(s.relative for s in f.dates) and not cue.register:
         return SESSIONS
+    if cue.missed and cue.exam and not cue.register:
+        return None  # "错过了今天的考试 还有机会吗": the makeup's rule, whatever the day
     this_year = any(s.day is not None and s.day.year == now.year for s in f.dates)
     if cue.exemption and cue.credit:
         return None  # "免考的还要刷学分不": the exemption's rule, whatever the date
@@ -249,6 +256,18 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     if cue.status_now and cue.action in (EXAM, REGISTER):  # "报名截止了吗": as of now
         return CALENDAR
     return None
+
+
+def denies_ground(text: str) -> bool:
+    """Whether ``text`` says a listed ground of exemption does not apply ("不算重大疾病")."""
+    groups: dict[str, list[str]] = _vocabulary()["cues"]  # type: ignore[assignment]
+    return any(n + g in text for n in groups["not_ground"] for g in groups["ground"])
+
+
+def asks_exemption(question: str, now: dt.datetime) -> bool:
+    """Whether a question asks whether someone may be exempted ("出差在外地能免考吗")."""
+    f, cue = understand(question, now)
+    return cue.exemption and not cue.credit
 
 
 def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str | None:

@@ -145,7 +145,7 @@ def test_ids_unique_and_well_formed(entries):
 
 
 def test_required_fields(entries):
-    allowed = {"id", "section", "question", "phrasings", "answer", "compute"}
+    allowed = {"id", "section", "question", "phrasings", "answer", "compute", "denies"}
     for e in entries:
         assert set(e) <= allowed, (e.get("id"), set(e) - allowed)
         for key in ("id", "section", "question", "answer"):
@@ -156,6 +156,8 @@ def test_required_fields(entries):
         assert len(set(phrasings)) == len(phrasings), e["id"]
         if "compute" in e:
             assert e["compute"] in COMPUTES, (e["id"], e["compute"])
+        denies = e.get("denies", [])
+        assert isinstance(denies, list) and all(isinstance(d, str) and d for d in denies)
 
 
 def test_every_compute_is_used(entries):

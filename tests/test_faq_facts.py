@@ -197,10 +197,39 @@ def test_platform_problems_get_the_technical_service(engine, campaign_config, no
 
 
 def test_rules_the_notice_lacks_get_the_policy_phone(engine, campaign_config, now):
-    for question in ("陪产假能不能免考", "考试能不能翻书"):
-        result = ask(engine, question, now, mode=PRIVATE)
-        assert result.kind == "contact", question
-        assert campaign_config.contacts.policy_phone in result.answer_text
+    result = ask(engine, "考试能不能翻书", now, mode=PRIVATE)
+    assert result.kind == "contact"
+    assert campaign_config.contacts.policy_phone in result.answer_text
+
+
+def test_a_ground_of_exemption_the_notice_does_not_list_is_none(engine, campaign_config, now):
+    """The notice's grounds of exemption are all there are: any other ("陪产假", "出差", a
+    sickness "不算重大疾病") gets them, that it is not one, and the policy phone."""
+    c = campaign_config
+    for question in ("陪产假能不能免考", "出差在外地能免考吗", "长期病假但不算重大疾病 能免考不"):
+        for mode in (GROUP, PRIVATE):
+            reply = ask(engine, question, now, mode=mode).answer_text
+            assert reply.startswith("不属于"), (question, mode)
+            assert c.contacts.policy_phone in reply and c.exemption.reasons[1] in reply
+    listed = ask(engine, "休产假能免考吗", now).answer_text
+    assert listed.startswith("可以申请")
+
+
+def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):
+    last_evening = dt.datetime(2022, 9, 30, 21, tzinfo=campaign_config.tz)
+    reply = ask(engine, "错过了今天的考试 还有机会吗", last_evening).answer_text
+    makeup = campaign_config.makeup
+    assert f"{makeup.exam.start.month}月{makeup.exam.start.day}日" in reply
+    assert f"{makeup.registration.start.month}月{makeup.registration.start.day}日" in reply
+
+
+def test_a_day_of_a_rounds_registration_names_its_exam_days(engine, campaign_config, now):
+    zone2 = campaign_config.zone_round(2)
+    assert zone2 is not None
+    day = zone2.registration.end
+    reply = ask(engine, f"{day.month}月{day.day}号报名的人最早哪天能考", now).answer_text
+    exam = zone2.exam.start
+    assert f"考试{exam.month}月{exam.day}日" in reply
 
 
 def test_group_questions_by_their_form(engine, now):
