@@ -34,6 +34,7 @@ SEATS = "centralized-batching"
 COUNTY_UNITS = "county-min-units"
 RETIREMENT = "exemption-retirement"
 UNLISTED = "exemption-unlisted"
+NO_STUDY = "exemption-no-study"
 UNIT_EXAM = "category-department-scope"
 CENTRALIZED_UNIT = "centralized-units"
 QUESTION_DUTY = "question-department-laws"
@@ -47,6 +48,7 @@ ROUTED = (
     COUNTY_UNITS,
     RETIREMENT,
     UNLISTED,
+    NO_STUDY,
     UNIT_EXAM,
     CENTRALIZED_UNIT,
     QUESTION_DUTY,
@@ -250,7 +252,7 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return None  # "错过了今天的考试 还有机会吗": the makeup's rule, whatever the day
     this_year = any(s.day is not None and s.day.year == now.year for s in f.dates)
     if cue.exemption and cue.credit:
-        return None  # "免考的还要刷学分不": the exemption's rule, whatever the date
+        return NO_STUDY  # "给他免考的话他还要看视频挣学分不": the exemption's rule, whatever the date
     if (this_year or f.now) and (cue.action or cue.scope or cue.agenda):
         return CALENDAR
     if cue.status_now and cue.action in (EXAM, REGISTER):  # "报名截止了吗": as of now

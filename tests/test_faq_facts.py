@@ -400,3 +400,14 @@ def test_described_platform_faults_get_the_technical_service_in_the_group(
     assert rule.kind == "contact"
     assert campaign_config.contacts.policy_phone in rule.answer_text
     assert tech not in rule.answer_text
+
+
+def test_an_exempted_learner_earns_no_credits_whatever_else_the_question_says(engine, now):
+    for question in ("老张2024年11月退休 今年给他免考的话他还要看视频挣学分不", "免考的还要刷学分不"):
+        reply = ask(engine, question, now).answer_text
+        assert reply.startswith("不需要"), question
+
+
+def test_dialect_words_for_how_many(engine, campaign_config, now):
+    reply = ask(engine, "依法治市办政策咨询电话是好多", now).answer_text
+    assert campaign_config.contacts.policy_phone in reply
