@@ -243,6 +243,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     unit = named_unit(config, f.text, cue, timed=bool(f.times or f.periods))
     if unit is not None:
         return unit
+    if bare_unit(config, f.text):
+        return UNIT_EXAM  # "衡东县教育局呢", asked out of the blue: which exam it takes
     timed = bool(f.times or f.periods)
     if timed and (cue.session or cue.exam) and not cue.register and not cue.study:
         return SESSIONS
@@ -270,6 +272,19 @@ def asks_exemption(question: str, now: dt.datetime) -> bool:
     """Whether a question asks whether someone may be exempted ("出差在外地能免考吗")."""
     f, cue = understand(question, now)
     return cue.exemption and not cue.credit
+
+
+BARE_TAILS = re.compile(r"[呢吗嘛啊呀的？?。.!！\s]+")
+
+
+def bare_unit(config: Config, text: str) -> bool:
+    """A message that is a unit's name and nothing else ("衡东县教育局呢") whose attachment-1
+    system is known."""
+    mention = unit_mention(text)
+    if mention is None or BARE_TAILS.sub("", text.replace(mention, "")):
+        return False
+    unit = resolve_unit(config, text)
+    return unit.dept is not None or unit.member is not None
 
 
 def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str | None:

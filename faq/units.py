@@ -57,10 +57,12 @@ def resolve_unit(config: Config, text: str) -> UnitHit:
 
 
 def question_department(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
-    """``qdept``: the question-bank department named by department or by one of its laws;
-    ``law``: the law, when it was named by a law."""
+    """``qdept``: the question-bank department named by department (a county's namesake is
+    not it) or by one of its laws; ``law``: the law, when it was named by a law."""
     city = config.campaign.city
     hits = find_names(question, [q.department for q in config.question_bank], city)
+    if unit_level(unit_mention(question) or "") == COUNTY:
+        hits = []  # "衡东县教育局" is a county's bureau, not the city's 市教育局
     qdept: QuestionDepartment | None = config.question_department(hits[0]) if hits else None
     if qdept is not None:
         return {"qdept": qdept, "law": None, "named": qdept}

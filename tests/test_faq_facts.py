@@ -411,3 +411,14 @@ def test_an_exempted_learner_earns_no_credits_whatever_else_the_question_says(en
 def test_dialect_words_for_how_many(engine, campaign_config, now):
     reply = ask(engine, "依法治市办政策咨询电话是好多", now).answer_text
     assert campaign_config.contacts.policy_phone in reply
+
+
+def test_a_countys_bureau_is_not_the_citys_namesake(engine, now):
+    """"衡东县教育局" belongs to the provincial education system's exam; the question-bank duty
+    of 市教育局 is the city's bureau's, not the county's."""
+    reply = ask(engine, "衡东县教育局呢", now, PRIVATE).answer_text
+    assert "省教育厅" in reply and "分类" in reply
+    assert "未成年人保护法" not in reply
+    assert ask(engine, "衡东县教育局呢", now).answer_html is None  # a fragment, in the group
+    city = ask(engine, "市教育局报什么题", now, PRIVATE).answer_text
+    assert "未成年人保护法" in city
