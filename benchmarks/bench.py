@@ -435,9 +435,30 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+REFERENCE_LOOPS = 1_000_000
+
+
+def machine_reference(runs: int = 5) -> float:
+    """Seconds a fixed pure-Python loop takes here (median): the same machine has run 2-4
+    times slower at some hours than at others, so figures of two runs compare only together
+    with this one."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        total = 0
+        for i in range(REFERENCE_LOOPS):
+            total += i * i % 7
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     sections = args.only or SECTIONS
+    before = machine_reference()
+    print(
+        f"Machine speed reference: a fixed Python loop takes {before * 1000:.0f} ms (lower: faster)"
+    )
     if "faq" in sections:
         bench_faq()
     if "throughput" in sections:
@@ -454,7 +475,12 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks.concurrency import bench_concurrency
 
         bench_concurrency(quick=args.quick)
-    print(f"(measured {dt.datetime.now():%Y-%m-%d %H:%M}; 2-core machine; figures vary a few %)")
+    after = machine_reference()
+    print(
+        f"(measured {dt.datetime.now():%Y-%m-%d %H:%M}; 2-core machine; the reference loop took "
+        f"{before * 1000:.0f} ms before and {after * 1000:.0f} ms after: absolute figures scale "
+        "with it, paired ratios do not)"
+    )
 
 
 if __name__ == "__main__":
