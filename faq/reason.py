@@ -253,7 +253,7 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     if cue.missed and cue.exam and not cue.register:
         return None  # "错过了今天的考试 还有机会吗": the makeup's rule, whatever the day
     this_year = any(s.day is not None and s.day.year == now.year for s in f.dates)
-    if cue.exemption and cue.credit:
+    if cue.exemption and (cue.credit or cue.study) and not cue.register:
         return NO_STUDY  # "给他免考的话他还要看视频挣学分不": the exemption's rule, whatever the date
     if (this_year or f.now) and (cue.action or cue.scope or cue.agenda):
         return CALENDAR
@@ -271,7 +271,7 @@ def denies_ground(text: str) -> bool:
 def asks_exemption(question: str, now: dt.datetime) -> bool:
     """Whether a question asks whether someone may be exempted ("出差在外地能免考吗")."""
     f, cue = understand(question, now)
-    return cue.exemption and not cue.credit
+    return cue.exemption and not (cue.credit or cue.study)
 
 
 BARE_TAILS = re.compile(r"[呢吗嘛啊呀的？?。.!！\s]+")
