@@ -270,7 +270,7 @@ def denies_ground(text: str) -> bool:
 
 def asks_exemption(question: str, now: dt.datetime) -> bool:
     """Whether a question asks whether someone may be exempted ("出差在外地能免考吗")."""
-    f, cue = understand(question, now)
+    _facts, cue = understand(question, now)
     return cue.exemption and not (cue.credit or cue.study)
 
 
