@@ -53,7 +53,9 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     """``day``: the day asked (None: the question names none; the template then says what is
     open now); ``target``: the window the question names ("第二次报名", "补考") as a Span;
     ``hits``: the windows of the asked kind that contain the day; ``coming``: those after it;
-    ``past``: the last one before it; ``zone_day``: the zone round examining that day."""
+    ``past``: the last one before it; ``zone_day``: the zone round examining that day;
+    ``edge``: "start"/"end" when a yes-or-no question asks whether the day is the window's
+    first or last ("9月20号开始吧")."""
     f, cue = understand(question, now)
     day, ends = _day(f, now, cue)
     if day is None:
@@ -86,6 +88,14 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         )
     else:
         verdict = bool(hits)
+    # "第一次考试是9月20号开始吧": whether the day is the window's first (or last) day.
+    edge = None
+    if cue.starts != cue.ends and ends is None and lead(f.text) is not None:
+        edge = "start" if cue.starts else "end"
+        if target is None and len(hits) == 1:
+            target = hits[0]
+        if target is not None:
+            verdict = day == (target.start if edge == "start" else target.end)
     pool = [target] if target is not None else kinds
     coming = [s for s in kinds if s.start > last][:MAX_COMING]
     past = [s for s in pool if s.end < day]
@@ -97,6 +107,7 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "asked_today": day == now.date(),
         "action": action,
         "target": target,
+        "edge": edge if target is not None else None,
         "hits": hits,
         "coming": coming,
         "past": past[-1] if past else None,
@@ -346,6 +357,8 @@ def unit_exam(config: Config, question: str, now: dt.datetime) -> dict[str, Any]
         "qdept": hit.qdept,
         "lead": lead(f.text),
         "asks_centralized": cue.centralized,
+        # "县法院要参加分众考吗": the question names the city's exam as the one it takes.
+        "asks_zone": cue.zone and not cue.category,
     }
 
 

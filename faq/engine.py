@@ -194,15 +194,15 @@ class FaqEngine:
     # --- answering -------------------------------------------------------------------------------
     def render(self, entry: Entry, question: str, now: dt.datetime) -> str:
         """The entry's answer as HTML, as of ``now``, for ``question`` (a computed entry reads
-        the facts, unit or law it names). A yes-or-no question whose every number the answer
-        states ("考试是不是90分钟") is confirmed first."""
+        the facts, unit or law it names). A yes-or-no question gets its yes or no first where
+        the answer decides it (``_verdict``)."""
         context = base_context(self.config, now, question)
         if entry.compute:
             context.update(COMPUTES[entry.compute](self.config, question, now))
         # Compiled on first use (once per process): the index is ready sooner, and every
         # answer is rendered by the tests (tests/test_faq_entries.py).
         body = compiled(entry.answer).render(**context).strip()
-        verdict = None if entry.compute else self._verdict(entry, question, strip_html(body), now)
+        verdict = self._verdict(entry, question, strip_html(body), now)
         return render(
             "faq_answer",
             c=self.config,
@@ -214,32 +214,38 @@ class FaqEngine:
 
     def _verdict(self, entry: Entry, question: str, answer: str, now: dt.datetime) -> str | None:
         """How the answer to a yes-or-no question starts: "no" when the question holds a
-        premise the entry's rule denies or a number the answer states otherwise, "yes" when
-        the answer bears out every fact it checks; None for a question asking for a fact, or
-        an answer that already starts with yes or no."""
+        premise the entry's rule denies or a number the answer's clause about it states
+        otherwise, "yes" when that clause bears out every fact it checks; None for a question
+        asking for a fact, or an answer that already starts with yes or no. A computed answer
+        says its own yes or no; only a denied premise is said for it."""
         if not question or answer.startswith(self.lexicon.answer_leads):
             return None
-        answer = normalise(answer)
-        if reason.denies(question, entry.denies, now) or reason.refutes(question, answer, now):
+        if reason.denies(question, entry.denies, now):
             return "no"
+        if entry.compute:
+            return None
         words = set(self.words(question))
+        topic = self._topic(question, words)
+        clause = reason.clause_about(normalise(answer), topic)
+        if reason.refutes(question, clause, now):
+            return "no"
         named = [w for w in words if w in self._terms or w in self.index.key_words]
-        if reason.confirms(question, answer, now, named) and self._bears_out(
-            question, words, answer
+        if reason.confirms(question, clause, now, named) and all(
+            w in normalise(answer) for w in topic
         ):
             return "yes"
         return None
 
-    def _bears_out(self, question: str, words: set[str], answer: str) -> bool:
-        """Whether the answer speaks of every topic word of the question: "新管理员重新注册个
-        账号就行吧" names 注册, which an answer about changing the original account over never
-        says, so it is no "yes". The pieces of its question form ("不对" of "对不对") are no
-        topic words."""
+    def _topic(self, question: str, words: set[str]) -> set[str]:
+        """The question's topic words: what the answer must speak of to bear it out ("新管理
+        员重新注册个账号就行吧" names 注册, which an answer about changing the original account
+        over never says, so it is no "yes"). The pieces of its question form ("不对" of "对不
+        对") are none."""
         lex = self.lexicon
         text = normalise(question)
         forms = [m for m in (*lex.question_markers, *lex.tail_markers) if m in text]
         topic = words - self.index.marker_words - lex.stopwords - lex.modal_words
-        return all(w in answer for w in topic if not any(w in form for form in forms))
+        return {w for w in topic if not any(w in form for form in forms)}
 
     def chosen(self, entry_id: str, now: dt.datetime) -> Result | None:
         """The answer to a suggestion the asker picked; None when no such entry exists (any

@@ -66,6 +66,9 @@ class Cues:
     county: bool = False
     county_plans: bool = False
     category: bool = False
+    zone: bool = False
+    starts: bool = False
+    ends: bool = False
     questions: bool = False
     study: bool = False
     credit: bool = False
@@ -180,18 +183,30 @@ def confirms(question: str, answer: str, now: dt.datetime, named: list[str]) -> 
 
 # What a number in a question or an answer counts: the unit written after it ("90分钟",
 # "30道"), or nothing for a bare code of four digits or more ("123456", a password).
-_QUANTITY = re.compile(r"(\d+)(分钟|小时|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?")
+_QUANTITY = re.compile(r"(\d+)(个?小时|分钟|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?")
 MIN_CODE_DIGITS = 4
+_CLAUSE = re.compile(r"[，,；;。！!？?\n]")
 
 
 def quantities(text: str) -> set[tuple[str, str]]:
-    """The (number, unit) pairs ``text`` states; bare numbers count only when long enough to
-    be a code."""
+    """The (number, unit) pairs ``text`` states (hours as minutes); bare numbers count only
+    when long enough to be a code."""
     found = set()
     for number, unit in _QUANTITY.findall(text):
+        if unit.endswith("小时"):
+            number, unit = str(int(number) * 60), "分钟"
         if unit or len(number) >= MIN_CODE_DIGITS:
             found.add((number.lstrip("0") or "0" if unit else number, unit or ""))
     return found
+
+
+def clause_about(answer: str, topic: set[str]) -> str:
+    """The clause of ``answer`` that speaks of most of the question's ``topic`` words ("公共
+    试题占…40%" of an answer that also gives the other share, 60%); the whole answer when no
+    clause names any."""
+    clauses = [c for c in _CLAUSE.split(answer) if c]
+    best = max(clauses, key=lambda c: sum(w in c for w in topic), default=answer)
+    return best if any(w in best for w in topic) else answer
 
 
 def refutes(question: str, answer: str, now: dt.datetime) -> bool:

@@ -422,3 +422,40 @@ def test_a_countys_bureau_is_not_the_citys_namesake(engine, now):
     assert ask(engine, "衡东县教育局呢", now).answer_html is None  # a fragment, in the group
     city = ask(engine, "市教育局报什么题", now, PRIVATE).answer_text
     assert "未成年人保护法" in city
+
+
+def test_a_number_is_checked_against_the_clause_about_its_subject(engine, now):
+    """"公共试题是占60%吧": the answer gives 60% too, for the other share; the clause about
+    公共试题 says 40%. An hour is 60 minutes."""
+    shares = ask(engine, "公共试题是占60%吧", now).answer_text
+    assert shares.startswith("不是") and "40%" in shares
+    assert ask(engine, "考试是一个小时吧？", now).answer_text.startswith("不是")
+    assert reason.quantities("两场共3小时") == {("180", "分钟")}
+
+
+def test_the_exam_a_question_proposes_for_a_unit_is_confirmed_or_denied(engine, now):
+    provincial = ask(engine, "县法院要参加分众考吗", now).answer_text
+    assert provincial.startswith("不用") and "省高院" in provincial
+    assert ask(engine, "市委网信办考分众吧", now).answer_text.startswith("不是")
+    city = ask(engine, "县科技局考分众吧", now).answer_text  # 省科技厅 covers no county
+    assert city.startswith("是的") and "分众" in city
+
+
+def test_counts_and_dates_against_the_rules_say_yes_or_no_first(engine, now):
+    assert ask(engine, "集中考每场能坐100人吧", now).answer_text.startswith("不能")
+    assert ask(engine, "50人一场坐得下吗", now).answer_text.startswith("是的")
+    assert ask(engine, "2025年3月退休的能免考吗", now).answer_text.startswith("不能")
+    assert ask(engine, "2024年3月退休的能免考吗", now).answer_text.startswith("可以")
+
+
+def test_the_first_or_last_day_of_a_window(engine, campaign_config, now):
+    zone1 = campaign_config.zone_round(1)
+    assert zone1 is not None
+    start = zone1.exam.start
+    wrong = ask(engine, f"第一次考试是{start.month}月{start.day + 1}号开始吧", now).answer_text
+    assert wrong.startswith("不是") and f"从{start.month}月{start.day}日开始" in wrong
+    right = ask(engine, f"第一次考试是{start.month}月{start.day}号开始吗", now).answer_text
+    assert right.startswith("是的")
+    makeup = campaign_config.makeup.registration.end
+    late = ask(engine, f"补考报名{makeup.month}月{makeup.day + 1}号截止吗", now).answer_text
+    assert late.startswith("不是") and f"{makeup.month}月{makeup.day}日截止" in late
