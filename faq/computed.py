@@ -16,7 +16,7 @@ from bot.core.config import Config
 from bot.core.windows import closes_at
 from faq import schedule
 from faq.facts import Facts, vocabulary
-from faq.reason import Cues, lead, understand
+from faq.reason import Cues, lead, months_to, understand
 from faq.schedule import EXAM, REGISTER, STUDY, Span
 from faq.units import resolve_unit
 
@@ -242,8 +242,8 @@ def study_check(config: Config, question: str, now: dt.datetime) -> dict[str, An
 
 
 def score_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
-    f, _ = understand(question, now)
-    score = f.score
+    f, cue = understand(question, now)
+    score = None if cue.threshold else f.score  # "及格线是80分吧" states no one's score
     passed = score is not None and score >= config.exam.pass_mark
     return {
         "named": None,
@@ -318,14 +318,22 @@ def retirement_check(config: Config, question: str, now: dt.datetime) -> dict[st
     cutoff = ex.retirement_cutoff
     limit = cutoff.replace(year=cutoff.year + ex.retirement_within_years)
     stamp = next((s for s in f.dates if s.day is not None), None)
-    if stamp is None or stamp.day is None:
+    months = months_to(f.text)
+    if stamp is not None and stamp.day is not None:
+        retires, month_only = stamp.day, stamp.month_only
+    elif months is not None:  # "离退休还有两年半": counted from the day asked
+        total = now.month - 1 + months
+        retires = dt.date(now.year + total // 12, total % 12 + 1, 1)
+        month_only = True
+    else:
         return {"named": None, "retires": None, "verdict": None}
     return {
         "named": None,
-        "retires": stamp.day,
-        "month_only": stamp.month_only,
+        "retires": retires,
+        "month_only": month_only,
+        "about": stamp is None or stamp.day is None,  # counted from a wait, to the month
         "limit": limit,
-        "verdict": _verdict(stamp.day <= limit),
+        "verdict": _verdict(retires <= limit),
     }
 
 

@@ -114,6 +114,8 @@ class QuestionDetector:
         text = normalise(text)
         for problem in lex.problem_markers:  # "提示已注册" quotes an error, reports nothing done
             text = text.replace(problem, " ")
+        for quoting in lex.quoting:  # "系统显示账号已在…": the platform's words, not the asker's
+            text = text.split(quoting, 1)[0]
         if any(m in text for m in lex.done_markers):
             return True
         particle = lex.done_particle

@@ -217,18 +217,19 @@ class FaqEngine:
         premise the entry's rule denies or a number the answer's clause about it states
         otherwise, "yes" when that clause bears out every fact it checks; None for a question
         asking for a fact, or an answer that already starts with yes or no. A computed answer
-        says its own yes or no; only a denied premise is said for it."""
+        that says no yes or no of its own may still get a no, never a yes."""
         if not question or answer.startswith(self.lexicon.answer_leads):
             return None
         if reason.denies(question, entry.denies, now):
             return "no"
-        if entry.compute:
-            return None
         words = set(self.words(question))
         topic = self._topic(question, words)
-        clause = reason.clause_about(normalise(answer), topic)
+        idf = self.index.word_idf
+        clause = reason.clause_about(normalise(answer), {w: idf.get(w, 1.0) for w in topic})
         if reason.refutes(question, clause, now):
-            return "no"
+            return "not"  # a number stated otherwise: "不是", whatever the question's form
+        if entry.compute:
+            return None
         named = [w for w in words if w in self._terms or w in self.index.key_words]
         if reason.confirms(question, clause, now, named) and all(
             w in normalise(answer) for w in topic

@@ -77,6 +77,7 @@ class Cues:
     enough: bool = False
     retire: bool = False
     missed: bool = False
+    threshold: bool = False
     exemption: bool = False
     passing: bool = False
     eligible: bool = False
@@ -185,7 +186,7 @@ def confirms(question: str, answer: str, now: dt.datetime, named: list[str]) -> 
 # "30道"), or nothing for a bare code of four digits or more ("123456", a password).
 _QUANTITY = re.compile(r"(\d+)(个?小时|分钟|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?")
 MIN_CODE_DIGITS = 4
-_CLAUSE = re.compile(r"[，,；;。！!？?\n]")
+_CLAUSE = re.compile(r"[，,；;：:、。！!？?\n]")
 
 
 def quantities(text: str) -> set[tuple[str, str]]:
@@ -200,13 +201,15 @@ def quantities(text: str) -> set[tuple[str, str]]:
     return found
 
 
-def clause_about(answer: str, topic: set[str]) -> str:
-    """The clause of ``answer`` that speaks of most of the question's ``topic`` words ("公共
-    试题占…40%" of an answer that also gives the other share, 60%); the whole answer when no
-    clause names any."""
+def clause_about(answer: str, topic: dict[str, float]) -> str:
+    """The clause of ``answer`` that speaks most of the question's ``topic`` words (weighed by
+    how specific each is): "公共试题占…40%" of an answer that also gives the other share, 60%;
+    "单选20道" of one that also says 30道 in all. The whole answer when no clause names any.
+    The question's numbers do not choose: they are what is checked."""
+    subject = {w: weight for w, weight in topic.items() if not any(ch.isdigit() for ch in w)}
     clauses = [c for c in _CLAUSE.split(answer) if c]
-    best = max(clauses, key=lambda c: sum(w in c for w in topic), default=answer)
-    return best if any(w in best for w in topic) else answer
+    best = max(clauses, key=lambda c: sum(v for w, v in subject.items() if w in c), default="")
+    return best if any(w in best for w in subject) else answer
 
 
 def refutes(question: str, answer: str, now: dt.datetime) -> bool:
@@ -241,8 +244,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         and (moment or cue.day_before or cue.same_day)
     ):
         return STUDY_DEADLINE
-    if f.score is not None and (cue.passing or cue.exam) and not cue.study:
-        return SCORE
+    if f.score is not None and (cue.passing or cue.exam) and not (cue.study or cue.threshold):
+        return SCORE  # "考了58分算过吗"; not "及格线是80分吧", which asks the rule
     if f.required is not None or f.elective is not None or f.total is not None:
         return CREDITS
     if f.required_complete and cue.exam:
@@ -251,8 +254,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return SEATS
     if f.units is not None and (cue.county or cue.county_plans):
         return COUNTY_UNITS
-    if cue.retire and f.dates and not cue.credit:  # "退休的还要刷学分不": the study rule
-        return RETIREMENT
+    if cue.retire and (f.dates or months_to(f.text) is not None) and not cue.credit:
+        return RETIREMENT  # "2025年3月退休", "离退休还有两年半"; not "退休的还要刷学分不"
     if cue.exemption and denies_ground(f.text):
         return UNLISTED  # "长期病假但不算重大疾病 能免考不"
     unit = named_unit(config, f.text, cue, timed=bool(f.times or f.periods))
@@ -287,6 +290,21 @@ def asks_exemption(question: str, now: dt.datetime) -> bool:
     """Whether a question asks whether someone may be exempted ("出差在外地能免考吗")."""
     _facts, cue = understand(question, now)
     return cue.exemption and not (cue.credit or cue.study)
+
+
+# "离退休还有2年半", "还差1年03个月退休", "再过18个月退休": how long until it happens.
+_WAIT = re.compile(r"(?:还有|还差|差|再过|还剩|不到)(\d+)(?:(年)(半)?(?:零?(\d+)个?月)?|个?月)")
+
+
+def months_to(text: str) -> int | None:
+    """The months a question says are left ("还有2年半" -> 30), or None."""
+    m = _WAIT.search(text)
+    if m is None:
+        return None
+    number, years, half, extra = m.groups()
+    if not years:
+        return int(number)
+    return int(number) * 12 + (6 if half else 0) + int(extra or 0)
 
 
 BARE_TAILS = re.compile(r"[呢吗嘛啊呀的？?。.!！\s]+")

@@ -77,6 +77,7 @@ class Lexicon:
     repeat_negations: tuple[str, ...] = ()
     chatter_markers: tuple[str, ...] = ()
     greeted: tuple[str, ...] = ()
+    quoting: tuple[str, ...] = ()
     titles: tuple[str, ...] = ()
     surnames: str = ""
     familiar: tuple[str, ...] = ()
@@ -116,6 +117,7 @@ class Lexicon:
             repeat_negations=tuple(data.get("repeat_negations", [])),
             chatter_markers=tuple(normalise(w) for w in data.get("chatter_markers", [])),
             greeted=tuple(squash(w) for w in data.get("greeted", [])),
+            quoting=tuple(normalise(w) for w in data.get("quoting", [])),
             titles=tuple(data.get("titles", [])),
             surnames="".join(data.get("surnames", "").split()),
             familiar=tuple(data.get("familiar", [])),

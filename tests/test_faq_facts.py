@@ -459,3 +459,33 @@ def test_the_first_or_last_day_of_a_window(engine, campaign_config, now):
     makeup = campaign_config.makeup.registration.end
     late = ask(engine, f"补考报名{makeup.month}月{makeup.day + 1}号截止吗", now).answer_text
     assert late.startswith("不是") and f"{makeup.month}月{makeup.day}日截止" in late
+
+
+def test_the_clause_that_answers_is_the_one_about_the_subject(engine, now):
+    """"单选题要报30道吗": 30道 is the total; the clause about 单选 says 20. "多选要报10道吧"
+    is right."""
+    assert ask(engine, "单选题要报30道吗", now).answer_text.startswith("不是")
+    assert ask(engine, "多选要报10道吧", now).answer_text.startswith("要")
+
+
+def test_the_pass_mark_asked_is_not_a_score_someone_got(engine, now):
+    mark = ask(engine, "及格线是80分吧", now).answer_text
+    assert mark.startswith("不是") and "60分" in mark
+    assert "不及格" in ask(engine, "考了58分算过吗", now).answer_text
+    assert ask(engine, "满分是150分吗", now).answer_text.startswith("不是")
+
+
+def test_years_left_to_retirement(engine, now):
+    late = ask(engine, "离退休还有两年半，能申请免考吗", now).answer_text
+    assert late.startswith("不能") and "约" in late
+    assert ask(engine, "还有一年半退休 能免考吗", now).answer_text.startswith("可以")
+    assert reason.months_to("离退休还有2年半") == 30
+    assert reason.months_to("还差1年03个月退休") == 15
+    assert reason.months_to("再过18个月退休") == 18
+
+
+def test_a_described_fault_quoting_the_platform_is_no_report_of_work_done(
+    engine, campaign_config, now
+):
+    reply = ask(engine, "系统显示账号已在其他设备登录", now)
+    assert reply.kind == "contact" and campaign_config.contacts.tech_phone in reply.answer_text
