@@ -65,6 +65,26 @@ def test_second_set_tune_half_does_not_regress(report):
     assert private.answer_rate >= 0.95, misses
 
 
+@pytest.mark.parametrize(
+    ("name", "right", "wrong"),
+    [
+        # Measured when each set came (before tuning on it): 87.6% / 5.6% and 77.5% / 12.9%;
+        # after the lessons of its tune half: 92.6% / 1.4% and 89.9% / 2.7%.
+        ("blind3", 0.91, 0.02),
+        ("blind4", 0.88, 0.03),
+    ],
+)
+def test_later_sets_tune_halves_do_not_regress(report, name, right, wrong):
+    group = report.get(part(name, TUNE), GROUP)
+    private = report.get(part(name, TUNE), PRIVATE)
+    misses = "\n".join(group.misses + private.misses)
+    assert group.answer_rate >= right, misses
+    assert group.wrong_rate <= wrong, misses
+    assert group.silence_rate >= 0.97, misses
+    assert group.contact_rate >= 0.80, misses
+    assert private.answer_rate >= 0.95, misses
+
+
 def test_group_answers_only_what_the_ranking_is_sure_of(campaign_config):
     """Held-out phrasings of the knowledge base: the answers the group gate lets through are
     right far more often than those it holds back (``faq.calibrate``)."""
@@ -93,17 +113,23 @@ def test_holdout_half_is_reported_as_totals_only(report):
         assert figures.answerable + figures.uncovered + figures.chatter > 0 or mode == PRIVATE
 
 
-def test_holdout_half_wrong_answers_do_not_regress(report):
-    """Measured 11.2% (16 of 143 questions) when written, 9.1% (13) with the group gate and
-    the second set's lessons; 5.8% (8 of 138) on the second set's holdout: far from the
-    issue's target."""
-    first = report.get(part("blind", HOLDOUT), GROUP)
-    assert first.wrong_rate <= 0.10, f"{first.wrong_rate:.1%} wrong on the holdout half"
-    second = report.get(part("blind2", HOLDOUT), GROUP)
-    assert second.wrong_rate <= 0.07, f"{second.wrong_rate:.1%} wrong on the second holdout"
+@pytest.mark.parametrize(
+    ("name", "ceiling"),
+    [
+        # First measured 11.2%, 5.8%, 7.2% and 11.3% wrong; now 6.3%, 5.1%, 5.8% and 11.3%.
+        ("blind", 0.07),
+        ("blind2", 0.06),
+        ("blind3", 0.065),
+        ("blind4", 0.12),
+    ],
+)
+def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
+    """Far from the issue's target (1%): a floor against regressions, nothing more."""
+    group = report.get(part(name, HOLDOUT), GROUP)
+    assert group.wrong_rate <= ceiling, f"{group.wrong_rate:.1%} wrong on {name}'s holdout"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 9.1% wrong on the holdout")
+@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 6.3% wrong on the holdout")
 def test_holdout_half_wrong_answers_meet_the_target(report):
     group = report.get(part("blind", HOLDOUT), GROUP)
     assert group.wrong_rate <= 0.02, f"{group.wrong_rate:.1%} wrong on the holdout half"
