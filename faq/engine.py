@@ -231,8 +231,10 @@ class FaqEngine:
         if entry.compute:
             return None
         named = [w for w in words if w in self._terms or w in self.index.key_words]
+        said = normalise(answer)
+        spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
         if reason.confirms(question, clause, now, named) and all(
-            w in normalise(answer) for w in topic
+            w in said or w in spoken for w in topic
         ):
             return "yes"
         return None

@@ -489,3 +489,10 @@ def test_a_described_fault_quoting_the_platform_is_no_report_of_work_done(
 ):
     reply = ask(engine, "系统显示账号已在其他设备登录", now)
     assert reply.kind == "contact" and campaign_config.contacts.tech_phone in reply.answer_text
+
+
+def test_a_true_premise_gets_yes_and_the_deadline_hour_itself_is_in_time(engine, now):
+    for question in ("每个单位报30道题吧", "公共试题占40%吗", "重置后密码是000000吧"):
+        assert ask(engine, question, now).answer_text.startswith("是的"), question
+    evening = ask(engine, "考试前一天晚上9点前要学完吧", now).answer_text
+    assert evening.startswith("可以") and "早于" not in evening and "正是截止时间" in evening
