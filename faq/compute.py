@@ -102,9 +102,15 @@ def base_context(config: Config, now: dt.datetime, question: str = "") -> dict[s
 
 
 def centralized_unit(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
-    """``unit``: the centralized-exam unit the question names, or None."""
+    """``unit``: the centralized-exam unit the question names, or None; ``online_self``: the
+    question proposes that its staff sit the exam online, each on his own."""
     hits = find_names(question, config.centralized.units, config.campaign.city)
-    return {"unit": hits[0] if hits else None, "named": hits[0] if hits else None}
+    _facts, cue = reason.understand(question, now)
+    return {
+        "unit": hits[0] if hits else None,
+        "named": hits[0] if hits else None,
+        "online_self": cue.online_self,
+    }
 
 
 Compute = Callable[[Config, str, dt.datetime], dict[str, Any]]

@@ -226,6 +226,8 @@ class FaqEngine:
         topic = self._topic(question, words)
         idf = self.index.word_idf
         clause = reason.clause_about(normalise(answer), {w: idf.get(w, 1.0) for w in topic})
+        if not reason.quantities(clause):  # "政策咨询电话：0734-…": the label, then its value
+            clause = normalise(answer)
         if reason.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form
         if entry.compute:
@@ -233,7 +235,7 @@ class FaqEngine:
         named = [w for w in words if w in self._terms or w in self.index.key_words]
         said = normalise(answer)
         spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
-        if reason.confirms(question, clause, now, named) and all(
+        if reason.confirms(question, said, now, named) and all(
             w in said or w in spoken for w in topic
         ):
             return "yes"
@@ -345,9 +347,10 @@ class FaqEngine:
         ranked = self.rank(asked)
         top, score = ranked[0] if ranked else (None, 0.0)
         uncovered = self.coverage.uncovered(asked, self.words(asked), top, score)
-        if uncovered and (asks or not in_group) and reason.asks_exemption(asked, now):
-            # The notice's grounds of exemption are all there are: "出差在外地能免考吗" is
-            # answered by them, not only with the phone.
+        unsure = uncovered or score < t.private
+        if unsure and (asks or not in_group) and reason.asks_exemption(asked, now):
+            # The notice's grounds of exemption are all there are: "出差在外地能免考吗", "普通
+            # 感冒请了两天病假能免考不" are answered by them, not only with the phone.
             return self._answer(asked, self.by_id[reason.UNLISTED], ROUTED, mode, now)
         if in_group:
             # A message that says it is a question ("吗", "怎么", "？") needs less certainty about

@@ -67,6 +67,7 @@ class Cues:
     county_plans: bool = False
     category: bool = False
     zone: bool = False
+    online_self: bool = False
     starts: bool = False
     ends: bool = False
     questions: bool = False
@@ -79,6 +80,7 @@ class Cues:
     missed: bool = False
     threshold: bool = False
     exemption: bool = False
+    exemption_steps: bool = False
     passing: bool = False
     eligible: bool = False
     still: bool = False
@@ -219,6 +221,8 @@ def refutes(question: str, answer: str, now: dt.datetime) -> bool:
     if lead(text) is None:
         return False
     stated = quantities(answer)
+    if not stated:
+        return False
     units = {unit for _, unit in stated}
     return any(unit in units and (n, unit) not in stated for n, unit in quantities(text))
 
@@ -287,9 +291,11 @@ def denies_ground(text: str) -> bool:
 
 
 def asks_exemption(question: str, now: dt.datetime) -> bool:
-    """Whether a question asks whether someone may be exempted ("出差在外地能免考吗")."""
-    _facts, cue = understand(question, now)
-    return cue.exemption and not (cue.credit or cue.study)
+    """Whether a yes-or-no question asks whether someone may be exempted ("出差在外地能免考
+    吗"), not how, nor what an exempted learner must still do."""
+    f, cue = understand(question, now)
+    aside = cue.credit or cue.study or cue.exemption_steps
+    return cue.exemption and not aside and lead(f.text) is not None
 
 
 # "离退休还有2年半", "还差1年03个月退休", "再过18个月退休": how long until it happens.

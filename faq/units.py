@@ -37,8 +37,10 @@ class UnitHit:
 def resolve_unit(config: Config, text: str) -> UnitHit:
     city = config.campaign.city
     mention = unit_mention(text)
-    if mention and any(name.startswith(mention) for name in (config.campaign.city_office,)):
-        mention = None
+    office = config.campaign.city_office
+    bare_office = office.removeprefix("市委").removeprefix("市")  # "依法治市办"
+    if mention and (office.startswith(mention) or bare_office in mention):
+        mention = None  # "市依法治市办" is the city office, not a unit that takes an exam
     level = unit_level(mention or text)
     members = {m: d for d in config.category_departments for m in d.members}
     hit = find_names(text, members, city)

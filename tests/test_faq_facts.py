@@ -496,3 +496,34 @@ def test_a_true_premise_gets_yes_and_the_deadline_hour_itself_is_in_time(engine,
         assert ask(engine, question, now).answer_text.startswith("是的"), question
     evening = ask(engine, "考试前一天晚上9点前要学完吧", now).answer_text
     assert evening.startswith("可以") and "早于" not in evening and "正是截止时间" in evening
+
+
+def test_a_phone_number_stated_otherwise_is_not_the_contacts(engine, campaign_config, now):
+    phone = campaign_config.contacts.policy_phone
+    assert ask(engine, f"政策咨询电话是{phone}对吧", now).answer_text.startswith("是的")
+    wrong = phone[:-1] + str((int(phone[-1]) + 1) % 10)
+    assert ask(engine, f"政策咨询电话是{wrong}吧", now).answer_text.startswith("不是")
+
+
+def test_a_weakly_matched_ground_of_exemption_gets_the_grounds(engine, now):
+    reply = ask(engine, "普通感冒请了两天病假，这种能申请免考不", now).answer_text
+    assert reply.startswith("不属于")
+    process = ask(engine, "免考怎么申请", now).answer_text  # not a yes-or-no question
+    assert not process.startswith("不属于")
+
+
+def test_a_centralized_unit_may_not_sit_the_exam_online_on_its_own(engine, now):
+    alone = ask(engine, "市机关事务局的人能各自在办公室网上考吗", now).answer_text
+    assert alone.startswith("不能") and "集中考试" in alone
+    assert ask(engine, "市机关事务局要参加集中考试吗", now).answer_text.startswith("要")
+
+
+def test_premises_of_written_applications_and_whole_categories(engine, now):
+    assert ask(engine, "免考申请口头说一声就可以了吧", now, PRIVATE).answer_text.startswith("不")
+    assert ask(engine, "市直单位是不是统统都参加市本级分众考", now).answer_text.startswith("不是")
+
+
+def test_dialect_and_platform_faults_by_address(engine, campaign_config, now):
+    assert "优秀" in ask(engine, "补考冇过会么样", now).answer_text
+    fault = ask(engine, "hn.12348.gov.cn一直转圈打不开", now)
+    assert fault.kind == "contact" and campaign_config.contacts.tech_phone in fault.answer_text
