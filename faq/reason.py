@@ -290,6 +290,13 @@ def denies_ground(text: str) -> bool:
     return any(n + g in text for n in groups["not_ground"] for g in groups["ground"])
 
 
+def names_ground(question: str, now: dt.datetime) -> bool:
+    """Whether a question names one of the notice's grounds of exemption (its words)."""
+    groups: dict[str, list[str]] = _vocabulary()["cues"]  # type: ignore[assignment]
+    text = understand(question, now)[0].text
+    return any(g in text for g in groups["ground"])
+
+
 def asks_exemption(question: str, now: dt.datetime) -> bool:
     """Whether a yes-or-no question asks whether someone may be exempted ("出差在外地能免考
     吗"), not how, nor what an exempted learner must still do."""
