@@ -84,12 +84,14 @@ def registration_windows(config: Config, now: dt.datetime) -> list[WindowStatus]
 
 def base_context(config: Config, now: dt.datetime, question: str = "") -> dict[str, Any]:
     """The variables every answer template may use; ``lead``: how a yes-or-no answer to
-    ``question`` starts (``faq.reason.lead``; None for a question asking for a fact)."""
+    ``question`` starts (``faq.reason.lead``; None for a question asking for a fact); ``cue``:
+    the cue groups it holds (``faq.reason.Cues``: "经…同意了" is ``cue.consent``)."""
     windows = registration_windows(config, now)
     return {
         "c": config,
         "now": now,
         "lead": reason.question_lead(question, now),
+        "cue": reason.understand(question, now)[1] if question else reason.Cues(),
         "today": now.date(),
         "windows": windows,
         "open_windows": [w for w in windows if w.is_open],

@@ -68,6 +68,7 @@ class Cues:
     category: bool = False
     zone: bool = False
     online_self: bool = False
+    consent: bool = False
     starts: bool = False
     ends: bool = False
     questions: bool = False

@@ -527,3 +527,13 @@ def test_dialect_and_platform_faults_by_address(engine, campaign_config, now):
     assert "优秀" in ask(engine, "补考冇过会么样", now).answer_text
     fault = ask(engine, "hn.12348.gov.cn一直转圈打不开", now)
     assert fault.kind == "contact" and campaign_config.contacts.tech_phone in fault.answer_text
+
+
+def test_a_rule_with_an_exception_reads_whether_the_question_meets_it(engine, now):
+    """Paper exams need the city office's consent; a unit of a category exam needs its
+    provincial department's, not the city's, to sit the city's exam."""
+    consented = ask(engine, "市委依法治市办同意的话能组织纸质考试吗", now).answer_text
+    assert consented.startswith("可以")
+    assert ask(engine, "我们想线下发卷子考一下行不行", now).answer_text.startswith("不能")
+    city = ask(engine, "分类组考的单位经市里同意就能考分众吧", now).answer_text
+    assert city.startswith("不") and "省级" in city
