@@ -86,6 +86,8 @@ class QuestionDetector:
         """A question word or mark, a clause ending in a bare negation or 吧 (the lexicon's
         ``tail_markers``), or a verb repeated around 不/没."""
         text = normalise(text)
+        for said in self.lexicon.not_markers:  # "我去问下领导": asking someone else, later
+            text = text.replace(said, " ")
         if any(marker in text for marker in self.lexicon.question_markers):
             return True
         if self._repeat.search(text):
@@ -100,11 +102,13 @@ class QuestionDetector:
 
     def looks_like_question(self, text: str) -> bool:
         """A question marker, or a short keyword phrase. Notices, forwards, reports of things
-        done and long statements are not."""
+        done, plans ("9月19号我们单位统一考": the speaker's own) and long statements are not."""
         text = normalise(text)
         if self.has_question_marker(text):
             return not text.startswith(self.lexicon.forward_prefixes)
         if text.startswith(self.lexicon.notice_prefixes) or self.reports_done(text):
+            return False
+        if any(p in text for p in self.lexicon.first_person):
             return False
         return len(squash(text)) <= MAX_PHRASE_CHARS
 

@@ -78,6 +78,7 @@ class Lexicon:
     chatter_markers: tuple[str, ...] = ()
     greeted: tuple[str, ...] = ()
     quoting: tuple[str, ...] = ()
+    not_markers: tuple[str, ...] = ()
     titles: tuple[str, ...] = ()
     surnames: str = ""
     familiar: tuple[str, ...] = ()
@@ -118,6 +119,7 @@ class Lexicon:
             chatter_markers=tuple(normalise(w) for w in data.get("chatter_markers", [])),
             greeted=tuple(squash(w) for w in data.get("greeted", [])),
             quoting=tuple(normalise(w) for w in data.get("quoting", [])),
+            not_markers=tuple(normalise(w) for w in data.get("not_markers", [])),
             titles=tuple(data.get("titles", [])),
             surnames="".join(data.get("surnames", "").split()),
             familiar=tuple(data.get("familiar", [])),

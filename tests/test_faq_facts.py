@@ -537,3 +537,22 @@ def test_a_rule_with_an_exception_reads_whether_the_question_meets_it(engine, no
     assert ask(engine, "我们想线下发卷子考一下行不行", now).answer_text.startswith("不能")
     city = ask(engine, "分类组考的单位经市里同意就能考分众吧", now).answer_text
     assert city.startswith("不") and "省级" in city
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "报名的事我去问下领导",  # asking someone else, later
+        "9月19号我们单位统一考",  # the speaker's own plan
+        "今晚八点有没有人一起刷学分",  # an invitation
+        "考试的事情下午再说吧",
+        "10月份国庆放假安排出来了吗",
+    ],
+)
+def test_plans_invitations_and_asides_get_silence(engine, now, message):
+    assert ask(engine, message, now).answer_html is None
+
+
+def test_questions_in_the_first_person_are_still_questions(engine, now):
+    for question in ("我们单位补考什么时候报名", "我想问下补考什么时候报名", "补考报名时间"):
+        assert ask(engine, question, now).kind == "answer", question
