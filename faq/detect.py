@@ -133,9 +133,12 @@ class QuestionDetector:
         return text
 
     def about_another_app(self, text: str) -> bool:
-        """It names another system or app ("学习强国") and nothing of the campaign's."""
-        named = any(w in normalise(text) for w in self.lexicon.off_topic)
-        return named and not self.on_topic(text)
+        """It names another system or app ("学习强国积分怎么不涨") and nothing that is the
+        campaign's own (如法网, 考法, 补考 …): its 积分 and 题 are the other app's."""
+        if not any(w in normalise(text) for w in self.lexicon.off_topic):
+            return False
+        text = self.without_off_topic(text)
+        return not any(w in text for w in self.lexicon.campaign_words)
 
     def on_topic(self, text: str) -> bool:
         """Whether the message is about the campaign at all (its words, not another app's)."""

@@ -79,6 +79,7 @@ class Lexicon:
     greeted: tuple[str, ...] = ()
     quoting: tuple[str, ...] = ()
     not_markers: tuple[str, ...] = ()
+    campaign_words: tuple[str, ...] = ()
     titles: tuple[str, ...] = ()
     surnames: str = ""
     familiar: tuple[str, ...] = ()
@@ -120,6 +121,7 @@ class Lexicon:
             greeted=tuple(squash(w) for w in data.get("greeted", [])),
             quoting=tuple(normalise(w) for w in data.get("quoting", [])),
             not_markers=tuple(normalise(w) for w in data.get("not_markers", [])),
+            campaign_words=tuple(normalise(w) for w in data.get("campaign_words", [])),
             titles=tuple(data.get("titles", [])),
             surnames="".join(data.get("surnames", "").split()),
             familiar=tuple(data.get("familiar", [])),

@@ -547,6 +547,8 @@ def test_a_rule_with_an_exception_reads_whether_the_question_meets_it(engine, no
         "今晚八点有没有人一起刷学分",  # an invitation
         "考试的事情下午再说吧",
         "10月份国庆放假安排出来了吗",
+        "你们单位今天考了几个人",  # for the other members
+        "学习强国积分怎么一直不涨",  # another app's credits
     ],
 )
 def test_plans_invitations_and_asides_get_silence(engine, now, message):
@@ -554,5 +556,10 @@ def test_plans_invitations_and_asides_get_silence(engine, now, message):
 
 
 def test_questions_in_the_first_person_are_still_questions(engine, now):
-    for question in ("我们单位补考什么时候报名", "我想问下补考什么时候报名", "补考报名时间"):
+    for question in (
+        "我们单位补考什么时候报名",
+        "我想问下补考什么时候报名",
+        "补考报名时间",
+        "学习强国和如法网都要学吗",
+    ):
         assert ask(engine, question, now).kind == "answer", question
