@@ -82,6 +82,7 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         )
 
     hits = [s for s in kinds if s.start <= last and s.end >= day and not closed(s)]
+    ended_today = next((s for s in kinds if closed(s)), None)  # closed an hour ago, today
     if target is not None:
         verdict = (
             target.contains(day) and (ends is None or target.contains(ends)) and not closed(target)
@@ -111,6 +112,9 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "hits": hits,
         "coming": coming,
         "past": past[-1] if past else None,
+        "ended_today": ended_today,
+        "still": cue.still,  # "补考还能考吗" in September: yes, it is still to come
+        "closing": closes_at(config, ended_today.end).time() if ended_today else None,
         "zone_day": zone_day if action != REGISTER and ends is None else None,
         "left": _left_today(config, day, now),
         "verdict": _verdict(verdict),

@@ -80,6 +80,7 @@ class Cues:
     retire: bool = False
     missed: bool = False
     threshold: bool = False
+    failed: bool = False
     exemption: bool = False
     exemption_steps: bool = False
     passing: bool = False
@@ -280,7 +281,7 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return NO_STUDY  # "给他免考的话他还要看视频挣学分不": the exemption's rule, whatever the date
     if (this_year or f.now) and (cue.action or cue.scope or cue.agenda):
         return CALENDAR
-    if cue.status_now and cue.action in (EXAM, REGISTER):  # "报名截止了吗": as of now
+    if cue.status_now and cue.action in (EXAM, REGISTER) and not cue.failed:  # as of now
         return CALENDAR
     return None
 

@@ -563,3 +563,20 @@ def test_questions_in_the_first_person_are_still_questions(engine, now):
         "学习强国和如法网都要学吗",
     ):
         assert ask(engine, question, now).kind == "answer", question
+
+
+def test_still_possible_is_answered_for_the_moment_asked(engine, campaign_config):
+    tz = campaign_config.tz
+    zone2 = campaign_config.zone_round(2)
+    assert zone2 is not None
+    closed_tonight = dt.datetime.combine(zone2.registration.end, dt.time(21, 30), tz)
+    tonight = ask(engine, "今晚还能报名吗", closed_tonight).answer_text
+    assert tonight.startswith("不能") and "第二次" in tonight and "今天" in tonight
+    makeup = campaign_config.makeup.exam
+    early = dt.datetime.combine(makeup.start - dt.timedelta(days=30), dt.time(10), tz)
+    late = dt.datetime.combine(makeup.end + dt.timedelta(days=5), dt.time(10), tz)
+    assert ask(engine, "补考还能考吗", early).answer_text.startswith("可以")
+    assert ask(engine, "补考还能考吗", late).answer_text.startswith("不能")
+    assert ask(engine, "今天能考补考吗", early).answer_text.startswith("不能")
+    after = ask(engine, "补考没过还能考吗", late).answer_text  # the rule after the makeup
+    assert after.startswith("不能") and campaign_config.makeup.after in after
