@@ -34,6 +34,7 @@ class NameForms:
     unit_endings: tuple[str, ...] = ()
     not_in_name: str = ""
     generic_marks: str = ""
+    not_generic: tuple[str, ...] = ()
     theme_between: tuple[str, ...] = ()
     theme_drop: tuple[str, ...] = ()
 
@@ -56,6 +57,7 @@ class NameForms:
             theme_between=tuple(data["laws"]["theme_between"]),
             theme_drop=tuple(data["laws"]["theme_drop"]),
             generic_marks=data["levels"]["generic_marks"],
+            not_generic=tuple(data["levels"].get("not_generic", [])),
         )
 
 
@@ -78,9 +80,16 @@ def unit_mention(text: str) -> str | None:
     """The first unit a question names by its level and its kind ("市文旅广电局", "衡南县侨联",
     "耒阳市公安局"), whether or not the config knows it; None for "省级部门", "市直单位"."""
     for m in _MENTION.finditer(without_spaces(text)):
-        if not _GENERIC.search(m.group()):
-            return m.group()
+        name = m.group()
+        if not _GENERIC.search(_without(name, FORMS.not_generic)):
+            return name
     return None
+
+
+def _without(text: str, words: Iterable[str]) -> str:
+    for word in words:
+        text = text.replace(word, "")
+    return text
 
 
 def unit_level(name: str) -> str | None:

@@ -580,3 +580,16 @@ def test_still_possible_is_answered_for_the_moment_asked(engine, campaign_config
     assert ask(engine, "今天能考补考吗", early).answer_text.startswith("不能")
     after = ask(engine, "补考没过还能考吗", late).answer_text  # the rule after the makeup
     assert after.startswith("不能") and campaign_config.makeup.after in after
+
+
+@pytest.mark.parametrize(
+    ("question", "unit", "expected"),
+    [
+        ("县团委参加什么考试", "县团委", "团省委"),  # 团委 is the youth league's system
+        ("市中级人民法院考哪个", "市中级人民法院", "省高院"),  # 中级 is part of the name
+        ("县妇联考什么", "县妇联", "分众"),  # not in attachment 1
+    ],
+)
+def test_units_of_every_kind_resolve_through_attachment_1(engine, now, question, unit, expected):
+    reply = ask(engine, question, now).answer_text
+    assert unit in reply and expected in reply
