@@ -27,7 +27,7 @@ from markupsafe import Markup
 from bot.core.config import Config
 from bot.core.render import environment, render, strip_html
 from faq import reason, repeats
-from faq.compute import COMPUTES, base_context
+from faq.compute import COMPUTES, LOOKUPS, base_context
 from faq.coverage import Coverage
 from faq.detect import QuestionDetector
 from faq.followup import Chat, FollowUps
@@ -226,7 +226,9 @@ class FaqEngine:
         topic = self._topic(question, words)
         idf = self.index.word_idf
         clause = reason.clause_about(normalise(answer), {w: idf.get(w, 1.0) for w in topic})
-        if not reason.quantities(clause):  # "政策咨询电话：0734-…": the label, then its value
+        if not reason.quantities(clause) or (entry.compute and entry.compute not in LOOKUPS):
+            # "政策咨询电话：0734-…": the label, then its value; an answer computed from the
+            # asker's numbers restates them ("8个单位，达到不少于5个"): only its whole counts.
             clause = normalise(answer)
         if reason.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form

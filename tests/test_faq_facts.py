@@ -593,3 +593,12 @@ def test_still_possible_is_answered_for_the_moment_asked(engine, campaign_config
 def test_units_of_every_kind_resolve_through_attachment_1(engine, now, question, unit, expected):
     reply = ask(engine, question, now).answer_text
     assert unit in reply and expected in reply
+
+
+def test_an_answer_computed_from_the_askers_numbers_is_not_refuted_by_them(engine, now):
+    """"我们县8个单位可以搞集中组考吗": the answer restates 8 and the rule's 5; it says yes."""
+    enough = ask(engine, "我们县8个单位可以搞集中组考吗", now).answer_text
+    assert enough.startswith("可以") and "不是" not in enough
+    assert ask(engine, "我们县3个单位可以搞集中组考吗", now).answer_text.startswith("不能")
+    # A look-up restates nothing of the asker's: its clause about 单选 says 20.
+    assert ask(engine, "市民政局报十道单选就够了吧", now).answer_text.startswith("不是")
