@@ -91,7 +91,7 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         verdict = bool(hits)
     # "第一次考试是9月20号开始吧": whether the day is the window's first (or last) day.
     edge = None
-    if cue.starts != cue.ends and ends is None and lead(f.text) is not None:
+    if cue.starts != cue.ends and ends is None and f.dates and lead(f.text) is not None:
         edge = "start" if cue.starts else "end"
         if target is None and len(hits) == 1:
             target = hits[0]
@@ -114,6 +114,9 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "past": past[-1] if past else None,
         "ended_today": ended_today,
         "still": cue.still,  # "补考还能考吗" in September: yes, it is still to come
+        # "报名截止了吗" (no day named): asks whether it is over, so an open window is a no.
+        "asks_over": cue.ends and not f.dates,
+        "target_over": target is not None and (target.end < now.date() or closed(target)),
         "closing": closes_at(config, ended_today.end).time() if ended_today else None,
         "zone_day": zone_day if action != REGISTER and ends is None else None,
         "left": _left_today(config, day, now),

@@ -234,8 +234,11 @@ class FaqEngine:
             return "not"  # a number stated otherwise: "不是", whatever the question's form
         if entry.compute:
             return None
-        named = [w for w in words if w in self._terms or w in self.index.key_words]
         said = normalise(answer)
+        clauses = [(c, set(self.words(c))) for c in reason.clauses_of(said)]
+        if reason.says_no(question, clauses, {w for w in topic if not w.isdigit()}, now):
+            return "no"
+        named = [w for w in words if w in self._terms or w in self.index.key_words]
         spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
         if reason.confirms(question, said, now, named) and all(
             w in said or w in spoken for w in topic

@@ -81,6 +81,7 @@ class Cues:
     missed: bool = False
     threshold: bool = False
     failed: bool = False
+    after: bool = False
     exemption: bool = False
     exemption_steps: bool = False
     passing: bool = False
@@ -229,6 +230,32 @@ def refutes(question: str, answer: str, now: dt.datetime) -> bool:
     return any(unit in units and (n, unit) not in stated for n, unit in quantities(text))
 
 
+def says_no(
+    question: str, clauses: list[tuple[str, set[str]]], subject: set[str], now: dt.datetime
+) -> bool:
+    """Whether a clause of an answer (its text and its words) that names every ``subject``
+    word of a yes-or-no question says its rule in the negative ("二级单位的管理员要进群吗" to
+    "二级及以下单位管理员不须进群"). A question that is itself negative ("不用进群吧") is left
+    alone: its yes and no are the other way round."""
+    negations: list[str] = _vocabulary()["negation"]["words"]  # type: ignore[index]
+    text = facts_.read(question, now.date()).text
+    if not subject or lead(text) is None or any(n in text for n in negations):
+        return False
+
+    def names(clause: str, words: set[str], w: str) -> bool:
+        # "二级单位" is named by "二级及以下单位" too
+        return w in clause or w in words or (len(w) == 4 and w[:2] in clause and w[2:] in clause)
+
+    return any(
+        all(names(clause, words, w) for w in subject) and any(n in clause for n in negations)
+        for clause, words in clauses
+    )
+
+
+def clauses_of(answer: str) -> list[str]:
+    return [c for c in _CLAUSE.split(answer) if c]
+
+
 def denies(question: str, premises: tuple[str, ...], now: dt.datetime) -> bool:
     """A yes-or-no question holding a premise the rule contradicts."""
     text = facts_.read(question, now.date()).text
@@ -278,10 +305,12 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return None  # "错过了今天的考试 还有机会吗": the makeup's rule, whatever the day
     this_year = any(s.day is not None and s.day.year == now.year for s in f.dates)
     if cue.exemption and (cue.credit or cue.study) and not cue.register:
-        return NO_STUDY  # "给他免考的话他还要看视频挣学分不": the exemption's rule, whatever the date
+        return (
+            NO_STUDY  # "给他免考的话他还要看视频挣学分不": the exemption's rule, whatever the date
+        )
     if (this_year or f.now) and (cue.action or cue.scope or cue.agenda):
         return CALENDAR
-    if cue.status_now and cue.action in (EXAM, REGISTER) and not cue.failed:  # as of now
+    if cue.status_now and cue.action in (EXAM, REGISTER) and not (cue.failed or cue.after):
         return CALENDAR
     return None
 

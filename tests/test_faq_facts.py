@@ -602,3 +602,23 @@ def test_an_answer_computed_from_the_askers_numbers_is_not_refuted_by_them(engin
     assert ask(engine, "我们县3个单位可以搞集中组考吗", now).answer_text.startswith("不能")
     # A look-up restates nothing of the asker's: its clause about 单选 says 20.
     assert ask(engine, "市民政局报十道单选就够了吧", now).answer_text.startswith("不是")
+
+
+def test_is_it_over_is_answered_the_right_way_round(engine, campaign_config):
+    tz = campaign_config.tz
+    zone1 = campaign_config.zone_round(1)
+    assert zone1 is not None
+    during = dt.datetime.combine(zone1.registration.start, dt.time(10), tz)
+    after = dt.datetime.combine(zone1.registration.end + dt.timedelta(days=2), dt.time(10), tz)
+    assert ask(engine, "报名截止了吗", during).answer_text.startswith("不是")
+    assert ask(engine, "第一次报名截止了吗", during).answer_text.startswith("不是")
+    assert ask(engine, "第一次报名截止了吗", after).answer_text.startswith("是的")
+    assert ask(engine, "补考结束后还能考吗", during).answer_text.startswith("不能")
+
+
+def test_a_rule_said_in_the_negative_answers_no(engine, now):
+    """"二级及以下单位管理员不须进群" answers "二级单位的管理员要进群吗" with no; a question
+    that is itself negative is not turned round."""
+    assert ask(engine, "二级单位的管理员要进群吗", now).answer_text.startswith("不用")
+    negative = ask(engine, "二级单位管理员不用进群吧", now).answer_text
+    assert not negative.startswith(("不用", "不是", "不能"))
