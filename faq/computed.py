@@ -224,6 +224,8 @@ def study_check(config: Config, question: str, now: dt.datetime) -> dict[str, An
         done = dt.datetime.combine(exam_day - dt.timedelta(days=1), time, config.tz)
     elif exam_day is not None and (cue.same_day or len(f.dates) >= 2):
         done = exam_day  # "19号考试 19号早上学完": finished on the exam day itself
+    if type(done) is dt.date and done == now.date() and cue.still:
+        done = now  # "明天考试今晚还能刷学分吗": from now on, today
     deadline = schedule.study_deadline(config, exam_day) if exam_day else None
     ok: bool | None = None
     if cue.same_day or (done is not None and done == exam_day):

@@ -622,3 +622,14 @@ def test_a_rule_said_in_the_negative_answers_no(engine, now):
     assert ask(engine, "二级单位的管理员要进群吗", now).answer_text.startswith("不用")
     negative = ask(engine, "二级单位管理员不用进群吧", now).answer_text
     assert not negative.startswith(("不用", "不是", "不能"))
+
+
+def test_still_time_tonight_is_counted_from_the_moment_asked(engine, campaign_config):
+    zone1 = campaign_config.zone_round(1)
+    assert zone1 is not None
+    eve = zone1.exam.start - dt.timedelta(days=1)
+    tz = campaign_config.tz
+    early = dt.datetime.combine(eve, dt.time(20), tz)
+    late = dt.datetime.combine(eve, dt.time(21, 30), tz)
+    assert ask(engine, "明天考试今晚还能刷学分吗", early).answer_text.startswith("可以")
+    assert ask(engine, "明天考试今晚还能刷学分吗", late).answer_text.startswith("不行")
