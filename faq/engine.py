@@ -33,10 +33,10 @@ from faq.detect import QuestionDetector
 from faq.followup import Chat, FollowUps
 from faq.knowledge import Entry, load_entries
 from faq.modes import GROUP, PRIVATE
-from faq.names import aliases
 from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
 from faq.text import Lexicon, Segmenter, normalise, warm_up
+from faq.units import config_names, fact_terms, law_names
 
 __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"]
 
@@ -122,6 +122,7 @@ class FaqEngine:
         names = {name for name in config_names(config) if len(name) >= 2}
         self.segmenter = Segmenter(lexicon, names)
         self._terms = fact_terms(config)
+        self._laws = law_names(config)
         # The answers' own words (rendered once, at the start of the campaign) also count.
         reference = dt.datetime.combine(config.study.start, dt.time(12), config.tz)
         answers = [strip_html(self.render(e, "", reference)) for e in entries]
@@ -216,8 +217,9 @@ class FaqEngine:
         """How the answer to a yes-or-no question starts: "no" when the question holds a
         premise the entry's rule denies or a number the answer's clause about it states
         otherwise, "yes" when that clause bears out every fact it checks; None for a question
-        asking for a fact, or an answer that already starts with yes or no. A computed answer
-        that says no yes or no of its own may still get a no, never a yes."""
+        asking for a fact, or an answer that already starts with yes or no. An answer computed
+        from the asker's numbers that says no yes or no of its own may still get a no, never a
+        yes; a look-up (a unit's exam or questions) is read like a fixed answer."""
         if not question or answer.startswith(self.lexicon.answer_leads):
             return None
         if reason.denies(question, entry.denies, now):
@@ -232,8 +234,10 @@ class FaqEngine:
             clause = normalise(answer)
         if reason.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form
-        if entry.compute:
-            return None
+        if self._other_law(question, normalise(answer), now):
+            return "not"  # "市住建局报题是禁毒法吗" to an answer naming 建筑法
+        if entry.compute and entry.compute not in LOOKUPS:
+            return None  # it says its own yes or no from the asker's numbers
         said = normalise(answer)
         clauses = [(c, set(self.words(c))) for c in reason.clauses_of(said)]
         if reason.says_no(question, clauses, {w for w in topic if not w.isdigit()}, now):
@@ -245,6 +249,15 @@ class FaqEngine:
         ):
             return "yes"
         return None
+
+    def _other_law(self, question: str, answer: str, now: dt.datetime) -> bool:
+        """A yes-or-no question naming laws none of which the answer names, where the answer
+        names another law of the question bank."""
+        text = normalise(question)
+        asked = [law for law in self._laws if law in text]
+        if not asked or reason.question_lead(question, now) is None:
+            return False
+        return not any(law in answer for law in asked) and any(law in answer for law in self._laws)
 
     def _topic(self, question: str, words: set[str]) -> set[str]:
         """The question's topic words: what the answer must speak of to bear it out ("新管理
@@ -436,27 +449,6 @@ class FaqEngine:
 
 def _minute(now: dt.datetime) -> dt.datetime:
     return now.replace(second=0, microsecond=0)
-
-
-def fact_terms(config: Config) -> tuple[str, ...]:
-    """The names a yes-or-no question may check against an answer ("是在如法网上考吗"): the
-    platform's, the units', the departments', the laws'."""
-    p = config.platform
-    names = [p.name, p.short_name, p.site, p.app, config.campaign.city_office]
-    names += config.contacts.people
-    names += [alias for n in config_names(config) for alias in aliases(n, config.campaign.city)]
-    return tuple(sorted({normalise(n) for n in names if len(n) >= 2}, key=len, reverse=True))
-
-
-def config_names(config: Config) -> list[str]:
-    """The names of units, departments and laws in the config: words the segmenter keeps whole."""
-    names = list(config.centralized.units)
-    names += [q.department for q in config.question_bank]
-    names += [law for q in config.question_bank for law in q.laws]
-    names += [d.name for d in config.category_departments]
-    names += [m for d in config.category_departments for m in d.members]
-    names += config.contacts.people
-    return names
 
 
 _compiled_lock = threading.Lock()

@@ -13,6 +13,7 @@ from bot.core.config import CategoryDepartment, Config, QuestionDepartment
 from bot.org.sectors import department_named
 from faq.names import (
     COUNTY,
+    aliases,
     find_names,
     short_law_name,
     topic_theme,
@@ -20,6 +21,7 @@ from faq.names import (
     unit_mention,
     without_spaces,
 )
+from faq.text import normalise
 
 
 @dataclass(frozen=True)
@@ -79,3 +81,33 @@ def question_department(config: Config, question: str, now: dt.datetime) -> dict
         if theme is not None and theme in text:
             return {"qdept": q, "law": None, "named": q}
     return {"qdept": None, "law": None, "named": None}
+
+
+def fact_terms(config: Config) -> tuple[str, ...]:
+    """The names a yes-or-no question may check against an answer ("是在如法网上考吗"): the
+    platform's, the units', the departments', the laws'."""
+    p = config.platform
+    names = [p.name, p.short_name, p.site, p.app, config.campaign.city_office]
+    names += config.contacts.people
+    names += [alias for n in config_names(config) for alias in aliases(n, config.campaign.city)]
+    return tuple(sorted({normalise(n) for n in names if len(n) >= 2}, key=len, reverse=True))
+
+
+def law_names(config: Config) -> tuple[str, ...]:
+    """The question bank's laws as a question may name them: in full or shortened
+    ("湘江保护条例", "湘江保护")."""
+    city = config.campaign.city
+    names = {law for q in config.question_bank for law in q.laws}
+    names |= {short_law_name(n, city) for n in names}
+    return tuple(sorted({normalise(n) for n in names if len(n) >= 2}, key=len, reverse=True))
+
+
+def config_names(config: Config) -> list[str]:
+    """The names of units, departments and laws in the config: words the segmenter keeps whole."""
+    names = list(config.centralized.units)
+    names += [q.department for q in config.question_bank]
+    names += [law for q in config.question_bank for law in q.laws]
+    names += [d.name for d in config.category_departments]
+    names += [m for d in config.category_departments for m in d.members]
+    names += config.contacts.people
+    return names

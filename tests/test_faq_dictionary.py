@@ -14,10 +14,10 @@ import pytest
 
 from faq import dictionary
 from faq.dictionary import BaseDictionary, base_dictionary, cache_name, load
-from faq.engine import config_names
 from faq.evaluate import BLIND_SETS, EVAL_PATH
 from faq.knowledge import ENTRIES_PATH
 from faq.text import DOMAIN_FREQ, Lexicon, Segmenter, domain_vocabulary, new_tokenizer, normalise
+from faq.units import config_names
 
 DOMAIN_WORD = "学法考法"  # in the lexicon, not in jieba's dictionary
 

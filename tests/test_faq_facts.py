@@ -633,3 +633,14 @@ def test_still_time_tonight_is_counted_from_the_moment_asked(engine, campaign_co
     late = dt.datetime.combine(eve, dt.time(21, 30), tz)
     assert ask(engine, "明天考试今晚还能刷学分吗", early).answer_text.startswith("可以")
     assert ask(engine, "明天考试今晚还能刷学分吗", late).answer_text.startswith("不行")
+
+
+def test_a_law_the_answer_does_not_name_gets_no(engine, now):
+    assert ask(engine, "市住建局报题是禁毒法吗", now).answer_text.startswith("不是")
+    assert ask(engine, "市教育局报禁毒法的题吧", now).answer_text.startswith("不是")
+    assert ask(engine, "市公安局报的是禁毒法吧", now).answer_text.startswith("是的")
+
+
+def test_a_day_after_a_window_is_past_it_even_before_it_starts(engine, now):
+    reply = ask(engine, "集中考试能选9月25号吗", now).answer_text
+    assert reply.startswith("不能") and "还没开始" not in reply and "已结束" in reply
