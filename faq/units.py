@@ -1,6 +1,7 @@
 """The units a question names, resolved through the config: which attachment-1 row a city or
 county department belongs to (by its system's words, ``bot.org.sectors``), at which level, and
-which question-bank duty it has (by department, law or theme).
+which question-bank duty it has (by department, law or theme); and the config's names a
+question may use (units, departments, laws, people), which the segmenter keeps whole.
 """
 
 from __future__ import annotations
