@@ -109,7 +109,8 @@ class QuestionDetector:
         if text.startswith(self.lexicon.notice_prefixes) or self.reports_done(text):
             return False
         if any(p in text for p in self.lexicon.first_person):
-            return False
+            # "我们单位补考报名时间" asks; "9月19号我们单位统一考" tells its own plan
+            return squash(text).endswith(self.lexicon.query_nouns)
         return len(squash(text)) <= MAX_PHRASE_CHARS
 
     def reports_done(self, text: str) -> bool:

@@ -80,6 +80,7 @@ class Lexicon:
     quoting: tuple[str, ...] = ()
     not_markers: tuple[str, ...] = ()
     campaign_words: tuple[str, ...] = ()
+    query_nouns: tuple[str, ...] = ()
     titles: tuple[str, ...] = ()
     surnames: str = ""
     familiar: tuple[str, ...] = ()
@@ -122,6 +123,7 @@ class Lexicon:
             quoting=tuple(normalise(w) for w in data.get("quoting", [])),
             not_markers=tuple(normalise(w) for w in data.get("not_markers", [])),
             campaign_words=tuple(normalise(w) for w in data.get("campaign_words", [])),
+            query_nouns=tuple(normalise(w) for w in data.get("query_nouns", [])),
             titles=tuple(data.get("titles", [])),
             surnames="".join(data.get("surnames", "").split()),
             familiar=tuple(data.get("familiar", [])),

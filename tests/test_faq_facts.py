@@ -560,6 +560,7 @@ def test_questions_in_the_first_person_are_still_questions(engine, now):
         "我们单位补考什么时候报名",
         "我想问下补考什么时候报名",
         "补考报名时间",
+        "我们单位补考报名时间",  # a keyword phrase that ends in what it wants to know
         "学习强国和如法网都要学吗",
     ):
         assert ask(engine, question, now).kind == "answer", question
