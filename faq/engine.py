@@ -224,21 +224,22 @@ class FaqEngine:
             return None
         if reason.denies(question, entry.denies, now):
             return "no"
+        said = normalise(answer)
+        from_numbers = entry.compute is not None and entry.compute not in LOOKUPS
         words = set(self.words(question))
         topic = self._topic(question, words)
         idf = self.index.word_idf
-        clause = reason.clause_about(normalise(answer), {w: idf.get(w, 1.0) for w in topic})
-        if not reason.quantities(clause) or (entry.compute and entry.compute not in LOOKUPS):
-            # "政策咨询电话：0734-…": the label, then its value; an answer computed from the
-            # asker's numbers restates them ("8个单位，达到不少于5个"): only its whole counts.
-            clause = normalise(answer)
+        clause = reason.clause_about(said, {w: idf.get(w, 1.0) for w in topic})
+        if not reason.quantities(clause) or from_numbers:
+            # "政策咨询电话：…": the label, then its value; an answer computed from the asker's
+            # numbers restates them (the count asked, then the rule's): only its whole counts.
+            clause = said
         if reason.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form
-        if self._other_law(question, normalise(answer), now):
-            return "not"  # "市住建局报题是禁毒法吗" to an answer naming 建筑法
-        if entry.compute and entry.compute not in LOOKUPS:
+        if self._other_law(question, said, now):
+            return "not"  # a law of the question bank other than the one the answer names
+        if from_numbers:
             return None  # it says its own yes or no from the asker's numbers
-        said = normalise(answer)
         clauses = [(c, set(self.words(c))) for c in reason.clauses_of(said)]
         if reason.says_no(question, clauses, {w for w in topic if not w.isdigit()}, now):
             return "no"

@@ -206,20 +206,25 @@ def quantities(text: str) -> set[tuple[str, str]]:
     return found
 
 
+def clauses_of(answer: str) -> list[str]:
+    return [c for c in _CLAUSE.split(answer) if c]
+
+
 def clause_about(answer: str, topic: dict[str, float]) -> str:
     """The clause of ``answer`` that speaks most of the question's ``topic`` words (weighed by
-    how specific each is): "公共试题占…40%" of an answer that also gives the other share, 60%;
-    "单选20道" of one that also says 30道 in all. The whole answer when no clause names any.
-    The question's numbers do not choose: they are what is checked."""
+    how specific each is): for "公共试题占…吧" the clause about the public questions' share,
+    not the one giving the other share; for "单选题要报…道吗" the clause about 单选, not the
+    total. The whole answer when no clause names any. The question's numbers do not choose:
+    they are what is checked."""
     subject = {w: weight for w, weight in topic.items() if not any(ch.isdigit() for ch in w)}
-    clauses = [c for c in _CLAUSE.split(answer) if c]
+    clauses = clauses_of(answer)
     best = max(clauses, key=lambda c: sum(v for w, v in subject.items() if w in c), default="")
     return best if any(w in best for w in subject) else answer
 
 
 def refutes(question: str, answer: str, now: dt.datetime) -> bool:
-    """A yes-or-no question stating a number the answer states otherwise ("重置密码是123456
-    吧" to an answer of "000000", "考试是不是60分钟" to "90分钟"): the answer starts with no."""
+    """A yes-or-no question stating a number the answer states otherwise (a password, an
+    exam's minutes, a count of questions other than the config's): the answer starts with no."""
     text = facts_.read(question, now.date()).text
     if lead(text) is None:
         return False
@@ -234,9 +239,9 @@ def says_no(
     question: str, clauses: list[tuple[str, set[str]]], subject: set[str], now: dt.datetime
 ) -> bool:
     """Whether a clause of an answer (its text and its words) that names every ``subject``
-    word of a yes-or-no question says its rule in the negative ("二级单位的管理员要进群吗" to
-    "二级及以下单位管理员不须进群"). A question that is itself negative ("不用进群吧") is left
-    alone: its yes and no are the other way round."""
+    word of a yes-or-no question says its rule in the negative ("…单位的管理员要进群吗" to a
+    rule that such administrators 不须进群). A question that is itself negative ("不用进群吧")
+    is left alone: its yes and no are the other way round."""
     negations: list[str] = _vocabulary()["negation"]["words"]  # type: ignore[index]
     text = facts_.read(question, now.date()).text
     if not subject or lead(text) is None or any(n in text for n in negations):
@@ -250,10 +255,6 @@ def says_no(
         all(names(clause, words, w) for w in subject) and any(n in clause for n in negations)
         for clause, words in clauses
     )
-
-
-def clauses_of(answer: str) -> list[str]:
-    return [c for c in _CLAUSE.split(answer) if c]
 
 
 def denies(question: str, premises: tuple[str, ...], now: dt.datetime) -> bool:
@@ -305,9 +306,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return None  # "错过了今天的考试 还有机会吗": the makeup's rule, whatever the day
     this_year = any(s.day is not None and s.day.year == now.year for s in f.dates)
     if cue.exemption and (cue.credit or cue.study) and not cue.register:
-        return (
-            NO_STUDY  # "给他免考的话他还要看视频挣学分不": the exemption's rule, whatever the date
-        )
+        # "给他免考的话他还要看视频挣学分不": the exemption's rule, whatever the date
+        return NO_STUDY
     if (this_year or f.now) and (cue.action or cue.scope or cue.agenda):
         return CALENDAR
     if cue.status_now and cue.action in (EXAM, REGISTER) and not (cue.failed or cue.after):

@@ -7,6 +7,7 @@ question may use (units, departments, laws, people), which the segmenter keeps w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,9 @@ from bot.core.config import CategoryDepartment, Config, QuestionDepartment
 from bot.org.sectors import department_named
 from faq.names import (
     COUNTY,
+    FORMS,
     aliases,
+    core_name,
     find_names,
     short_law_name,
     topic_theme,
@@ -41,7 +44,7 @@ def resolve_unit(config: Config, text: str) -> UnitHit:
     city = config.campaign.city
     mention = unit_mention(text)
     office = config.campaign.city_office
-    bare_office = office.removeprefix("市委").removeprefix("市")  # "依法治市办"
+    bare_office = core_name(office, city).removeprefix(FORMS.committee)  # without its 市委
     if mention and (office.startswith(mention) or bare_office in mention):
         mention = None  # "市依法治市办" is the city office, not a unit that takes an exam
     level = unit_level(mention or text)
@@ -91,7 +94,7 @@ def fact_terms(config: Config) -> tuple[str, ...]:
     names = [p.name, p.short_name, p.site, p.app, config.campaign.city_office]
     names += config.contacts.people
     names += [alias for n in config_names(config) for alias in aliases(n, config.campaign.city)]
-    return tuple(sorted({normalise(n) for n in names if len(n) >= 2}, key=len, reverse=True))
+    return _longest_first(names)
 
 
 def law_names(config: Config) -> tuple[str, ...]:
@@ -100,6 +103,12 @@ def law_names(config: Config) -> tuple[str, ...]:
     city = config.campaign.city
     names = {law for q in config.question_bank for law in q.laws}
     names |= {short_law_name(n, city) for n in names}
+    return _longest_first(names)
+
+
+def _longest_first(names: Iterable[str]) -> tuple[str, ...]:
+    """Each name once, normalised, longest first (so a longer name is matched before a part
+    of it); one-character names dropped."""
     return tuple(sorted({normalise(n) for n in names if len(n) >= 2}, key=len, reverse=True))
 
 
