@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from faq.asked import AskedKinds
 from faq.detect import QuestionDetector
 from faq.knowledge import Entry
 from faq.ranking import Index
@@ -25,6 +26,7 @@ UNKNOWN_SURE = 0.6  # ... unless its best entry matches it this well
 class Coverage:
     index: Index
     detector: QuestionDetector
+    asked: AskedKinds  # what kind of fact a question asks for, and which entries give it
     # The entries that answer a described problem ("密码忘了登不上"): some phrasing of theirs
     # describes one. A problem described to any other entry is not answered by it.
     fixes: frozenset[str] = field(init=False)
@@ -49,9 +51,10 @@ class Coverage:
     def uncovered(self, question: str, words: list[str], top: Entry | None, score: float) -> bool:
         """Whether the best entry does not answer the question: it names a platform matter or
         a matter the notice does not rule on that the entry never speaks of, it describes a
-        problem the entry is not about, or it is mostly about words the knowledge base lacks
-        (and the entry matches it only loosely)."""
-        if top is None:
+        problem the entry is not about, it asks for a kind of fact the entry does not give
+        ("…什么时候通报" of a rule without a date), or it is mostly about words the knowledge
+        base lacks (and the entry matches it only loosely)."""
+        if top is None or not self.asked.answers(top, question):
             return True
         named = self.platform_words(question) + self.matters(question)
         if named and not self.index.mentions(top, named):

@@ -28,6 +28,7 @@ from bot.core.config import Config
 from bot.core.render import environment, render, strip_html
 from faq import reason, repeats
 from faq.compute import COMPUTES, LOOKUPS, base_context
+from faq.asked import AskedKinds
 from faq.coverage import Coverage
 from faq.detect import QuestionDetector
 from faq.followup import Chat, FollowUps
@@ -134,7 +135,7 @@ class FaqEngine:
             self.detector.marker_words(),
             lexicon.key_words(),
         )
-        self.coverage = Coverage(self.index, self.detector)
+        self.coverage = Coverage(self.index, self.detector, AskedKinds(entries, answers))
         self.followups = FollowUps()
         self._rank_cached = lru_cache(maxsize=RANK_CACHE)(self.index.rank)
         self._decided = lru_cache(maxsize=DECISION_CACHE)(self._decide_at)

@@ -37,6 +37,8 @@ BLIND_SETS = {
     "blind3": DATA / "faq_eval_blind3.toml",
     "blind4": DATA / "faq_eval_blind4.toml",
     "blind5": DATA / "faq_eval_blind5.toml",
+    "blind6": DATA / "faq_eval_blind6.toml",
+    "blind7": DATA / "faq_eval_blind7.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"

@@ -215,6 +215,24 @@ def test_a_ground_of_exemption_the_notice_does_not_list_is_none(engine, campaign
     assert listed.startswith("可以申请")
 
 
+def test_a_question_for_a_kind_of_fact_the_entry_lacks_gets_the_contacts(
+    engine, campaign_config, now
+):
+    """"…什么时候通报" asks for a date and "替考会怎么处理" for a consequence: the rule the
+    ranking finds holds neither, so the notice is silent on what was asked."""
+    policy = campaign_config.contacts.policy_phone
+    for question in ("考试结果什么时候通报", "如果发现有人找人替考，会怎么处理"):
+        for mode in (GROUP, PRIVATE):
+            result = ask(engine, question, now, mode=mode)
+            assert result.kind == "contact" and policy in result.answer_text, (question, mode)
+    # The same kinds, asked of entries that give them, are answered.
+    dated = ask(engine, "补考什么时候报名", now)
+    makeup = campaign_config.makeup.registration.start
+    assert dated.kind == "answer" and f"{makeup.month}月{makeup.day}日" in dated.answer_text
+    assert ask(engine, "技术服务电话是几号", now).kind == "answer"  # a number, not a day
+    assert ask(engine, "补考不合格会怎么样", now).kind == "answer"
+
+
 def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):
     last_evening = dt.datetime(2022, 9, 30, 21, tzinfo=campaign_config.tz)
     reply = ask(engine, "错过了今天的考试 还有机会吗", last_evening).answer_text
