@@ -27,8 +27,8 @@ from markupsafe import Markup
 from bot.core.config import Config
 from bot.core.render import environment, render, strip_html
 from faq import reason, repeats
-from faq.compute import COMPUTES, LOOKUPS, base_context
 from faq.asked import AskedKinds
+from faq.compute import COMPUTES, LOOKUPS, base_context
 from faq.coverage import Coverage
 from faq.detect import QuestionDetector
 from faq.followup import Chat, FollowUps

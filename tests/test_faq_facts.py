@@ -218,7 +218,7 @@ def test_a_ground_of_exemption_the_notice_does_not_list_is_none(engine, campaign
 def test_a_question_for_a_kind_of_fact_the_entry_lacks_gets_the_contacts(
     engine, campaign_config, now
 ):
-    """"…什么时候通报" asks for a date and "替考会怎么处理" for a consequence: the rule the
+    """ "…什么时候通报" asks for a date and "替考会怎么处理" for a consequence: the rule the
     ranking finds holds neither, so the notice is silent on what was asked."""
     policy = campaign_config.contacts.policy_phone
     for question in ("考试结果什么时候通报", "如果发现有人找人替考，会怎么处理"):
@@ -385,7 +385,7 @@ def test_a_number_the_answer_states_otherwise_gets_no(engine, campaign_config, n
 
 
 def test_a_premise_the_rule_denies_gets_no(engine, now):
-    """"学员自己报" where the unit's administrator registers, "重新注册" where the original
+    """ "学员自己报" where the unit's administrator registers, "重新注册" where the original
     account is changed over: no "是的" for a question that names a part the answer never says."""
     for question in ("管理员换人了 新管理员自己重新注册个账号就行吧", "学员可以自己报名补考吗"):
         reply = ask(engine, question, now, PRIVATE).answer_text
@@ -421,7 +421,10 @@ def test_described_platform_faults_get_the_technical_service_in_the_group(
 
 
 def test_an_exempted_learner_earns_no_credits_whatever_else_the_question_says(engine, now):
-    for question in ("老张2024年11月退休 今年给他免考的话他还要看视频挣学分不", "免考的还要刷学分不"):
+    for question in (
+        "老张2024年11月退休 今年给他免考的话他还要看视频挣学分不",
+        "免考的还要刷学分不",
+    ):
         reply = ask(engine, question, now).answer_text
         assert reply.startswith("不需要"), question
 
@@ -432,7 +435,7 @@ def test_dialect_words_for_how_many(engine, campaign_config, now):
 
 
 def test_a_countys_bureau_is_not_the_citys_namesake(engine, now):
-    """"衡东县教育局" belongs to the provincial education system's exam; the question-bank duty
+    """ "衡东县教育局" belongs to the provincial education system's exam; the question-bank duty
     of 市教育局 is the city's bureau's, not the county's."""
     reply = ask(engine, "衡东县教育局呢", now, PRIVATE).answer_text
     assert "省教育厅" in reply and "分类" in reply
@@ -443,7 +446,7 @@ def test_a_countys_bureau_is_not_the_citys_namesake(engine, now):
 
 
 def test_a_number_is_checked_against_the_clause_about_its_subject(engine, now):
-    """"公共试题是占60%吧": the answer gives 60% too, for the other share; the clause about
+    """ "公共试题是占60%吧": the answer gives 60% too, for the other share; the clause about
     公共试题 says 40%. An hour is 60 minutes."""
     shares = ask(engine, "公共试题是占60%吧", now).answer_text
     assert shares.startswith("不是") and "40%" in shares
@@ -480,7 +483,7 @@ def test_the_first_or_last_day_of_a_window(engine, campaign_config, now):
 
 
 def test_the_clause_that_answers_is_the_one_about_the_subject(engine, now):
-    """"单选题要报30道吗": 30道 is the total; the clause about 单选 says 20. "多选要报10道吧"
+    """ "单选题要报30道吗": 30道 is the total; the clause about 单选 says 20. "多选要报10道吧"
     is right."""
     assert ask(engine, "单选题要报30道吗", now).answer_text.startswith("不是")
     assert ask(engine, "多选要报10道吧", now).answer_text.startswith("要")
@@ -615,7 +618,7 @@ def test_units_of_every_kind_resolve_through_attachment_1(engine, now, question,
 
 
 def test_an_answer_computed_from_the_askers_numbers_is_not_refuted_by_them(engine, now):
-    """"我们县8个单位可以搞集中组考吗": the answer restates 8 and the rule's 5; it says yes."""
+    """ "我们县8个单位可以搞集中组考吗": the answer restates 8 and the rule's 5; it says yes."""
     enough = ask(engine, "我们县8个单位可以搞集中组考吗", now).answer_text
     assert enough.startswith("可以") and "不是" not in enough
     assert ask(engine, "我们县3个单位可以搞集中组考吗", now).answer_text.startswith("不能")
@@ -636,7 +639,7 @@ def test_is_it_over_is_answered_the_right_way_round(engine, campaign_config):
 
 
 def test_a_rule_said_in_the_negative_answers_no(engine, now):
-    """"二级及以下单位管理员不须进群" answers "二级单位的管理员要进群吗" with no; a question
+    """ "二级及以下单位管理员不须进群" answers "二级单位的管理员要进群吗" with no; a question
     that is itself negative is not turned round."""
     assert ask(engine, "二级单位的管理员要进群吗", now).answer_text.startswith("不用")
     negative = ask(engine, "二级单位管理员不用进群吧", now).answer_text

@@ -216,9 +216,7 @@ def test_affected_pages_have_buttons_worth_of_offsets(ctx):
     assert named  # some learners are named in a registration
 
 
-def test_the_export_tells_its_progress_and_ends_with_the_whole_workbook(
-    ctx, tmp_path, monkeypatch
-):
+def test_the_export_tells_its_progress_and_ends_with_the_whole_workbook(ctx, tmp_path, monkeypatch):
     random_city(ctx, seed=1, learners=40)
     report = ctx.run_sync(rates.rates, Origin.cli())
     told: list[tuple[int, int]] = []
