@@ -38,6 +38,17 @@ class AskedKinds:
     def __init__(self, entries: list[Entry], answers: list[str], path: Path = ASKED_PATH) -> None:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
+        conditions = raw.pop("conditions")
+        self._negations = tuple(conditions["negations"])
+        # The conditions each entry's answer states in the negative only.
+        self._negative = {
+            entry.id: frozenset(
+                w
+                for w in conditions["words"]
+                if self._negated(normalise(answer), w) and not self._stated(normalise(answer), w)
+            )
+            for entry, answer in zip(entries, answers, strict=True)
+        }
         self.kinds = tuple(
             Kind(
                 name,
@@ -65,3 +76,21 @@ class AskedKinds:
     def answers(self, entry: Entry, question: str) -> bool:
         """Whether ``entry`` can give every kind of fact ``question`` asks for."""
         return self.asked(question) <= self._gives.get(entry.id, frozenset())
+
+    def inverts(self, entry: Entry, question: str) -> bool:
+        """Whether ``question`` states, as a fact, a condition ``entry``'s rule is stated for
+        only in the negative: "补考合格了…" of the rule "对补考不合格者…"."""
+        text = normalise(question)
+        return any(self._stated(text, w) for w in self._negative.get(entry.id, ()))
+
+    def _negated(self, text: str, word: str) -> bool:
+        return any(n + word in text for n in self._negations)
+
+    def _stated(self, text: str, word: str) -> bool:
+        """``word`` in ``text`` somewhere with no negation before it."""
+        start = text.find(word)
+        while start >= 0:
+            if not text[:start].endswith(self._negations):
+                return True
+            start = text.find(word, start + 1)
+        return False

@@ -241,8 +241,11 @@ class FaqEngine:
             return "not"  # a law of the question bank other than the one the answer names
         if from_numbers:
             return None  # it says its own yes or no from the asker's numbers
-        clauses = [(c, set(self.words(c))) for c in reason.clauses_of(said)]
-        if reason.says_no(question, clauses, {w for w in topic if not w.isdigit()}, now):
+        pieces = dict.fromkeys((*reason.clauses_of(said), *reason.sentences_of(said)))
+        clauses = [(c, set(self.words(c))) for c in pieces]
+        # A one-character word ("评" of "评优秀") is too loose to need the rule's own words.
+        subject = {w for w in topic if len(w) > 1 and not w.isdigit()}
+        if reason.says_no(question, clauses, subject, now):
             return "no"
         named = [w for w in words if w in self._terms or w in self.index.key_words]
         spoken = set(self.words(answer))  # its words as the question's are read (synonyms)

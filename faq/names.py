@@ -73,15 +73,17 @@ _MENTION = re.compile(
     f"(?:{_alternation((*FORMS.county_places, *FORMS.prefixes))})"
     f"[^\\s{re.escape(FORMS.not_in_name)}]{{0,8}}?(?:{_alternation(FORMS.unit_endings)})"
 )
+MIN_NAME_CHARS = 2  # "省厅": a level and a kind, no name between
 _GENERIC = re.compile(f"[{re.escape(FORMS.generic_marks)}]")  # "省级部门", "市直单位"
 
 
 def unit_mention(text: str) -> str | None:
     """The first unit a question names by its level and its kind ("市文旅广电局", "衡南县侨联",
-    "耒阳市公安局"), whether or not the config knows it; None for "省级部门", "市直单位"."""
+    "耒阳市公安局"), whether or not the config knows it; None for "省级部门", "市直单位", and
+    for a level and a kind alone ("省厅", "县局"), which name no one unit."""
     for m in _MENTION.finditer(without_spaces(text)):
         name = m.group()
-        if not _GENERIC.search(_without(name, FORMS.not_generic)):
+        if len(name) > MIN_NAME_CHARS and not _GENERIC.search(_without(name, FORMS.not_generic)):
             return name
     return None
 

@@ -141,12 +141,11 @@ def read_cues(text: str) -> Cues:
     """The cues in ``text`` (already normalised, as ``Facts.text``)."""
     vocab = _vocabulary()
     groups: dict[str, list[str]] = vocab["cues"]  # type: ignore[assignment]
-    register_text = text
-    for word in groups["not_register"]:
-        register_text = register_text.replace(word, " ")
     present: dict[str, bool] = {}
     for name in CUE_NAMES:
-        where = register_text if name == "register" else text
+        where = text
+        for word in groups.get(f"not_{name}", []):  # "报题" is no "报", "学法考法" no "学法"
+            where = where.replace(word, " ")
         present[name] = any(w in where for w in groups.get(name, []))
     rounds: dict[str, list[str]] = vocab["rounds"]  # type: ignore[assignment]
     number = next((int(n) for n, words in rounds.items() if any(w in text for w in words)), None)
@@ -192,6 +191,7 @@ def confirms(question: str, answer: str, now: dt.datetime, named: list[str]) -> 
 _QUANTITY = re.compile(r"(\d+)(个?小时|分钟|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?")
 MIN_CODE_DIGITS = 4
 _CLAUSE = re.compile(r"[，,；;：:、。！!？?\n]")
+_SENTENCE = re.compile(r"[；;。！!？?\n]")
 
 
 def quantities(text: str) -> set[tuple[str, str]]:
@@ -208,6 +208,12 @@ def quantities(text: str) -> set[tuple[str, str]]:
 
 def clauses_of(answer: str) -> list[str]:
     return [c for c in _CLAUSE.split(answer) if c]
+
+
+def sentences_of(answer: str) -> list[str]:
+    """The answer's sentences: a rule whose subject and verdict sit in two clauses of one
+    sentence ("对补考不合格者，其当年年度考核不得确定为优秀等次") is read whole."""
+    return [c for c in _SENTENCE.split(answer) if c]
 
 
 def clause_about(answer: str, topic: dict[str, float]) -> str:
@@ -244,6 +250,12 @@ def says_no(
     is left alone: its yes and no are the other way round."""
     negations: list[str] = _vocabulary()["negation"]["words"]  # type: ignore[index]
     text = facts_.read(question, now.date()).text
+    said = "".join(clause for clause, _ in clauses)
+    # A negative the rule states too is the premise, not the question's form: "补考不合格，
+    # 还能评优秀吗" of the rule on 补考不合格者.
+    shared = [t for t in _negated_terms(text, negations) if t in said]
+    for term in shared:
+        text = text.replace(term, " ")
     if not subject or lead(text) is None or any(n in text for n in negations):
         return False
 
@@ -251,10 +263,25 @@ def says_no(
         # "二级单位" is named by "二级及以下单位" too
         return w in clause or w in words or (len(w) == 4 and w[:2] in clause and w[2:] in clause)
 
+    def negative(clause: str) -> bool:
+        for term in shared:
+            clause = clause.replace(term, " ")
+        return any(n in clause for n in negations)
+
     return any(
-        all(names(clause, words, w) for w in subject) and any(n in clause for n in negations)
+        all(names(clause, words, w) for w in subject) and negative(clause)
         for clause, words in clauses
     )
+
+
+def _negated_terms(text: str, negations: list[str]) -> list[str]:
+    """Each negation of ``text`` with the two characters after it ("不合格")."""
+    return [
+        text[m.start() : m.end() + 2]
+        for n in negations
+        for m in re.finditer(re.escape(n), text)
+        if len(text) >= m.end() + 2
+    ]
 
 
 def denies(question: str, premises: tuple[str, ...], now: dt.datetime) -> bool:

@@ -233,6 +233,31 @@ def test_a_question_for_a_kind_of_fact_the_entry_lacks_gets_the_contacts(
     assert ask(engine, "补考不合格会怎么样", now).kind == "answer"
 
 
+def test_a_rule_for_the_negative_of_the_askers_case_is_not_applied(engine, campaign_config, now):
+    """The rule is for those who failed the makeup: it says no to one who failed, and nothing
+    to one who passed (the notice is silent on that case)."""
+    failed = ask(engine, "补考不合格，年度考核还能评优秀吗？", now)
+    assert failed.kind == "answer" and failed.answer_text.startswith("不能")
+    passed = ask(engine, "补考合格了，年度考核还能评优秀吗", now)
+    assert passed.kind == "contact"
+    assert campaign_config.contacts.policy_phone in passed.answer_text
+
+
+def test_the_campaigns_name_is_no_talk_of_studying(engine, campaign_config, now):
+    """ "没办法参加在线学法考法" names the campaign, not study: a question on exemption for a
+    grave illness gets the ground, not what exempted learners need not study."""
+    reply = ask(engine, "同事做了大手术还在住院 没办法参加在线学法考法 能申请免考吗", now)
+    assert reply.entry is not None and reply.entry.id == "exemption-illness"
+    assert reply.answer_text.startswith("可以申请")
+
+
+def test_a_level_and_a_kind_alone_name_no_unit():
+    from faq.names import unit_mention
+
+    assert unit_mention("考试要求是听市里的还是听省厅的") is None
+    assert unit_mention("市妇联参加分类组考吗") == "市妇联"
+
+
 def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):
     last_evening = dt.datetime(2022, 9, 30, 21, tzinfo=campaign_config.tz)
     reply = ask(engine, "错过了今天的考试 还有机会吗", last_evening).answer_text
