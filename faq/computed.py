@@ -93,8 +93,9 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     edge = None
     if cue.starts != cue.ends and ends is None and f.dates and lead(f.text) is not None:
         edge = "start" if cue.starts else "end"
-        if target is None and len(hits) == 1:
-            target = hits[0]
+        named = [s for s in hits if not cue.zone or s.key.startswith("zone")]  # "分众考试…"
+        if target is None and len(named) == 1:
+            target = named[0]
         if target is not None:
             verdict = day == (target.start if edge == "start" else target.end)
     pool = [target] if target is not None else kinds

@@ -65,6 +65,13 @@ class Coverage:
             return True  # "二维码过期了扫不进去": not what the entry about the QR code answers
         return score < UNKNOWN_SURE and self.index.unknown_share(set(words)) >= UNKNOWN_SHARE
 
+    def speaks_to(self, entry: Entry, question: str) -> bool:
+        """Whether ``entry`` speaks of every matter the notice does not rule on that the
+        question names: "市档案馆的预报名错过了，现在补报还行不行" names 补报, which the
+        centralized exam's list never does."""
+        named = self.matters(question)
+        return not named or self.index.mentions(entry, named)
+
     def kind(self, question: str) -> str:
         """Which contact answers it: the technical service for platform problems, the policy
         phone for rules, both when the question is about both ("学时不够能不能延期考试")."""

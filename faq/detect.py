@@ -31,6 +31,8 @@ class QuestionDetector:
         # its bearer next; "老张2024年11月退休…" speaks of him.
         vocative = "|".join(re.escape(w) for w in lexicon.vocative_after) or "(?!)"
         self._familiar = re.compile(f"^(?:{familiar}){surname}(?:[\\s\\W_]|{vocative})")
+        first = "|".join(re.escape(w) for w in lexicon.first_person) or "(?!)"
+        self._run_on = re.compile(f"(?<=吧)(?=(?:{first}))")
         roles = "|".join(re.escape(r) for r in sorted(lexicon.bot_roles, key=len, reverse=True))
         self._bot_mention = re.compile(f"@\\s*(?:{roles})" if roles else "(?!)")
 
@@ -93,6 +95,8 @@ class QuestionDetector:
         if self._repeat.search(text):
             return True
         tails = self.lexicon.tail_markers
+        # Run-on speech ("还有一场吧我记得有"): the asker speaking of himself starts a clause.
+        text = self._run_on.sub(" ", text)
         return any(c.endswith(tails) for c in PUNCT.split(text) if c)
 
     def describes_problem(self, text: str) -> bool:

@@ -237,6 +237,8 @@ class FaqEngine:
             clause = said
         if reason.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form
+        if reason.contradicts(question, said, now):
+            return "not"  # "调出" where the rule says "调入"
         if self._other_law(question, said, now):
             return "not"  # a law of the question bank other than the one the answer names
         if from_numbers:
@@ -365,8 +367,9 @@ class FaqEngine:
         fault = d.describes_problem(question) and d.platform_problem(question)
         if (asks or not in_group) and not fault:  # "成绩显示0分 系统出问题了": not a score check
             routed = reason.route(self.config, d.without_off_topic(asked), now)
-            if routed is not None and routed in self.by_id:
-                return self._answer(asked, self.by_id[routed], ROUTED, mode, now)
+            entry = self.by_id.get(routed or "")
+            if entry is not None and self.coverage.speaks_to(entry, asked):
+                return self._answer(asked, entry, ROUTED, mode, now)
         ranked = self.rank(asked)
         top, score = ranked[0] if ranked else (None, 0.0)
         uncovered = self.coverage.uncovered(asked, self.words(asked), top, score)

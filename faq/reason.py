@@ -316,6 +316,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     if f.units is not None and (cue.county or cue.county_plans):
         return COUNTY_UNITS
     if cue.retire and (f.dates or months_to(f.text) is not None) and not cue.credit:
+        if cue.exemption_steps:
+            return None  # "12月退休…我直接给他设置免考就行吧": how, not whether
         return RETIREMENT  # "2025年3月退休", "离退休还有两年半"; not "退休的还要刷学分不"
     if cue.exemption and denies_ground(f.text):
         return UNLISTED  # "长期病假但不算重大疾病 能免考不"
@@ -413,3 +415,18 @@ def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str
     if unit.mention is not None and cue.which_exam:
         return UNIT_EXAM
     return None
+
+
+def contradicts(question: str, answer: str, now: dt.datetime) -> bool:
+    """Whether a yes-or-no question names one of a pair of opposites (``cues.toml``
+    [contrasts]) where the answer names only the other: "是不是调出单位管理员操作" of the rule
+    that 调入单位管理员 does it."""
+    text = facts_.read(question, now.date()).text
+    if lead(text) is None:
+        return False
+    pairs: list[list[str]] = _vocabulary()["contrasts"]["pairs"]  # type: ignore[index]
+    for pair in pairs:
+        for word, other in ((pair[0], pair[1]), (pair[1], pair[0])):
+            if word in text and other not in text and other in answer and word not in answer:
+                return True
+    return False

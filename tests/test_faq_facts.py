@@ -258,6 +258,59 @@ def test_a_level_and_a_kind_alone_name_no_unit():
     assert unit_mention("市妇联参加分类组考吗") == "市妇联"
 
 
+def test_one_of_two_opposites_where_the_rule_names_the_other_is_a_no(engine, now):
+    reply = ask(engine, "人员调出，是不是调出单位管理员去操作异动", now).answer_text
+    assert reply.startswith("不是") and "调入单位管理员" in reply
+    assert not ask(engine, "人员异动是调入单位管理员操作吧", now).answer_text.startswith("不")
+
+
+def test_a_zone_rounds_first_day_is_checked_when_other_exams_share_the_day(
+    engine, campaign_config, now
+):
+    zone1 = campaign_config.zone_round(1)
+    assert zone1 is not None
+    later = zone1.exam.start + dt.timedelta(days=1)
+    reply = ask(engine, f"分众考试是不是{later.month}月{later.day}号开始考？", now).answer_text
+    assert reply.startswith("不是"), reply
+    assert f"{zone1.exam.start.month}月{zone1.exam.start.day}日" in reply
+
+
+def test_whether_an_exam_is_over_is_answered_as_of_now(engine, campaign_config):
+    zone1 = campaign_config.zone_round(1)
+    assert zone1 is not None
+    before = dt.datetime.combine(zone1.exam.start, dt.time(9), campaign_config.tz)
+    after = before + dt.timedelta(days=(zone1.exam.end - zone1.exam.start).days + 1)
+    question = "第一次分众考试是不是已经考完了"
+    assert ask(engine, question, before - dt.timedelta(days=3)).answer_text.startswith("不是")
+    assert ask(engine, question, after).answer_text.startswith("是")
+
+
+def test_how_to_exempt_a_retiring_learner_is_not_whether_he_may_be(engine, now):
+    """ "12月退休…我直接给他在系统上设置免考就行了吧" asks how an exemption is made, not
+    whether the retirement date qualifies (which would answer "可以申请")."""
+    reply = ask(engine, "老王今年12月份就退休了 我直接给他在系统上设置免考就行了吧", now)
+    assert reply.entry is None or reply.entry.id != "exemption-retirement"
+    assert not (reply.answer_text or "").startswith("可以申请")
+
+
+def test_a_matter_the_notice_does_not_rule_on_is_not_computed_past(engine, campaign_config, now):
+    """A named unit's centralized exam is computed, but late registration (补报) is nothing the
+    notice rules on."""
+    unit = campaign_config.centralized.units[0]
+    reply = ask(engine, f"我们{unit}集中考试的预报名场次错过了，现在补报还行不行", now)
+    assert reply.kind == "contact"
+    assert campaign_config.contacts.policy_phone in reply.answer_text
+
+
+def test_run_on_speech_and_adverbs_are_read_for_what_they_are(engine, campaign_config, now):
+    assert engine.has_question_marker("晚上八点半还有一场吧我记得有个八点半的")
+    assert ask(engine, "这个如法网还是蛮好用的", now).answer_html is None
+    assert ask(engine, "系统又卡了 烦死了", now).answer_html is None
+    fault = ask(engine, "免考已经在系统设置了，学员那边还是显示要学习，怎么回事", now)
+    assert fault.kind == "contact"
+    assert campaign_config.contacts.tech_phone in fault.answer_text
+
+
 def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):
     last_evening = dt.datetime(2022, 9, 30, 21, tzinfo=campaign_config.tz)
     reply = ask(engine, "错过了今天的考试 还有机会吗", last_evening).answer_text
