@@ -244,6 +244,9 @@ class Index:
         return max(word, 0.9 * char, 0.6 * word + 0.4 * char)
 
 
+LONG_QUESTION = 12  # words: a question longer than this also tells its circumstances
+
+
 def bm25_index(docs: list[list[str]]) -> bm25s.BM25 | None:
     if not any(docs):
         return None
@@ -276,7 +279,10 @@ def overlap_f1(
     query: set[str], query_weight: float, doc: set[str], doc_weight: float, idf: dict[str, float]
 ) -> float:
     """IDF-weighted overlap: how much of the question the phrasing covers (recall) and how much
-    of the phrasing the question covers (precision), as their harmonic mean."""
+    of the phrasing the question covers (precision), as their harmonic mean; for a long
+    message, which tells its circumstances before it asks ("我们单位原来的管理员调到别的科室
+    去了，现在换成我来当管理员，请问新管理员怎么变更"), weighted towards precision, up to
+    twice as much at twice ``LONG_QUESTION`` words."""
     if not query or not doc:
         return 0.0
     common = query & doc
@@ -285,4 +291,5 @@ def overlap_f1(
     shared = weight(common, idf)
     recall_ = shared / query_weight
     precision = shared / doc_weight
-    return 2 * recall_ * precision / (recall_ + precision)
+    beta = 1 + min(1.0, max(0, len(query) - LONG_QUESTION) / LONG_QUESTION)
+    return (1 + beta**2) * recall_ * precision / (beta**2 * recall_ + precision)

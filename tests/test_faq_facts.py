@@ -311,6 +311,16 @@ def test_run_on_speech_and_adverbs_are_read_for_what_they_are(engine, campaign_c
     assert campaign_config.contacts.tech_phone in fault.answer_text
 
 
+def test_a_long_message_telling_its_circumstances_is_ranked_by_what_it_asks(
+    engine, campaign_config, now
+):
+    message = "我们单位好几个同志来问我能不能免考 理由五花八门的 通知里到底免考有哪几种情况"
+    reply = ask(engine, message, now)
+    assert reply.kind == "answer" and reply.entry is not None
+    assert reply.entry.id == "exemption-overview"
+    assert all(reason in reply.answer_text for reason in campaign_config.exemption.reasons[1:])
+
+
 def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):
     last_evening = dt.datetime(2022, 9, 30, 21, tzinfo=campaign_config.tz)
     reply = ask(engine, "错过了今天的考试 还有机会吗", last_evening).answer_text
