@@ -33,8 +33,11 @@ def _day(
 ) -> tuple[dt.date | None, dt.date | None]:
     """The day asked about (the first date, today for "现在", a month's first day) and the last
     day when a span is asked ("13号到16号", "下周", "7月份")."""
+    asks_now = cue is not None and (cue.still or cue.status_now)
     for stamp in f.dates:
         if stamp.day is not None and not stamp.month_only:
+            if asks_now and stamp.relative and stamp.day < now.date():
+                continue  # "昨天忘记报了，还来得及不": what was done then, asked of now
             return stamp.day, stamp.ends
     if f.now or (cue is not None and cue.status_now):
         return now.date(), None

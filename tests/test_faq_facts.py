@@ -321,6 +321,18 @@ def test_a_long_message_telling_its_circumstances_is_ranked_by_what_it_asks(
     assert all(reason in reply.answer_text for reason in campaign_config.exemption.reasons[1:])
 
 
+def test_a_past_day_told_as_what_happened_is_not_the_day_asked(engine, campaign_config):
+    """ "昨天忘记报了，还来得及不" asks of now: the day after the first round's registration
+    closed, it is too late (and the next windows follow), whatever happened yesterday."""
+    zone1 = campaign_config.zone_round(1)
+    assert zone1 is not None
+    after = dt.datetime.combine(
+        zone1.registration.end + dt.timedelta(days=1), dt.time(10), campaign_config.tz
+    )
+    reply = ask(engine, "第一次报名还来得及不 我们单位昨天忘记报了", after).answer_text
+    assert reply.startswith("来不及"), reply
+
+
 def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):
     last_evening = dt.datetime(2022, 9, 30, 21, tzinfo=campaign_config.tz)
     reply = ask(engine, "错过了今天的考试 还有机会吗", last_evening).answer_text
