@@ -115,6 +115,7 @@ def test_counts_of_people_and_units():
     assert facts.read("我们单位８５人集中考", TODAY).people == 85
     assert facts.read("县里安排了6个单位集中考", TODAY).units == 6
     assert facts.read("人社局报什么题", TODAY).people is None
+    assert facts.read("加起来要考的有150多个", TODAY).people == 150
 
 
 def test_credits_and_scores():
@@ -564,7 +565,9 @@ def test_the_exam_a_question_proposes_for_a_unit_is_confirmed_or_denied(engine, 
 
 def test_counts_and_dates_against_the_rules_say_yes_or_no_first(engine, now):
     assert ask(engine, "集中考每场能坐100人吧", now).answer_text.startswith("不能")
-    assert ask(engine, "50人一场坐得下吗", now).answer_text.startswith("是的")
+    assert ask(engine, "50人一场坐得下吗", now).answer_text.startswith("可以，坐得下")
+    too_many = ask(engine, "我们公司要考的有一百五十多个，集中考试一场装得下不", now).answer_text
+    assert too_many.startswith("不行，一场坐不下")
     assert ask(engine, "2025年3月退休的能免考吗", now).answer_text.startswith("不能")
     assert ask(engine, "2024年3月退休的能免考吗", now).answer_text.startswith("可以")
 
