@@ -188,7 +188,7 @@ def confirms(question: str, answer: str, now: dt.datetime, named: list[str]) -> 
 
 # What a number in a question or an answer counts: the unit written after it ("90分钟",
 # "30道"), or nothing for a bare code of four digits or more ("123456", a password).
-_QUANTITY = re.compile(r"(\d+)(个?小时|分钟|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?")
+_QUANTITY = re.compile(r"(\d+)(个?小时|个?钟头|分钟|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?")
 MIN_CODE_DIGITS = 4
 _CLAUSE = re.compile(r"[，,；;：:、。！!？?\n]")
 _SENTENCE = re.compile(r"[；;。！!？?\n]")
@@ -199,7 +199,7 @@ def quantities(text: str) -> set[tuple[str, str]]:
     when long enough to be a code."""
     found = set()
     for number, unit in _QUANTITY.findall(text):
-        if unit.endswith("小时"):
+        if unit.endswith(("小时", "钟头")):
             number, unit = str(int(number) * 60), "分钟"
         if unit or len(number) >= MIN_CODE_DIGITS:
             found.add((number.lstrip("0") or "0" if unit else number, unit or ""))

@@ -565,6 +565,7 @@ def test_the_exam_a_question_proposes_for_a_unit_is_confirmed_or_denied(engine, 
 
 def test_counts_and_dates_against_the_rules_say_yes_or_no_first(engine, now):
     assert ask(engine, "集中考每场能坐100人吧", now).answer_text.startswith("不能")
+    assert ask(engine, "每场考试是一个钟头吧", now).answer_text.startswith("不是")
     assert ask(engine, "50人一场坐得下吗", now).answer_text.startswith("可以，坐得下")
     too_many = ask(engine, "我们公司要考的有一百五十多个，集中考试一场装得下不", now).answer_text
     assert too_many.startswith("不行，一场坐不下")
