@@ -165,6 +165,8 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "exam_day": None,
         "left": None,
         "started": False,
+        "period_over": None,
+        "next_exam": None,
     }
     if day is not None:
         spans = (
@@ -187,6 +189,12 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         ends = _ends(config, at.time) if at is not None else None
         out.update(at=at, in_period=listed, before=before, after=after, ends=ends)
         ok = at is not None if time else bool(listed) if hours else None
+        if out["asked_today"] and out["exam_day"] is not None and listed and cue.still:
+            # "上午还有场吗" at 10:45: the part of today whose sessions have all started
+            upcoming = [s for s in listed if s.time > now.time()]
+            if not upcoming:
+                out.update(in_period=[], period_over=listed[0].period)
+                ok = False
         if out["asked_today"] and out["exam_day"] is not None:
             out["left"] = schedule.sessions_after(config, now.time())
             if at is not None and at.time <= now.time():

@@ -20,6 +20,7 @@ from faq.text import normalise
 TECH, POLICY, BOTH = "tech", "policy", "both"
 UNKNOWN_SHARE = 0.45  # a question this much about words the knowledge base lacks is not covered
 UNKNOWN_SURE = 0.6  # ... unless its best entry matches it this well
+FIT_WINDOW = 0.1  # an entry giving the kind of fact asked replaces a better one this close
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,19 @@ class Coverage:
         if top.id not in self.fixes and self.detector.describes_problem(question):
             return True  # "二维码过期了扫不进去": not what the entry about the QR code answers
         return score < UNKNOWN_SURE and self.index.unknown_share(set(words)) >= UNKNOWN_SHARE
+
+    def fitting(
+        self, question: str, ranked: list[tuple[Entry, float]]
+    ) -> list[tuple[Entry, float]]:
+        """``ranked`` without the entries that cannot give the kind of fact the question asks
+        for ("没备案就设了免考会怎么样": the rule with the consequence, not who sets it), when
+        one that can comes within ``FIT_WINDOW`` of the best; else as it is (and the best is
+        not the answer: ``uncovered``)."""
+        if not ranked:
+            return ranked
+        best = ranked[0][1]
+        fit = [(e, s) for e, s in ranked if self.asked.answers(e, question)]
+        return fit if fit and fit[0][1] >= best - FIT_WINDOW else ranked
 
     def speaks_to(self, entry: Entry, question: str) -> bool:
         """Whether ``entry`` speaks of every matter the notice does not rule on that the

@@ -370,7 +370,7 @@ class FaqEngine:
             entry = self.by_id.get(routed or "")
             if entry is not None and self.coverage.speaks_to(entry, asked):
                 return self._answer(asked, entry, ROUTED, mode, now)
-        ranked = self.rank(asked)
+        ranked = self.coverage.fitting(asked, self.rank(asked))
         top, score = ranked[0] if ranked else (None, 0.0)
         uncovered = self.coverage.uncovered(asked, self.words(asked), top, score)
         # Unsure of the entry: only for a question naming none of the notice's grounds (a

@@ -39,6 +39,7 @@ BLIND_SETS = {
     "blind5": DATA / "faq_eval_blind5.toml",
     "blind6": DATA / "faq_eval_blind6.toml",
     "blind7": DATA / "faq_eval_blind7.toml",
+    "blind8": DATA / "faq_eval_blind8.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"

@@ -188,7 +188,9 @@ def confirms(question: str, answer: str, now: dt.datetime, named: list[str]) -> 
 
 # What a number in a question or an answer counts: the unit written after it ("90分钟",
 # "30道"), or nothing for a bare code of four digits or more ("123456", a password).
-_QUANTITY = re.compile(r"(\d+)(个?小时|个?钟头|分钟|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?")
+_QUANTITY = re.compile(
+    r"(\d+)(个?小时|个?钟头|分钟|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?"
+)
 MIN_CODE_DIGITS = 4
 _CLAUSE = re.compile(r"[，,；;：:、。！!？?\n]")
 _SENTENCE = re.compile(r"[；;。！!？?\n]")

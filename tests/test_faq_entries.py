@@ -312,13 +312,14 @@ def test_study_and_exam_rules(entries, config, env):
 
 def test_exam_count_covers_category_and_zone_rounds(entries, config, env):
     """Issue 15 item 6: "考试考几次" names the category exam's rounds and the zone exam's rounds."""
+    from bot.core.render import cn_count
     from faq.engine import engine_for
 
     for question in ("考试考几次", "一共考几次", "考试总共有几次"):
         best = engine_for(config).rank(question, k=1)[0][0]
         assert best.id == "exam-rounds-overview", (question, best.id)
     text = render(env, config, by_id(entries, "exam-rounds-overview"))
-    assert f"{config.category_exam.name}安排{config.category_exam.rounds}次" in text
-    assert f"分众组考安排{len(config.zone_rounds)}次" in text
+    assert f"{config.category_exam.name}安排{cn_count(config.category_exam.rounds)}次" in text
+    assert f"分众组考安排{cn_count(len(config.zone_rounds))}次" in text  # 两次, as it is said
     for label in ("9月19日至22日", "9月27日至30日", "7月1日至8月31日", "10月27日至31日"):
         assert label in text

@@ -334,6 +334,43 @@ def test_a_past_day_told_as_what_happened_is_not_the_day_asked(engine, campaign_
     assert reply.startswith("来不及"), reply
 
 
+def test_a_part_of_today_already_begun_and_the_next_exam_after_the_last_session(
+    engine, campaign_config
+):
+    tz, zone1 = campaign_config.tz, campaign_config.zone_round(1)
+    assert zone1 is not None
+    sessions = campaign_config.online_sessions
+    last_morning = max(s.time for s in sessions if s.period == "上午")
+    after_morning = dt.datetime.combine(
+        zone1.exam.start,
+        (dt.datetime.combine(TODAY, last_morning) + dt.timedelta(minutes=15)).time(),
+        tz,
+    )
+    morning = ask(engine, "上午还有场吗", after_morning).answer_text
+    assert morning.startswith("没有") and "上午的场次都已开始" in morning
+    afternoon = min(s.time for s in sessions if s.period == "下午")
+    assert f"{afternoon:%H:%M}" in morning  # what is left today follows
+    night = dt.datetime.combine(zone1.exam.end, dt.time(23), tz)
+    reply = ask(engine, "今天还有场吗", night).answer_text
+    zone2 = campaign_config.zone_round(2)
+    assert zone2 is not None and reply.startswith("没有")
+    assert f"{zone2.exam.start.month}月{zone2.exam.start.day}日" in reply
+
+
+def test_a_score_question_gets_its_yes_or_no_first(engine, campaign_config, now):
+    passed = campaign_config.exam.pass_mark
+    assert ask(engine, f"考了{passed}分算合格吗", now).answer_text.startswith("是的")
+    assert ask(engine, f"考了{passed - 2}分能过吗", now).answer_text.startswith("不能")
+
+
+def test_an_entry_giving_the_kind_of_fact_asked_is_preferred_when_close(engine, now):
+    """ "会怎么样" asks for a consequence: the rule on exemptions set without filing gives it,
+    the rule on who sets exemptions (ranked a little higher) does not."""
+    reply = ask(engine, "没备案就在系统里设了免考会怎么样", now, mode=PRIVATE)
+    assert reply.kind == "answer" and reply.entry is not None
+    assert reply.entry.id == "exemption-forbidden"
+
+
 def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):
     last_evening = dt.datetime(2022, 9, 30, 21, tzinfo=campaign_config.tz)
     reply = ask(engine, "错过了今天的考试 还有机会吗", last_evening).answer_text

@@ -35,7 +35,16 @@ def test_eval_sets_are_big_enough():
     data = load_eval()
     assert len(data["answerable"]) >= 150 and len(data["silent"]) >= 40
     sets = load_blind_sets()
-    assert set(sets) == {"blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7"}
+    assert set(sets) == {
+        "blind",
+        "blind2",
+        "blind3",
+        "blind4",
+        "blind5",
+        "blind6",
+        "blind7",
+        "blind8",
+    }
     for name, blind in sets.items():
         assert len(blind) >= 300, name
         for half in (TUNE, HOLDOUT):

@@ -73,6 +73,11 @@ def cn_numeral(number: int) -> str:
     return NUMERALS[number] if 0 < number <= 10 else str(number)
 
 
+def cn_count(number: int) -> str:
+    """A count as said before a measure word: 两次, 三场; 2 is 两, not 二."""
+    return "两" if number == 2 else cn_numeral(number)
+
+
 def join_cn(items: Any, sep: str = "、") -> str:
     return sep.join(str(i) for i in items)
 
@@ -94,6 +99,7 @@ FILTERS = {
     "when": when,
     "cn": join_cn,
     "cn_numeral": cn_numeral,
+    "cn_count": cn_count,
 }
 
 
