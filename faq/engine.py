@@ -252,7 +252,7 @@ class FaqEngine:
         named = [w for w in words if w in self._terms or w in self.index.key_words]
         spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
         if reason.confirms(question, said, now, named) and all(
-            w in said or w in spoken for w in topic
+            reason.said_in(w, said, spoken) for w in topic
         ):
             return "yes"
         return None

@@ -432,3 +432,11 @@ def contradicts(question: str, answer: str, now: dt.datetime) -> bool:
             if word in text and other not in text and other in answer and word not in answer:
                 return True
     return False
+
+
+def said_in(word: str, text: str, words: set[str]) -> bool:
+    """Whether an answer (its ``text``, its ``words``) says ``word``; a place said with 里
+    ("县里", "市里") is said by the place ("市县两级")."""
+    if word in text or word in words:
+        return True
+    return len(word) == 2 and word.endswith("里") and word[0] in text

@@ -263,6 +263,13 @@ def test_one_of_two_opposites_where_the_rule_names_the_other_is_a_no(engine, now
     reply = ask(engine, "人员调出，是不是调出单位管理员去操作异动", now).answer_text
     assert reply.startswith("不是") and "调入单位管理员" in reply
     assert not ask(engine, "人员异动是调入单位管理员操作吧", now).answer_text.startswith("不")
+    manuals = ask(engine, "操作手册是不是要登录管理员账号才能下载", now).answer_text
+    assert manuals.startswith("不是")
+
+
+def test_a_place_said_with_li_is_said_by_the_place(engine, now):
+    reply = ask(engine, "县里不参加分类组考的单位，参加的是市本级分众组考对吧", now)
+    assert reply.answer_text.startswith("是的")
 
 
 def test_a_zone_rounds_first_day_is_checked_when_other_exams_share_the_day(
