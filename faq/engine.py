@@ -58,7 +58,10 @@ class Thresholds:
     addressed: float = 0.36  # /faq, a mention or a reply: answer from here
     private: float = 0.40  # private chat: answer from here, else suggest
     suggest: float = 0.18  # candidates below this are not worth suggesting
-    margin: float = 0.08  # when asked directly, a runner-up this close means "did you mean"
+    margin: float = 0.08  # a runner-up this close to a plain group question's best ...
+    # When asked directly, a runner-up this close means "did you mean" (three buttons hold the
+    # answer far more often than a direct answer this close to another is right) ...
+    direct_margin: float = 0.2
     sure: float = 0.75  # ... unless the best is this sure
     # A plain group message is answered only when the ranking is also sure of its choice
     # (``FaqEngine.agreed``): calibrated on the knowledge base's own phrasings, each ranked
@@ -277,16 +280,17 @@ class FaqEngine:
         topic = words - self.index.marker_words - lex.stopwords - lex.modal_words
         return {w for w in topic if not any(w in form for form in forms)}
 
-    def chosen(self, entry_id: str, now: dt.datetime) -> Result | None:
-        """The answer to a suggestion the asker picked; None when no such entry exists (any
-        more): callback data is not to be trusted."""
+    def chosen(self, entry_id: str, now: dt.datetime, asked: str = "") -> Result | None:
+        """The answer to a suggestion the asker picked, for the question ``asked`` (a private
+        chat's last: "副厅级领导也要考吗" gets its 不用 first) or else for the entry's own;
+        None when no such entry exists (any more): callback data is not to be trusted."""
         if entry_id not in self.by_id:  # forged data is not cached
             return None
-        return self._chosen(entry_id, _minute(now))
+        return self._chosen(entry_id, asked[:MAX_QUESTION_CHARS], _minute(now))
 
-    def _chosen_at(self, entry_id: str, now: dt.datetime) -> Result:
+    def _chosen_at(self, entry_id: str, asked: str, now: dt.datetime) -> Result:
         entry = self.by_id[entry_id]
-        body = Markup(self.render(entry, entry.question, now))
+        body = Markup(self.render(entry, asked or entry.question, now))
         html = render("faq_chosen", c=self.config, question=entry.question, answer=body)
         return Result(entry.question, entry, 1.0, html, kind="answer", mode=PRIVATE)
 
@@ -397,7 +401,7 @@ class FaqEngine:
             return Result(question, top, score, None, mode=mode)
         threshold = t.addressed if mode == GROUP else t.private
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        clear = score - runner_up >= t.margin or score >= t.sure
+        clear = score - runner_up >= t.direct_margin or score >= t.sure
         if top is not None and score >= threshold and clear and not uncovered:
             return self._answer(asked, top, score, mode, now)
         on_topic = d.on_topic(question)
@@ -426,7 +430,13 @@ class FaqEngine:
         (top, score), runner_up = ranked[0], ranked[1][1] if len(ranked) > 1 else 0.0
         if score - runner_up >= t.group_margin or score >= t.group_sure:
             return True
-        if score - runner_up < t.agree_margin:
+        return self._backed(question, ranked)
+
+    def _backed(self, question: str, ranked: list[tuple[Entry, float]]) -> bool:
+        """The best entry is ahead and a second signal backs it: the answers' own words pick
+        it, or its words cover every topic word of the question."""
+        (top, score), runner_up = ranked[0], ranked[1][1] if len(ranked) > 1 else 0.0
+        if score - runner_up < self.thresholds.agree_margin:
             return False
         words = self.words(question)
         choice = self.index.answer_choice(words)

@@ -187,7 +187,8 @@ def replies(engine: FaqEngine, result: Result, now: dt.datetime) -> list[str]:
         return []
     if result.kind == "suggest":
         picks = result.suggestions[:MAX_SUGGESTIONS]
-        chosen = (engine.chosen(e.id, now) for e in picks)  # what pressing its button sends
+        # what pressing its button sends: the answer for the question asked
+        chosen = (engine.chosen(e.id, now, result.question) for e in picks)
         return [c.answer_text or "" for c in chosen if c is not None]
     return [result.answer_text or ""]
 

@@ -78,6 +78,11 @@ class FollowUps:
             while len(self._last) > self.words["max_chats"]:
                 self._last.popitem(last=False)
 
+    def last(self, chat: Chat, now: dt.datetime) -> str | None:
+        """The chat's question within the follow-up window, as resolved; None when none."""
+        asked = self._recent(chat, now)
+        return asked.question if asked is not None else None
+
     def forget(self, chat: Chat) -> None:
         with self._lock:
             self._last.pop(chat, None)

@@ -133,7 +133,11 @@ async def on_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     ctx = app_ctx(context)
     # Built already, unless the bot has just restarted (then wait for the warm-up).
     engine = ctx.faq if ctx.faq_ready else await asyncio.to_thread(lambda: ctx.faq)
-    result = engine.chosen(query.data.removeprefix(CALLBACK_PREFIX), ctx.now())
+    now = ctx.now()
+    # The question the buttons were offered for: its yes or no, its facts, in the answer.
+    chat = query.message.chat.id if query.message is not None else None
+    asked = engine.followups.last(chat, now) if chat is not None else None
+    result = engine.chosen(query.data.removeprefix(CALLBACK_PREFIX), now, asked or "")
     if result is None or result.answer_html is None:
         await query.answer(render("faq_stale", c=ctx.config), show_alert=False)
         return

@@ -688,7 +688,7 @@ def test_a_centralized_unit_may_not_sit_the_exam_online_on_its_own(engine, now):
 
 
 def test_premises_of_written_applications_and_whole_categories(engine, now):
-    assert ask(engine, "免考申请口头说一声就可以了吧", now, PRIVATE).answer_text.startswith("不")
+    assert ask(engine, "免考申请口头说一声就可以了吧", now).answer_text.startswith("不")
     assert ask(engine, "市直单位是不是统统都参加市本级分众考", now).answer_text.startswith("不是")
 
 

@@ -86,6 +86,23 @@ async def test_private_low_confidence_offers_buttons(bot, ctx):
     assert out and "来源" in out[-1]
 
 
+async def test_a_chosen_suggestion_answers_the_question_asked(bot, ctx):
+    """The button's answer is rendered for the asker's question: "副厅级领导也要考吗" gets
+    its 不 first, which the entry's own question would not give."""
+    question = "副厅级领导也要考吗"
+    result = ctx.faq.decide(question, mode="private", now=ctx.now())
+    assert result.kind == "suggest"
+    ids = [e.id for e in result.choices]
+    assert "who-participates" in ids
+    await bot.send(question)
+    _, buttons = bot.last_buttons
+    assert [data for _, data in buttons] == [f"faq:{i}" for i in ids]
+    out = await bot.press(ids.index("who-participates") + 1)
+    assert out and "县处级" in out[-1]
+    answer = out[-1].split("\n", 1)[1].strip()  # below the entry's question, its heading
+    assert answer.startswith("不用"), out[-1]
+
+
 async def test_forged_suggestion_is_refused(bot):
     await bot.send(VAGUE)
     message, _ = bot.last_buttons
