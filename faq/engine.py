@@ -430,13 +430,7 @@ class FaqEngine:
         (top, score), runner_up = ranked[0], ranked[1][1] if len(ranked) > 1 else 0.0
         if score - runner_up >= t.group_margin or score >= t.group_sure:
             return True
-        return self._backed(question, ranked)
-
-    def _backed(self, question: str, ranked: list[tuple[Entry, float]]) -> bool:
-        """The best entry is ahead and a second signal backs it: the answers' own words pick
-        it, or its words cover every topic word of the question."""
-        (top, score), runner_up = ranked[0], ranked[1][1] if len(ranked) > 1 else 0.0
-        if score - runner_up < self.thresholds.agree_margin:
+        if score - runner_up < t.agree_margin:
             return False
         words = self.words(question)
         choice = self.index.answer_choice(words)
