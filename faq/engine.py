@@ -240,8 +240,9 @@ class FaqEngine:
             clause = said
         if reason.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form
-        if reason.contradicts(question, said, now):
-            return "not"  # "调出" where the rule says "调入"
+        about = reason.sentence_about(said, {w: idf.get(w, 1.0) for w in topic})
+        if reason.contradicts(question, said, now) or reason.other_actor(question, about, now):
+            return "not"  # "调出" where the rule says "调入"; "自己定" where 市委依法治市办 does
         if self._other_law(question, said, now):
             return "not"  # a law of the question bank other than the one the answer names
         if from_numbers:

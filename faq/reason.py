@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from bot.core.config import Config
 from faq import facts as facts_
@@ -216,6 +217,11 @@ def sentences_of(answer: str) -> list[str]:
     """The answer's sentences: a rule whose subject and verdict sit in two clauses of one
     sentence ("对补考不合格者，其当年年度考核不得确定为优秀等次") is read whole."""
     return [c for c in _SENTENCE.split(answer) if c]
+
+
+def sentence_about(answer: str, topic: dict[str, float]) -> str:
+    """The sentence of ``answer`` that speaks most of the question's ``topic`` words."""
+    return max(sentences_of(answer), key=lambda c: sum(v for w, v in topic.items() if w in c))
 
 
 def clause_about(answer: str, topic: dict[str, float]) -> str:
@@ -440,3 +446,23 @@ def said_in(word: str, text: str, words: set[str]) -> bool:
     if word in text or word in words:
         return True
     return len(word) == 2 and word.endswith("里") and word[0] in text
+
+
+def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
+    """Whether a yes-or-no question asks if someone does a thing ("是我们单位自己定吗", "试题
+    是直接报给市司法局吗") that the answer's rule has someone else do ("由市委依法治市办统筹
+    确定"): the asker's own unit or a province-level body where the rule names the city's, or
+    a unit the rule's doers do not include (``cues.toml`` [actors])."""
+    text = facts_.read(question, now.date()).text
+    actors: dict[str, Any] = _vocabulary()["actors"]  # type: ignore[assignment]
+    if lead(text) is None or not any(v in text for v in actors["verbs"]):
+        return False
+    doers = [d for key in ("agent", "receiver", "doer") for d in re.findall(actors[key], answer)]
+    if not doers:
+        return False
+    if any(w in text for w in actors["self"]):
+        return not any(w in d for d in doers for w in ("单位", "自己", "本人"))
+    if any(w in text for w in actors["province"]):
+        return not any(d.startswith(("省", "湖南")) for d in doers)
+    named = unit_mention(text)
+    return named is not None and not any(named in d or d in named for d in doers)

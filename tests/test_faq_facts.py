@@ -267,6 +267,20 @@ def test_one_of_two_opposites_where_the_rule_names_the_other_is_a_no(engine, now
     assert manuals.startswith("不是")
 
 
+def test_someone_else_named_to_do_what_the_rule_has_another_do_is_a_no(engine, now):
+    """Who does it: the asker's own unit, a province-level body or another unit, where the
+    rule names the city office (or the city) as the doer or the receiver."""
+    for question in (
+        "考试时间是我们单位自己定吗",
+        "试题是直接报给市司法局吗",
+        "分众考的题库是省里统一出的吗",
+    ):
+        assert ask(engine, question, now).answer_text.startswith("不是"), question
+    # The rule's own doer is borne out, never denied.
+    assert ask(engine, "学习读本是市司法局编的吧", now).answer_text.startswith("是")
+    assert ask(engine, "补考是单位管理员报名吧", now).answer_text.startswith("是")
+
+
 def test_a_place_said_with_li_is_said_by_the_place(engine, now):
     reply = ask(engine, "县里不参加分类组考的单位，参加的是市本级分众组考对吧", now)
     assert reply.answer_text.startswith("是的")
