@@ -75,25 +75,29 @@ def test_second_set_tune_half_does_not_regress(report):
 
 
 @pytest.mark.parametrize(
-    ("name", "right", "wrong"),
+    ("name", "right", "wrong", "private"),
     [
-        # Measured when each set came (before tuning on it): 87.6% / 5.6%, 77.5% / 12.9% and
-        # 82.6% / 7.9%; after the lessons of its tune half: 92.6% / 1.4%, 90.7% / 2.7% and
-        # 90.8% / 2.4%.
-        ("blind3", 0.91, 0.02),
-        ("blind4", 0.89, 0.03),
-        ("blind5", 0.89, 0.03),
+        # Measured when each set came (before tuning on it), group right / wrong: 87.6% / 5.6%,
+        # 77.5% / 12.9%, 82.6% / 7.9%, 69.7% / 9.5%, 81.2% / 12.3% and 84.1% / 11.2%; now (after
+        # the lessons of its tune half) 91.7% / 1.4%, 91.5% / 1.4%, 91.7% / 1.6%, 81.5% / 1.5%,
+        # 86.3% / 4.3% and 90.7% / 5.6%.
+        ("blind3", 0.91, 0.02, 0.97),
+        ("blind4", 0.90, 0.02, 0.97),
+        ("blind5", 0.90, 0.02, 0.96),
+        ("blind6", 0.80, 0.02, 0.89),
+        ("blind7", 0.85, 0.05, 0.94),
+        ("blind8", 0.89, 0.06, 0.93),
     ],
 )
-def test_later_sets_tune_halves_do_not_regress(report, name, right, wrong):
+def test_later_sets_tune_halves_do_not_regress(report, name, right, wrong, private):
     group = report.get(part(name, TUNE), GROUP)
-    private = report.get(part(name, TUNE), PRIVATE)
-    misses = "\n".join(group.misses + private.misses)
+    direct = report.get(part(name, TUNE), PRIVATE)
+    misses = "\n".join(group.misses + direct.misses)
     assert group.answer_rate >= right, misses
     assert group.wrong_rate <= wrong, misses
     assert group.silence_rate >= 0.97, misses
     assert group.contact_rate >= 0.80, misses
-    assert private.answer_rate >= 0.95, misses
+    assert direct.answer_rate >= private, misses
 
 
 def test_group_answers_only_what_the_ranking_is_sure_of(campaign_config):
@@ -127,13 +131,16 @@ def test_holdout_half_is_reported_as_totals_only(report):
 @pytest.mark.parametrize(
     ("name", "ceiling"),
     [
-        # First measured 11.2%, 5.8%, 7.2%, 11.3% and 5.8% wrong; now 7.0%, 5.1%, 5.8%, 9.9%
-        # and 5.8%.
-        ("blind", 0.075),
-        ("blind2", 0.06),
-        ("blind3", 0.065),
-        ("blind4", 0.105),
-        ("blind5", 0.065),
+        # First measured 11.2%, 5.8%, 7.2%, 11.3%, 5.8%, 14.4%, 14.2% and 8.3% wrong; now 6.3%,
+        # 2.9%, 5.0%, 8.5%, 5.0%, 15.2%, 12.7% and 8.3%.
+        ("blind", 0.07),
+        ("blind2", 0.04),
+        ("blind3", 0.06),
+        ("blind4", 0.095),
+        ("blind5", 0.06),
+        ("blind6", 0.16),
+        ("blind7", 0.135),
+        ("blind8", 0.09),
     ],
 )
 def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
@@ -142,7 +149,7 @@ def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
     assert group.wrong_rate <= ceiling, f"{group.wrong_rate:.1%} wrong on {name}'s holdout"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 7.0% wrong on the holdout")
+@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 6.3% wrong on the holdout")
 def test_holdout_half_wrong_answers_meet_the_target(report):
     group = report.get(part("blind", HOLDOUT), GROUP)
     assert group.wrong_rate <= 0.02, f"{group.wrong_rate:.1%} wrong on the holdout half"
