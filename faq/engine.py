@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Template
 from markupsafe import Markup
 
 from bot.core.config import Config
-from bot.core.render import environment, render, strip_html
+from bot.core.render import render, strip_html
 from faq import reason, repeats
 from faq.asked import AskedKinds
+from faq.compiled import compiled
 from faq.compute import COMPUTES, LOOKUPS, base_context
 from faq.coverage import Coverage
 from faq.detect import QuestionDetector
@@ -462,21 +462,6 @@ class FaqEngine:
 
 def _minute(now: dt.datetime) -> dt.datetime:
     return now.replace(second=0, microsecond=0)
-
-
-_compiled_lock = threading.Lock()
-_compiled: dict[str, Template] = {}
-
-
-def compiled(source: str) -> Template:
-    """An answer template, compiled once per process (in the shared environment, where the
-    macros it imports are compiled once too): building an engine again, for another config or
-    in a test, does not compile them again."""
-    with _compiled_lock:
-        template = _compiled.get(source)
-        if template is None:
-            template = _compiled[source] = environment().from_string(source)
-        return template
 
 
 _engines_lock = threading.Lock()
