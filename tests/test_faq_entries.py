@@ -11,8 +11,8 @@ import pytest
 
 from bot.core.config import Config, load_config
 from bot.core.render import make_environment, strip_html
-from faq.compute import COMPUTES, base_context
 from faq.compiled import compiled
+from faq.compute import COMPUTES, base_context
 
 ENTRIES_PATH = Path(__file__).resolve().parent.parent / "faq" / "entries.toml"
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
