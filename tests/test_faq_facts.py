@@ -191,7 +191,12 @@ def test_a_named_unit_through_attachment_1(engine, now):
 
 def test_platform_problems_get_the_technical_service(engine, campaign_config, now):
     c = campaign_config.contacts
-    for question in ("人脸识别一直失败怎么办", "能用平板考试吗", "网站打不开 一直在转圈圈"):
+    for question in (
+        "人脸识别一直失败怎么办",
+        "能用平板考试吗",
+        "网站打不开 一直在转圈圈",
+        "考试界面是什么样的",
+    ):
         result = ask(engine, question, now)
         assert result.kind == "contact" and c.tech_phone in result.answer_text, question
         assert c.tech_qq_group in result.answer_text
