@@ -49,12 +49,19 @@ class Coverage:
         text = normalise(question)
         return [w for w in self.detector.lexicon.uncovered_words if w in text]
 
-    def uncovered(self, question: str, words: list[str], top: Entry | None, score: float) -> bool:
+    def uncovered(
+        self,
+        question: str,
+        words: list[str],
+        top: Entry | None,
+        score: float,
+        loosely: bool = True,
+    ) -> bool:
         """Whether the best entry does not answer the question: it names a platform matter or
         a matter the notice does not rule on that the entry never speaks of, it describes a
         problem the entry is not about, it asks for a kind of fact the entry does not give
-        ("…什么时候通报" of a rule without a date), or it is mostly about words the knowledge
-        base lacks (and the entry matches it only loosely)."""
+        ("…什么时候通报" of a rule without a date), or (``loosely``) it is mostly about words
+        the knowledge base lacks and the entry matches it only loosely."""
         if top is None or not self.asked.answers(top, question):
             return True
         if self.asked.inverts(top, question):
@@ -64,6 +71,8 @@ class Coverage:
             return True
         if top.id not in self.fixes and self.detector.describes_problem(question):
             return True  # "二维码过期了扫不进去": not what the entry about the QR code answers
+        if not loosely:
+            return False
         return score < UNKNOWN_SURE and self.index.unknown_share(set(words)) >= UNKNOWN_SHARE
 
     def fitting(

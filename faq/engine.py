@@ -406,7 +406,12 @@ class FaqEngine:
         if top is not None and score >= threshold and clear and not uncovered:
             return self._answer(asked, top, score, mode, now)
         on_topic = d.on_topic(question)
-        if uncovered and on_topic:
+        # In private chat a message mostly of words the notice lacks ("考试时间多长 我们有些老
+        # 同志打字慢…") still gets the buttons, with the contacts under them.
+        loose = mode == PRIVATE and not self.coverage.uncovered(
+            asked, self.words(asked), top, score, loosely=False
+        )
+        if uncovered and on_topic and not loose:
             return self._contacts(question, top, score, mode, self.coverage.kind(question))
         candidates = [e for e, s in ranked if s >= t.suggest]
         if candidates:

@@ -397,6 +397,19 @@ def test_an_entry_giving_the_kind_of_fact_asked_is_preferred_when_close(engine, 
     assert reply.entry.id == "exemption-forbidden"
 
 
+def test_in_private_a_message_mostly_of_words_the_notice_lacks_still_gets_buttons(
+    engine, campaign_config, now
+):
+    """ "考试时间多长 我们有些老同志打字慢怕做不完" is mostly about slow typists, which the
+    notice never mentions, but asks the exam's duration: the asker gets the buttons and, under
+    them, both contacts. A matter the notice does not rule on still gets the contacts alone."""
+    reply = ask(engine, "考试时间多长 我们有些老同志打字慢怕做不完", now, mode=PRIVATE)
+    assert reply.kind == "suggest" and "exam-duration" in [e.id for e in reply.choices]
+    c = campaign_config.contacts
+    assert c.tech_phone in reply.answer_text and c.policy_phone in reply.answer_text
+    assert ask(engine, "考试能不能翻书", now, mode=PRIVATE).kind == "contact"
+
+
 def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):
     last_evening = dt.datetime(2022, 9, 30, 21, tzinfo=campaign_config.tz)
     reply = ask(engine, "错过了今天的考试 还有机会吗", last_evening).answer_text
