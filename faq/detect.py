@@ -121,6 +121,10 @@ class QuestionDetector:
         """ "材料已交", "我们报完了": a statement that something is done, not a question."""
         lex = self.lexicon
         text = normalise(text)
+        for turn in lex.turns:  # "…设置好了 但是学员那边还显示要考试": a problem after all
+            rest = text.partition(turn)[2]
+            if rest and self.describes_problem(rest):
+                return False
         for problem in lex.problem_markers:  # "提示已注册" quotes an error, reports nothing done
             text = text.replace(problem, " ")
         for quoting in lex.quoting:  # "系统显示账号已在…": the platform's words, not the asker's

@@ -69,6 +69,7 @@ class Lexicon:
     chatter: frozenset[str]
     question_markers: tuple[str, ...]
     done_markers: tuple[str, ...] = ()
+    turns: tuple[str, ...] = ()  # "…设置好了 但是…还显示…": what follows is the news
     first_person: tuple[str, ...] = ()
     notice_prefixes: tuple[str, ...] = ()
     forward_prefixes: tuple[str, ...] = ()
@@ -112,6 +113,7 @@ class Lexicon:
             chatter=frozenset(squash(w) for w in data.get("chatter", [])),
             question_markers=tuple(data.get("question_markers", [])),
             done_markers=tuple(data.get("done_markers", [])),
+            turns=tuple(data.get("turns", [])),
             first_person=tuple(data.get("first_person", [])),
             notice_prefixes=tuple(normalise(p) for p in data.get("notice_prefixes", [])),
             forward_prefixes=tuple(normalise(p) for p in data.get("forward_prefixes", [])),

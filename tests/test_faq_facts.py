@@ -333,6 +333,9 @@ def test_run_on_speech_and_adverbs_are_read_for_what_they_are(engine, campaign_c
     assert engine.has_question_marker("晚上八点半还有一场吧我记得有个八点半的")
     assert ask(engine, "这个如法网还是蛮好用的", now).answer_html is None
     assert ask(engine, "系统又卡了 烦死了", now).answer_html is None
+    turned = ask(engine, "免考已经设置好了 但是学员那边还显示要考试", now)
+    assert turned.kind == "contact" and campaign_config.contacts.tech_phone in turned.answer_text
+    assert ask(engine, "免考已经设置好了", now).answer_html is None  # a report, nothing asked
     fault = ask(engine, "免考已经在系统设置了，学员那边还是显示要学习，怎么回事", now)
     assert fault.kind == "contact"
     assert campaign_config.contacts.tech_phone in fault.answer_text
