@@ -46,6 +46,7 @@ RANK_CACHE = 2048  # distinct recent questions whose ranking is kept
 DECISION_CACHE = 2048  # distinct recent (question, mode, minute) whose decision is kept
 KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
+SIBLING_SHARE = 0.7  # of the shorter answer's words (IDF-weighted) the longer one also says
 FULL_RECALL = 0.99  # the entry's words cover every topic word of the question
 REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
 
@@ -431,11 +432,14 @@ class FaqEngine:
         ahead of the runner-up, or scored very high, or ahead and backed by a second signal
         (the answers' own words pick the same entry, or the entry's words cover every topic
         word of the question). On phrasings the index has never seen, answers that fail this
-        are wrong several times as often as those that pass."""
+        are wrong several times as often as those that pass. A runner-up whose answer says
+        much the same as the best's is no rival."""
         t = self.thresholds
         (top, score), runner_up = ranked[0], ranked[1][1] if len(ranked) > 1 else 0.0
         if score - runner_up >= t.group_margin or score >= t.group_sure:
             return True
+        if len(ranked) > 1 and self.index.answers_overlap(top, ranked[1][0]) >= SIBLING_SHARE:
+            return True  # two entries saying much the same ("密码重置后是多少" / "谁来重置")
         if score - runner_up < t.agree_margin:
             return False
         words = self.words(question)

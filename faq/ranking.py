@@ -147,6 +147,13 @@ class Index:
             return None
         return self.entries[int(np.argmax(scores))]
 
+    def answers_overlap(self, a: Entry, b: Entry) -> float:
+        """How much of the shorter of two entries' answers (its words, IDF-weighted) the other
+        says too: two entries answering much the same, 0..1."""
+        sa, sb = (self.answer_sets[self.position[e.id]] for e in (a, b))
+        smaller = min(weight(sa, self.answer_idf), weight(sb, self.answer_idf))
+        return weight(sa & sb, self.answer_idf) / smaller if smaller > 0 else 0.0
+
     def mentions(self, entry: Entry, words: list[str]) -> bool:
         """Whether the entry's own text holds every one of ``words``."""
         text = self.entry_text[self.position[entry.id]]

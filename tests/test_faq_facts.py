@@ -413,6 +413,15 @@ def test_in_private_a_message_mostly_of_words_the_notice_lacks_still_gets_button
     assert ask(engine, "考试能不能翻书", now, mode=PRIVATE).kind == "contact"
 
 
+def test_a_runner_up_saying_much_the_same_is_no_rival_in_the_group(engine, campaign_config, now):
+    """Who resets a password and what it becomes: two entries whose answers both give the
+    default password. A group question close to both is answered, in traditional characters
+    too."""
+    reply = ask(engine, "學員密碼重置以後是多少", now)
+    assert reply.kind == "answer"
+    assert campaign_config.platform.default_password in reply.answer_text
+
+
 def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):
     last_evening = dt.datetime(2022, 9, 30, 21, tzinfo=campaign_config.tz)
     reply = ask(engine, "错过了今天的考试 还有机会吗", last_evening).answer_text
