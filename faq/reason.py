@@ -449,7 +449,7 @@ def said_in(word: str, text: str, words: set[str]) -> bool:
 
 
 def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
-    """Whether a yes-or-no question asks if someone does a thing ("是我们单位自己定吗", "试题
+    """Whether a yes-or-no question asks if someone does a thing ("最终场次是我们单位自己定吗", "试题
     是直接报给市司法局吗") that the answer's rule has someone else do ("由市委依法治市办统筹
     确定"): the asker's own unit or a province-level body where the rule names the city's, or
     a unit the rule's doers do not include (``cues.toml`` [actors])."""

@@ -276,7 +276,7 @@ def test_someone_else_named_to_do_what_the_rule_has_another_do_is_a_no(engine, n
     """Who does it: the asker's own unit, a province-level body or another unit, where the
     rule names the city office (or the city) as the doer or the receiver."""
     for question in (
-        "考试时间是我们单位自己定吗",
+        "集中考试的最终场次是我们单位自己定吗",
         "试题是直接报给市司法局吗",
         "分众考的题库是省里统一出的吗",
     ):
