@@ -374,7 +374,7 @@ class FaqEngine:
         if (asks or not in_group) and not fault:  # "成绩显示0分 系统出问题了": not a score check
             routed = reason.route(self.config, d.without_off_topic(asked), now)
             entry = self.by_id.get(routed or "")
-            if entry is not None and self.coverage.speaks_to(entry, asked):
+            if entry is not None and self.coverage.computes(entry, asked, now, self.rank):
                 return self._answer(asked, entry, ROUTED, mode, now)
         ranked = self.coverage.fitting(asked, self.rank(asked))
         top, score = ranked[0] if ranked else (None, 0.0)

@@ -40,6 +40,7 @@ BLIND_SETS = {
     "blind6": DATA / "faq_eval_blind6.toml",
     "blind7": DATA / "faq_eval_blind7.toml",
     "blind8": DATA / "faq_eval_blind8.toml",
+    "blind9": DATA / "faq_eval_blind9.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"

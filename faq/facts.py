@@ -73,6 +73,7 @@ class Vocabulary:
         counts, scores = raw["counts"], raw["scores"]
         fill = f"(?:{_alt(scores['fillers'])}|\\s)*"
         more = _alt(counts["more"])
+        counted = _alt([*counts["people"], *counts["units"]])  # "一共18个人": no credits
         num = re.escape(m["numerals"])
         year, month, minute = (re.escape(m[k]) for k in ("year", "month", "minute"))
         day, hour, ranges = _alt(m["day"]), _alt(m["hour"]), _alt(m["range"])
@@ -116,7 +117,10 @@ class Vocabulary:
             units=re.compile(f"(\\d+)\\s*({more})?\\s*(?:{_alt(counts['units'])})"),
             required=re.compile(f"(?:{_alt(scores['required'])}){fill}(\\d+)"),
             elective=re.compile(f"(?:{_alt(scores['elective'])}){fill}(\\d+)"),
-            total=re.compile(f"(?:{_alt(scores['total'])}){fill}(\\d+)"),
+            # "一共18个人" counts people, not credits
+            total=re.compile(
+                f"(?:{_alt(scores['total'])}){fill}(\\d+)(?!\\d|\\s*(?:{more})?\\s*(?:{counted}))"
+            ),
             total_after=re.compile(f"(\\d+)\\s*(?:{piece})?(?:{credit})"),
             complete=re.compile(
                 f"(?:{_alt(scores['required'])})\\s*(?:{_alt(m['complete_adverbs'])})?\\s*"
@@ -174,6 +178,14 @@ class Facts:
     def days(self) -> list[dt.date]:
         """The days stated (a month alone is no day)."""
         return [s.day for s in self.dates if s.day is not None and not s.month_only]
+
+    @property
+    def states_any(self) -> bool:
+        """Whether it states any fact: a moment, a part of the day, a count, credits, a score."""
+        counts = (self.people, self.units, self.required, self.elective, self.total, self.score)
+        return bool(self.dates or self.times or self.periods or self.now) or any(
+            c is not None for c in counts
+        )
 
     @property
     def has_moment(self) -> bool:

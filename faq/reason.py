@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +38,11 @@ RETIREMENT = "exemption-retirement"
 UNLISTED = "exemption-unlisted"
 NO_STUDY = "exemption-no-study"
 UNIT_EXAM = "category-department-scope"
+# The entries computed from the dates, times, counts, credits and scores a question states.
+FROM_FACTS = frozenset(
+    {CALENDAR, SESSIONS, STUDY_DEADLINE, SCORE, CREDITS, SEATS, COUNTY_UNITS, RETIREMENT}
+)
+_PIECE = re.compile(r"[，,。！!？?；;\s]+")
 CENTRALIZED_UNIT = "centralized-units"
 QUESTION_DUTY = "question-department-laws"
 ROUTED = (
@@ -466,3 +472,14 @@ def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
         return not any(d.startswith(("省", "湖南")) for d in doers)
     named = unit_mention(text)
     return named is not None and not any(named in d or d in named for d in doers)
+
+
+def asks_with_facts(question: str, now: dt.datetime, asks: Callable[[str], bool]) -> bool:
+    """Whether the part of ``question`` that asks (its pieces that ``asks``, else its last)
+    states a fact: a one-piece message always does, as far as this goes; "我们单位明天考，
+    现在还能学分吗" does (现在); "我们党组9月8号开会学了民法典，顺便问下是哪两本书" does not."""
+    pieces = [p for p in _PIECE.split(question) if p]
+    if len(pieces) < 2:
+        return True
+    asking = [p for p in pieces if asks(p)] or pieces[-1:]
+    return any(facts_.read(p, now.date()).states_any for p in asking)

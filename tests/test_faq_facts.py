@@ -116,6 +116,8 @@ def test_counts_of_people_and_units():
     assert facts.read("县里安排了6个单位集中考", TODAY).units == 6
     assert facts.read("人社局报什么题", TODAY).people is None
     assert facts.read("加起来要考的有150多个", TODAY).people == 150
+    counted = facts.read("我们单位一共18个人", TODAY)
+    assert (counted.total, counted.people) == (None, 18)  # people, not credits
 
 
 def test_credits_and_scores():
@@ -420,6 +422,24 @@ def test_a_runner_up_saying_much_the_same_is_no_rival_in_the_group(engine, campa
     reply = ask(engine, "學員密碼重置以後是多少", now)
     assert reply.kind == "answer"
     assert campaign_config.platform.default_password in reply.answer_text
+
+
+def test_facts_told_as_circumstances_are_not_what_is_asked(engine, campaign_config, now):
+    """A date, time or count in the part of a message that only tells its circumstances does
+    not turn a plain question into a calendar, session or credits answer; a fact in the part
+    that asks still does."""
+    books = ask(
+        engine,
+        "我们党组9月8号开会集中学了民法典，顺便问下今年公共必学必考的内容到底是哪两本书",
+        now,
+    )
+    assert books.entry is not None and books.entry.id == "required-books"
+    assert all(title in books.answer_text for title in campaign_config.books.titles)
+    evening = dt.datetime.combine(TODAY, dt.time(10), campaign_config.tz)
+    deadline = ask(engine, "我们单位明天考，现在还能刷学分吗", evening)
+    assert deadline.entry is not None and deadline.entry.id == "study-deadline"
+    seats = ask(engine, "市烟草局这边一共有95个人要参加集中考试，能不能一场就全部考完", now)
+    assert seats.entry is not None and seats.entry.id == "centralized-batching"  # not credits
 
 
 def test_a_missed_exam_is_answered_by_the_makeup(engine, campaign_config):

@@ -35,18 +35,10 @@ def test_eval_sets_are_big_enough():
     data = load_eval()
     assert len(data["answerable"]) >= 150 and len(data["silent"]) >= 40
     sets = load_blind_sets()
-    assert set(sets) == {
-        "blind",
-        "blind2",
-        "blind3",
-        "blind4",
-        "blind5",
-        "blind6",
-        "blind7",
-        "blind8",
-    }
+    assert set(sets) == {"blind", *(f"blind{n}" for n in range(2, 10))}
     for name, blind in sets.items():
-        assert len(blind) >= 300, name
+        # The ninth is a smaller set of long messages telling their circumstances.
+        assert len(blind) >= (200 if name == "blind9" else 300), name
         for half in (TUNE, HOLDOUT):
             kinds = {c["kind"] for c in blind if c["half"] == half}
             assert kinds == {"answer", "contact", "silent"}, (name, half)
