@@ -109,7 +109,9 @@ class Coverage:
         ranked = rank(question, RIVALS)
         if not ranked or ranked[0][0].compute is not None:
             return True
-        own = next((s for e, s in ranked if e.id == entry.id), 0.0)
+        own = next((s for e, s in ranked if e.id == entry.id), None)
+        if own is None:
+            return False  # not even among the ranking's candidates
         return not (ranked[0][1] >= ROUTE_RIVAL and ranked[0][1] - own >= ROUTE_GAP)
 
     def speaks_to(self, entry: Entry, question: str) -> bool:

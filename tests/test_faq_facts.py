@@ -435,6 +435,12 @@ def test_facts_told_as_circumstances_are_not_what_is_asked(engine, campaign_conf
     )
     assert books.entry is not None and books.entry.id == "required-books"
     assert all(title in books.answer_text for title in campaign_config.books.titles)
+    paper = ask(
+        engine,
+        "我们镇上想在10月份组织一次年度学法考法的纸质考试，大概60人，要经过哪个部门同意",
+        now,
+    )
+    assert paper.entry is None or paper.entry.id != "registration-status"  # not the calendar
     evening = dt.datetime.combine(TODAY, dt.time(10), campaign_config.tz)
     deadline = ask(engine, "我们单位明天考，现在还能刷学分吗", evening)
     assert deadline.entry is not None and deadline.entry.id == "study-deadline"
