@@ -43,6 +43,7 @@ FROM_FACTS = frozenset(
     {CALENDAR, SESSIONS, STUDY_DEADLINE, SCORE, CREDITS, SEATS, COUNTY_UNITS, RETIREMENT}
 )
 _PIECE = re.compile(r"[，,。！!？?；;\s]+")
+SHORT_ASK = 6  # characters: an asking piece this short asks of the piece before it
 CENTRALIZED_UNIT = "centralized-units"
 QUESTION_DUTY = "question-department-laws"
 ROUTED = (
@@ -481,5 +482,7 @@ def asks_with_facts(question: str, now: dt.datetime, asks: Callable[[str], bool]
     pieces = [p for p in _PIECE.split(question) if p]
     if len(pieces) < 2:
         return True
-    asking = [p for p in pieces if asks(p)] or pieces[-1:]
-    return any(facts_.read(p, now.date()).states_any for p in asking)
+    at = [i for i, p in enumerate(pieces) if asks(p)] or [len(pieces) - 1]
+    # A short asking piece ("我们有200人集中考 要几场") asks of the piece before it.
+    at += [i - 1 for i in at if i > 0 and len(pieces[i]) <= SHORT_ASK]
+    return any(facts_.read(pieces[i], now.date()).states_any for i in at)

@@ -441,6 +441,10 @@ def test_facts_told_as_circumstances_are_not_what_is_asked(engine, campaign_conf
         now,
     )
     assert paper.entry is None or paper.entry.id != "registration-status"  # not the calendar
+    short = ask(
+        engine, "我们有200人集中考 要几场", now
+    )  # a short asking piece asks of the one before
+    assert short.entry is not None and short.entry.id == "centralized-batching"
     evening = dt.datetime.combine(TODAY, dt.time(10), campaign_config.tz)
     deadline = ask(engine, "我们单位明天考，现在还能刷学分吗", evening)
     assert deadline.entry is not None and deadline.entry.id == "study-deadline"

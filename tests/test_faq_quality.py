@@ -125,14 +125,14 @@ def test_holdout_half_is_reported_as_totals_only(report):
     ("name", "ceiling"),
     [
         # First measured 11.2%, 5.8%, 7.2%, 11.3%, 5.8%, 14.4%, 14.2%, 8.3% and 28.6% wrong;
-        # now 6.3%, 2.9%, 5.0%, 7.8%, 5.0%, 13.6%, 13.4%, 8.3% and 16.7%.
+        # now 6.3%, 2.9%, 5.0%, 7.8%, 5.0%, 13.6%, 12.7%, 8.3% and 16.7%.
         ("blind", 0.07),
         ("blind2", 0.04),
         ("blind3", 0.06),
         ("blind4", 0.09),
         ("blind5", 0.06),
         ("blind6", 0.145),
-        ("blind7", 0.14),
+        ("blind7", 0.135),
         ("blind8", 0.09),
         ("blind9", 0.175),
     ],
