@@ -40,14 +40,15 @@ class AskedKinds:
             raw = tomllib.load(fh)
         conditions = raw.pop("conditions")
         self._negations = tuple(conditions["negations"])
+        said = {e.id: normalise(a) for e, a in zip(entries, answers, strict=True)}
         # The conditions each entry's answer states in the negative only.
         self._negative = {
-            entry.id: frozenset(
+            entry_id: frozenset(
                 w
                 for w in conditions["words"]
-                if self._negated(normalise(answer), w) and not self._stated(normalise(answer), w)
+                if self._negated(text, w) and not self._stated(text, w)
             )
-            for entry, answer in zip(entries, answers, strict=True)
+            for entry_id, text in said.items()
         }
         self.kinds = tuple(
             Kind(
@@ -58,24 +59,24 @@ class AskedKinds:
             )
             for name, spec in raw.items()
         )
-        self._gives = {
-            entry.id: frozenset(
-                k.name
-                for k in self.kinds
-                if k.gives.search(answer)
-                or any(k.asked_by(normalise(p)) for p in (entry.question, *entry.phrasings))
-            )
-            for entry, answer in zip(entries, answers, strict=True)
-        }
+        self._gives: dict[str, frozenset[str]] = {}
+        for entry, answer in zip(entries, answers, strict=True):
+            asked = frozenset().union(*(self.asked(p) for p in (entry.question, *entry.phrasings)))
+            given = {k.name for k in self.kinds if k.gives.search(answer)}
+            self._gives[entry.id] = asked | given
 
     def asked(self, question: str) -> frozenset[str]:
         """The kinds of fact ``question`` asks for."""
         text = normalise(question)
         return frozenset(k.name for k in self.kinds if k.asked_by(text))
 
+    def gives(self, entry: Entry) -> frozenset[str]:
+        """The kinds of fact ``entry`` can give."""
+        return self._gives.get(entry.id, frozenset())
+
     def answers(self, entry: Entry, question: str) -> bool:
         """Whether ``entry`` can give every kind of fact ``question`` asks for."""
-        return self.asked(question) <= self._gives.get(entry.id, frozenset())
+        return self.asked(question) <= self.gives(entry)
 
     def inverts(self, entry: Entry, question: str) -> bool:
         """Whether ``question`` states, as a fact, a condition ``entry``'s rule is stated for

@@ -91,8 +91,8 @@ class Coverage:
         not the answer: ``uncovered``)."""
         if not ranked:
             return ranked
-        best = ranked[0][1]
-        fit = [(e, s) for e, s in ranked if self.asked.answers(e, question)]
+        best, kinds = ranked[0][1], self.asked.asked(question)
+        fit = [(e, s) for e, s in ranked if kinds <= self.asked.gives(e)]
         return fit if fit and fit[0][1] >= best - FIT_WINDOW else ranked
 
     def computes(self, entry: Entry, question: str, now: dt.datetime, rank: Ranker) -> bool:

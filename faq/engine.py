@@ -234,14 +234,15 @@ class FaqEngine:
         words = set(self.words(question))
         topic = self._topic(question, words)
         idf = self.index.word_idf
-        clause = reason.clause_about(said, {w: idf.get(w, 1.0) for w in topic})
+        weights = {w: idf.get(w, 1.0) for w in topic}
+        clause = reason.clause_about(said, weights)
         if not reason.quantities(clause) or from_numbers:
             # "政策咨询电话：…": the label, then its value; an answer computed from the asker's
             # numbers restates them (the count asked, then the rule's): only its whole counts.
             clause = said
         if reason.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form
-        about = reason.sentence_about(said, {w: idf.get(w, 1.0) for w in topic})
+        about = reason.sentence_about(said, weights)
         if reason.contradicts(question, said, now) or reason.other_actor(question, about, now):
             return "not"  # "调出" where the rule says "调入"; "自己定" where 市委依法治市办 does
         if self._other_law(question, said, now):
@@ -409,10 +410,11 @@ class FaqEngine:
         on_topic = d.on_topic(question)
         # In private chat a message mostly of words the notice lacks ("考试时间多长 我们有些老
         # 同志打字慢…") still gets the buttons, with the contacts under them.
-        loose = mode == PRIVATE and not self.coverage.uncovered(
-            asked, self.words(asked), top, score, loosely=False
-        )
-        if uncovered and on_topic and not loose:
+        if (
+            uncovered
+            and on_topic
+            and (mode != PRIVATE or self.coverage.uncovered(asked, [], top, score, loosely=False))
+        ):
             return self._contacts(question, top, score, mode, self.coverage.kind(question))
         candidates = [e for e, s in ranked if s >= t.suggest]
         if candidates:
