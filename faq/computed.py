@@ -39,13 +39,15 @@ def _day(
             if asks_now and stamp.relative and stamp.day < now.date():
                 continue  # "昨天忘记报了，还来得及不": what was done then, asked of now
             return stamp.day, stamp.ends
-    if f.now or (cue is not None and cue.status_now):
+    if f.now:
         return now.date(), None
-    for stamp in f.dates:
-        if stamp.day is not None and stamp.day.year == now.year:
+    for stamp in f.dates:  # "10月还能考吗": the month named, not today
+        if stamp.day is not None and stamp.month_only and stamp.day.year == now.year:
             first = stamp.day
             last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
             return first, last - dt.timedelta(days=1)
+    if cue is not None and cue.status_now:
+        return now.date(), None
     return None, None
 
 

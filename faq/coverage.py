@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from faq import reason
+from faq import told
 from faq.asked import AskedKinds
 from faq.detect import QuestionDetector
 from faq.knowledge import Entry
@@ -24,9 +24,9 @@ TECH, POLICY, BOTH = "tech", "policy", "both"
 Ranker = Callable[[str, int], list[tuple[Entry, float]]]
 UNKNOWN_SHARE = 0.45  # a question this much about words the knowledge base lacks is not covered
 UNKNOWN_SURE = 0.6  # ... unless its best entry matches it this well
-# A fact-computed answer gives way when its facts are only told and the ranking puts a fixed
-# entry this sure, this far ahead of the computed one among its best ``RIVALS``.
-ROUTE_RIVAL, ROUTE_GAP, RIVALS = 0.4, 0.3, 12
+# A fact-computed answer whose facts are only told stands only when the ranking puts it within
+# ``ROUTE_GAP`` of its best fixed entry, among its best ``RIVALS``.
+ROUTE_GAP, RIVALS = 0.15, 12
 FIT_WINDOW = 0.1  # an entry giving the kind of fact asked replaces a better one this close
 
 
@@ -97,14 +97,14 @@ class Coverage:
 
     def computes(self, entry: Entry, question: str, now: dt.datetime, rank: Ranker) -> bool:
         """Whether the computed ``entry`` answers ``question``: it speaks of every matter the
-        notice does not rule on that the question names (``speaks_to``), and its facts are not
-        only told ("我们党组9月8号开会学了民法典，顺便问下公共必学的是哪两本书": no fact in the
-        part that asks, and the ranking (``rank``) is sure of another, fixed entry)."""
+        notice does not rule on that the question names (``speaks_to``), and the facts it is
+        computed from are not only told ("我们党组9月8号开会学了民法典，顺便问下公共必学的是哪两本书": no fact in the
+        part that asks, and the ranking (``rank``) puts a fixed entry well ahead of it)."""
         if not self.speaks_to(entry, question):
             return False
-        if entry.id not in reason.FROM_FACTS:
+        if entry.id not in told.FROM_FACTS:
             return True
-        if reason.asks_with_facts(question, now, self.detector.has_question_marker):
+        if told.asks_with_facts(entry.id, question, now, self.detector.has_question_marker):
             return True
         ranked = rank(question, RIVALS)
         if not ranked or ranked[0][0].compute is not None:
@@ -112,7 +112,7 @@ class Coverage:
         own = next((s for e, s in ranked if e.id == entry.id), None)
         if own is None:
             return False  # not even among the ranking's candidates
-        return not (ranked[0][1] >= ROUTE_RIVAL and ranked[0][1] - own >= ROUTE_GAP)
+        return own >= ranked[0][1] - ROUTE_GAP
 
     def speaks_to(self, entry: Entry, question: str) -> bool:
         """Whether ``entry`` speaks of every matter the notice does not rule on that the

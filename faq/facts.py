@@ -22,6 +22,7 @@ from faq.text import normalise
 
 FACTS_PATH = Path(__file__).resolve().parent / "facts.toml"
 ATTACH_CHARS = 6  # a time this close after a date is that date's time ("19号晚上10点")
+ASKED = "(?<![哪几])"  # "哪两位": the count asked after, not one stated
 FACTS_CACHE = 4096
 
 
@@ -110,11 +111,11 @@ class Vocabulary:
             ),
             period=re.compile(periods),
             people=re.compile(
-                f"(\\d+)\\s*({more})?\\s*(?:{_alt(counts['people'])})"
+                f"{ASKED}(\\d+)\\s*({more})?\\s*(?:{_alt(counts['people'])})"
                 f"(?!{_alt(m['not_people_after'])})"
             ),
             people_word=re.compile(f"(?:{_alt(counts['people_words'])}){fill}(\\d+)"),
-            units=re.compile(f"(\\d+)\\s*({more})?\\s*(?:{_alt(counts['units'])})"),
+            units=re.compile(f"{ASKED}(\\d+)\\s*({more})?\\s*(?:{_alt(counts['units'])})"),
             required=re.compile(f"(?:{_alt(scores['required'])}){fill}(\\d+)"),
             elective=re.compile(f"(?:{_alt(scores['elective'])}){fill}(\\d+)"),
             # "一共18个人" counts people, not credits

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -38,12 +37,6 @@ RETIREMENT = "exemption-retirement"
 UNLISTED = "exemption-unlisted"
 NO_STUDY = "exemption-no-study"
 UNIT_EXAM = "category-department-scope"
-# The entries computed from the dates, times, counts, credits and scores a question states.
-FROM_FACTS = frozenset(
-    {CALENDAR, SESSIONS, STUDY_DEADLINE, SCORE, CREDITS, SEATS, COUNTY_UNITS, RETIREMENT}
-)
-_PIECE = re.compile(r"[，,。！!？?；;\s]+")
-SHORT_ASK = 6  # characters: an asking piece this short asks of the piece before it
 CENTRALIZED_UNIT = "centralized-units"
 QUESTION_DUTY = "question-department-laws"
 ROUTED = (
@@ -156,8 +149,9 @@ def read_cues(text: str) -> Cues:
             where = where.replace(word, " ")
         present[name] = any(w in where for w in groups.get(name, []))
     rounds: dict[str, list[str]] = vocab["rounds"]  # type: ignore[assignment]
-    number = next((int(n) for n, words in rounds.items() if any(w in text for w in words)), None)
-    return Cues(**present, round=number)
+    named = [int(n) for n, words in rounds.items() if any(w in text for w in words)]
+    # "第一次第二次都没参加": both rounds, so neither is the one asked about
+    return Cues(**present, round=named[0] if len(named) == 1 else None)
 
 
 def polar(text: str) -> bool:
@@ -247,8 +241,8 @@ def refutes(question: str, answer: str, now: dt.datetime) -> bool:
     """A yes-or-no question stating a number the answer states otherwise (a password, an
     exam's minutes, a count of questions other than the config's): the answer starts with no."""
     text = facts_.read(question, now.date()).text
-    if lead(text) is None:
-        return False
+    if lead(text) in (None, "fit"):
+        return False  # "75人一场坐得下吗" compares its count with the rule's; it claims none
     stated = quantities(answer)
     if not stated:
         return False
@@ -346,14 +340,17 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return SESSIONS
     if cue.session and cue.still and any(s.relative for s in f.dates) and not cue.register:
         return SESSIONS
-    if cue.missed and cue.exam and not cue.register:
-        return None  # "错过了今天的考试 还有机会吗": the makeup's rule, whatever the day
+    later = any(s.day is not None and s.day > now.date() for s in f.dates)
+    if cue.missed and cue.exam and not cue.register and not later:
+        # "错过了今天的考试 还有机会吗": the makeup's rule, whatever the day; but "都没赶上，10月
+        # 份还有考试吗" asks of a time to come
+        return None
     this_year = any(s.day is not None and s.day.year == now.year for s in f.dates)
     if cue.exemption and (cue.credit or cue.study) and not cue.register:
         # "给他免考的话他还要看视频挣学分不": the exemption's rule, whatever the date
         return NO_STUDY
-    if (this_year or f.now) and (cue.action or cue.scope or cue.agenda):
-        return CALENDAR
+    if (this_year or f.now) and (cue.action or cue.scope or cue.agenda) and not cue.exemption:
+        return CALENDAR  # not "8月20号生了小孩…能申请免考吗": the notice sets no days for 免考
     if cue.status_now and cue.action in (EXAM, REGISTER) and not (cue.failed or cue.after):
         return CALENDAR
     return None
@@ -473,16 +470,3 @@ def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
         return not any(d.startswith(("省", "湖南")) for d in doers)
     named = unit_mention(text)
     return named is not None and not any(named in d or d in named for d in doers)
-
-
-def asks_with_facts(question: str, now: dt.datetime, asks: Callable[[str], bool]) -> bool:
-    """Whether the part of ``question`` that asks (its pieces that ``asks``, else its last)
-    states a fact: a one-piece message always does, as far as this goes; "我们单位明天考，
-    现在还能学分吗" does (现在); "我们党组9月8号开会学了民法典，顺便问下是哪两本书" does not."""
-    pieces = [p for p in _PIECE.split(question) if p]
-    if len(pieces) < 2:
-        return True
-    at = [i for i, p in enumerate(pieces) if asks(p)] or [len(pieces) - 1]
-    # A short asking piece ("我们有200人集中考 要几场") asks of the piece before it.
-    at += [i - 1 for i in at if i > 0 and len(pieces[i]) <= SHORT_ASK]
-    return any(facts_.read(pieces[i], now.date()).states_any for i in at)

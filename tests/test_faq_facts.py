@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from faq import facts, reason
+from faq import facts, reason, told
 from faq.engine import GROUP, PRIVATE, engine_for
 from faq.followup import FollowUps
 from faq.text import normalise
@@ -888,3 +888,64 @@ def test_a_law_the_answer_does_not_name_gets_no(engine, now):
 def test_a_day_after_a_window_is_past_it_even_before_it_starts(engine, now):
     reply = ask(engine, "集中考试能选9月25号吗", now).answer_text
     assert reply.startswith("不能") and "还没开始" not in reply and "已结束" in reply
+
+
+def test_only_the_facts_an_answer_is_computed_from_count_in_the_part_that_asks(engine, now):
+    """A computed answer stands on the facts it is computed from, said where the message asks:
+    a meeting's time told in passing makes no session answer, a count in the piece just before
+    the question is the count asked about, and "现在" after a told circumstance is the moment."""
+    site = ask(engine, "平台网址是多少，我们局明天上午9点开会要用", now)
+    assert not (
+        site.kind == "answer" and site.entry is not None and site.entry.id in told.FROM_FACTS
+    )
+    seats = ask(engine, "我们处室62人，集中考一场坐得下吗", now)
+    assert seats.entry is not None and seats.entry.id == "centralized-batching"
+    assert seats.answer_text.startswith("可以") and "62人" in seats.answer_text
+    late = ask(engine, "我们县的集中组考安排还没交，现在交还来得及不", now)
+    assert late.entry is not None and late.entry.id == "registration-status"
+    assert late.answer_text.startswith("来不及")
+
+
+def test_a_count_asked_after_is_no_count_stated():
+    assert facts.read("通知里的联系人是哪两位", TODAY).people is None
+    assert facts.read("要报哪几个单位", TODAY).units is None
+    assert facts.read("我们两位联系人都在", TODAY).people == 2
+
+
+def test_a_month_named_and_both_rounds_missed_get_the_makeup(engine, campaign_config, now):
+    """Naming both zone rounds names neither; "10月还能考吗" asks of October, not of today."""
+    makeup = campaign_config.makeup.exam.start
+    for question in (
+        "他第一次第二次都没考，10月还能考吗",
+        "第一轮第二轮都没赶上，10月份还有考试吗",
+    ):
+        reply = ask(engine, question, now).answer_text
+        assert f"{makeup.month}月{makeup.day}日" in reply, question
+        assert not reply.startswith(("不能", "不是", "没有")), question
+
+
+def test_a_day_told_of_an_exemption_is_no_calendar_question(engine, now):
+    reply = ask(engine, "她7月5号生的孩子现在休产假能申请免考吗", now)
+    assert reply.entry is not None and reply.entry.id.startswith("exemption")
+
+
+def test_a_day_done_wrong_is_not_a_month_asked(engine, campaign_config):
+    zone1 = campaign_config.zone_round(1)
+    assert zone1 is not None
+    day_after = zone1.registration.end + dt.timedelta(days=1)
+    after = dt.datetime.combine(day_after, dt.time(10), campaign_config.tz)
+    reply = ask(engine, "第一次报名还来得及不 我们单位昨天忘了报", after).answer_text
+    assert reply.startswith("来不及")
+    assert "月30日" not in reply.split("接下来")[0]  # no month from "昨天"
+
+
+def test_whether_a_count_fits_is_no_claim_to_refute(now):
+    rule = "集中考试每场最多可容纳80人考试"
+    assert not reason.refutes("75人一场坐得下吗", rule, now)
+    assert reason.refutes("一场能坐70人吗", rule, now)
+
+
+def test_a_category_units_rules_come_from_its_provincial_department(engine, now):
+    reply = ask(engine, "我们是衡南县卫健局，组考的具体要求听谁的", now).answer_text
+    assert "省级部门" in reply and "省卫健委" in reply
+    assert "同意" in reply  # joining the city's exam needs the department's consent
