@@ -336,7 +336,7 @@ def county_units_check(config: Config, question: str, now: dt.datetime) -> dict[
 def retirement_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     """``retires``: the retirement day (or month) stated; ``limit``: the last day a retirement
     may fall on for the exemption (the cutoff plus the years the notice allows)."""
-    f, _ = understand(question, now)
+    f, cue = understand(question, now)
     ex = config.exemption
     cutoff = ex.retirement_cutoff
     limit = cutoff.replace(year=cutoff.year + ex.retirement_within_years)
@@ -357,6 +357,8 @@ def retirement_check(config: Config, question: str, now: dt.datetime) -> dict[st
         "about": stamp is None or stamp.day is None,  # counted from a wait, to the month
         "limit": limit,
         "verdict": _verdict(retires <= limit),
+        # "还要学习考试吗" asks whether he must still take part: the exemption's yes is a no
+        "obliged": lead(f.text) == "need" and not cue.exemption,
     }
 
 

@@ -39,7 +39,6 @@ def asking_part(question: str, asks: Callable[[str], bool], premise: bool = Fals
     if len(pieces) < 2:
         return question
     at = [i for i, p in enumerate(pieces) if asks(p)] or [len(pieces) - 1]
-
     at += [i - 1 for i in at if i > 0 and (premise or len(pieces[i]) <= SHORT_ASK)]
     return "，".join(pieces[i] for i in sorted(set(at)))
 
@@ -54,7 +53,7 @@ READS: dict[str, Callable[[Facts], bool]] = {
     CALENDAR: _moment,
     SESSIONS: _moment,
     STUDY_DEADLINE: _moment,
-    RETIREMENT: lambda f: bool(f.dates) or months_to(f.text) is not None,
+    RETIREMENT: lambda f: _moment(f) or months_to(f.text) is not None,
     SCORE: lambda f: f.score is not None,
     CREDITS: lambda f: (
         f.required is not None

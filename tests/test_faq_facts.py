@@ -949,3 +949,13 @@ def test_a_category_units_rules_come_from_its_provincial_department(engine, now)
     reply = ask(engine, "我们是衡南县卫健局，组考的具体要求听谁的", now).answer_text
     assert "省级部门" in reply and "省卫健委" in reply
     assert "同意" in reply  # joining the city's exam needs the department's consent
+
+
+def test_must_he_still_take_part_is_answered_the_right_way_round(engine, now):
+    """Near retirement, "还要学习考试吗" is answered by the exemption the other way round from
+    "能免考吗"; the retirement month told before the question is the one read."""
+    soon = ask(engine, "科里老李今年11月退休，现在还要学习考试吗", now).answer_text
+    assert soon.startswith("申请免考后就不用了") and "可以申请免考" in soon
+    later = ask(engine, "老李2026年5月退休还要考试吗", now).answer_text
+    assert later.startswith("要") and "不符合" in later
+    assert ask(engine, "老李今年11月退休能免考吗", now).answer_text.startswith("可以")
