@@ -76,10 +76,10 @@ def test_second_set_tune_half_does_not_regress(report):
         ("blind3", 0.91, 0.02, 0.97, 0.80),
         ("blind4", 0.92, 0.02, 0.97, 0.80),
         ("blind5", 0.90, 0.02, 0.96, 0.80),
-        ("blind6", 0.81, 0.02, 0.90, 0.80),
+        ("blind6", 0.82, 0.02, 0.91, 0.80),
         ("blind7", 0.85, 0.05, 0.94, 0.80),
         ("blind8", 0.89, 0.06, 0.93, 0.80),
-        ("blind9", 0.58, 0.19, 0.77, 0.60),  # long messages telling their circumstances
+        ("blind9", 0.64, 0.07, 0.90, 0.60),  # long messages telling their circumstances
     ],
 )
 def test_later_sets_tune_halves_do_not_regress(report, name, right, wrong, private, contacts):
@@ -130,11 +130,11 @@ def test_holdout_half_is_reported_as_totals_only(report):
         ("blind2", 0.04),
         ("blind3", 0.06),
         ("blind4", 0.09),
-        ("blind5", 0.06),
+        ("blind5", 0.05),
         ("blind6", 0.145),
         ("blind7", 0.135),
         ("blind8", 0.09),
-        ("blind9", 0.175),
+        ("blind9", 0.16),
     ],
 )
 def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
