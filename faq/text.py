@@ -34,22 +34,27 @@ NORMALISED_CACHE = 8192  # distinct recent texts kept normalised (detection and 
 _to_simplified = opencc.OpenCC("t2s")
 
 
-def _typos() -> tuple[re.Pattern[str], dict[str, str]]:
+def _rewrites(section: str, after: str = "") -> tuple[re.Pattern[str], dict[str, str]]:
+    """A table of ``lexicon.toml`` as one pattern (longest first) and its replacements; a match
+    right after a character of ``after`` is left alone."""
     with LEXICON_PATH.open("rb") as fh:
-        table: dict[str, str] = tomllib.load(fh).get("typos", {})
+        table: dict[str, str] = tomllib.load(fh).get(section, {})
     keys = sorted(table, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, keys)) or r"(?!)"), table
+    guard = f"(?<![{re.escape(after)}])" if after else ""
+    return re.compile(guard + "(?:" + ("|".join(map(re.escape, keys)) or r"(?!)") + ")"), table
 
 
-_TYPO, _TYPOS = _typos()
+_TYPO, _TYPOS = _rewrites("typos")
+_PREMISE, _PREMISES = _rewrites("same_premise", after="在")  # "在不在名单里" asks; it states none
 
 
 @lru_cache(maxsize=NORMALISED_CACHE)
 def normalise(text: str) -> str:
     """Full-width to half-width, lower case, traditional characters to simplified, homophone
-    slips put right."""
+    slips put right, a premise said another way said as the notice says it."""
     simplified = _to_simplified.convert(unicodedata.normalize("NFKC", text).lower().strip())
-    return _TYPO.sub(lambda m: _TYPOS[m.group()], simplified)
+    mended = _TYPO.sub(lambda m: _TYPOS[m.group()], simplified)
+    return _PREMISE.sub(lambda m: _PREMISES[m.group()], mended)
 
 
 def squash(text: str) -> str:

@@ -959,3 +959,12 @@ def test_must_he_still_take_part_is_answered_the_right_way_round(engine, now):
     later = ask(engine, "老李2026年5月退休还要考试吗", now).answer_text
     assert later.startswith("要") and "不符合" in later
     assert ask(engine, "老李今年11月退休能免考吗", now).answer_text.startswith("可以")
+
+
+def test_not_on_attachment_1_is_not_taking_a_category_exam(engine, now):
+    """Attachment 1 lists the units taking a provincial category exam: not being on it is the
+    notice's premise "不参加分类组考"; asking whether a unit is on it states nothing."""
+    assert "不参加分类组考" in normalise("我们单位不在附件1名单里")
+    assert normalise("市文旅局在不在分类名单里") == "市文旅局在不在分类名单里"
+    reply = ask(engine, "我们单位没在附件1里，是不是参加市本级分众组考", now).answer_text
+    assert reply.startswith("是的") and "分众组考" in reply
