@@ -366,6 +366,8 @@ def names_ground(question: str, now: dt.datetime) -> bool:
     """Whether a question names one of the notice's grounds of exemption (its words)."""
     groups: dict[str, list[str]] = _vocabulary()["cues"]  # type: ignore[assignment]
     text = understand(question, now)[0].text
+    for other in groups["like_ground"]:
+        text = text.replace(other, "")
     return any(g in text for g in groups["ground"])
 
 

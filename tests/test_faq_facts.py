@@ -223,6 +223,24 @@ def test_a_ground_of_exemption_the_notice_does_not_list_is_none(engine, campaign
     assert listed.startswith("可以申请")
 
 
+def test_a_listed_ground_said_in_other_words_is_never_told_it_is_none(engine, now):
+    """ "病重住了ICU", "马上要退了", "怀孕": the notice's own grounds in other words. However weakly
+    the ranking matches them, they are never told "不属于通知规定的免考情形"; a leave that only
+    holds a ground's word ("陪产假") still is."""
+    for question in (
+        "单位有个同志病重住了ICU 这种能免吗",
+        "同事得了重症 能不能免考",
+        "我们局一个老科长马上要退了 免考行不行",
+        "有个同事怀孕七个月了 能免考不",
+    ):
+        assert reason.names_ground(question, now), question
+        for mode in (GROUP, PRIVATE):
+            reply = ask(engine, question, now, mode=mode).answer_text or ""
+            assert not reply.startswith("不属于"), (question, mode)
+    assert ask(engine, "同事得了重症 能不能免考", now).answer_text.startswith("可以申请")
+    assert not reason.names_ground("我们科长休陪产假 能免考不", now)
+
+
 def test_a_question_for_a_kind_of_fact_the_entry_lacks_gets_the_contacts(
     engine, campaign_config, now
 ):
