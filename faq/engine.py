@@ -383,7 +383,7 @@ class FaqEngine:
         # Unsure of the entry, for a question naming none of the notice's grounds: a weakly
         # matched "快退休了…" or "得了重病…" is not to be told it is no ground.
         unsure = (uncovered or score < t.private) and not reason.names_ground(asked, now)
-        if unsure and (asks or not in_group) and reason.asks_exemption(asked, now):
+        if unsure and not fault and (asks or not in_group) and reason.asks_exemption(asked, now):
             # The notice's grounds of exemption are all there are: "出差在外地能免考吗", "普通
             # 感冒请了两天病假能免考不" are answered by them, not only with the phone.
             return self._answer(asked, self.by_id[reason.UNLISTED], ROUTED, mode, now)

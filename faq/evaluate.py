@@ -41,6 +41,7 @@ BLIND_SETS = {
     "blind7": DATA / "faq_eval_blind7.toml",
     "blind8": DATA / "faq_eval_blind8.toml",
     "blind9": DATA / "faq_eval_blind9.toml",
+    "blind10": DATA / "faq_eval_blind10.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"

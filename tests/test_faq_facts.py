@@ -198,6 +198,9 @@ def test_platform_problems_get_the_technical_service(engine, campaign_config, no
         "能用平板考试吗",
         "网站打不开 一直在转圈圈",
         "考试界面是什么样的",
+        "调动人员的时候点了没反应",  # a button that does nothing: no rule of 调动 answers it
+        "刷了半天学分没涨",
+        "换了手机 登不上了",  # no question marker: a login failure asks for help
     ):
         result = ask(engine, question, now)
         assert result.kind == "contact" and c.tech_phone in result.answer_text, question
@@ -986,3 +989,22 @@ def test_not_on_attachment_1_is_not_taking_a_category_exam(engine, now):
     assert normalise("市文旅局在不在分类名单里") == "市文旅局在不在分类名单里"
     reply = ask(engine, "我们单位没在附件1里，是不是参加市本级分众组考", now).answer_text
     assert reply.startswith("是的") and "分众组考" in reply
+
+
+def test_a_closed_registration_names_the_chance_still_to_come(engine, campaign_config):
+    """ "第一次还能报吗" after the first round's registration: no, and the second round's; after
+    the second's, the makeup's. The makeup's own answer gives its exam days too."""
+    c, tz = campaign_config, campaign_config.tz
+    second, makeup = c.zone_round(2), c.makeup
+    between = dt.datetime.combine(c.zone_round(1).registration.end, dt.time(9), tz)
+    between += dt.timedelta(days=1)
+    reply = ask(engine, "第一次还能报名吗", between).answer_text
+    assert reply.startswith("不能") and f"{second.registration.start.day}日" in reply
+    after = dt.datetime.combine(second.registration.end + dt.timedelta(days=2), dt.time(9), tz)
+    reply = ask(engine, "第二次报名是哪几天", after).answer_text
+    assert "已结束" in reply and f"{makeup.registration.start.month}月" in reply
+    later = dt.datetime.combine(makeup.registration.end + dt.timedelta(days=1), dt.time(9), tz)
+    reply = ask(engine, "第一次报名是哪几天", later).answer_text
+    assert "补考：" not in reply and "还可以报第二次" not in reply
+    plain = ask(engine, "补考报名是哪几天", between).answer_text
+    assert f"{makeup.exam.end.day}日" in plain
