@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from faq import facts as facts_
 from faq.facts import Facts
+from faq.names import unit_mention
 from faq.reason import (
     CALENDAR,
     COUNTY_UNITS,
@@ -23,7 +24,9 @@ from faq.reason import (
     SEATS,
     SESSIONS,
     STUDY_DEADLINE,
+    UNIT_EXAM,
     months_to,
+    read_cues,
 )
 
 _PIECE = re.compile(r"[，,。！!？?；;\s]+")
@@ -47,6 +50,11 @@ def _moment(f: Facts) -> bool:
     return bool(f.dates or f.times or f.periods or f.now)
 
 
+def _asks_exam(text: str) -> bool:
+    cue = read_cues(text)
+    return cue.exam or cue.which_exam
+
+
 # The entries computed from the dates, times, counts, credits and scores a question states, and
 # whether a question's facts hold what each is computed from.
 READS: dict[str, Callable[[Facts], bool]] = {
@@ -63,6 +71,9 @@ READS: dict[str, Callable[[Facts], bool]] = {
     ),
     SEATS: lambda f: f.people is not None,
     COUNTY_UNITS: lambda f: f.units is not None,
+    # which exam a unit takes: the part that asks names the unit or the exam, not only "年度考
+    # 核还能定等次不" after a unit told ("县公安局有个民警没参加考法")
+    UNIT_EXAM: lambda f: unit_mention(f.text) is not None or _asks_exam(f.text),
 }
 FROM_FACTS = frozenset(READS)
 # A count is often told in the piece just before the question ("我们处室62人，…坐得下吗").

@@ -1008,3 +1008,17 @@ def test_a_closed_registration_names_the_chance_still_to_come(engine, campaign_c
     assert "补考：" not in reply and "还可以报第二次" not in reply
     plain = ask(engine, "补考报名是哪几天", between).answer_text
     assert f"{makeup.exam.end.day}日" in plain
+
+
+def test_a_unit_told_before_another_question_is_no_which_exam_question(engine, now):
+    """ "县卫健局有个医生没参加考法，年度考核还能评等次吗" tells the unit and asks of the
+    appraisal: not which exam 县卫健局 takes. Asked of the unit or its exam, it still is."""
+    for question in (
+        "县卫健局有个医生没参加考法，年度考核还能评等次吗",
+        "县教育局有个老师考试没及格，年度考核会不会受影响",
+    ):
+        for mode in (GROUP, PRIVATE):
+            result = ask(engine, question, now, mode=mode)
+            assert result.entry is None or result.entry.id != reason.UNIT_EXAM, (question, mode)
+    for question in ("我们是县税务局的，我们参加哪个考试", "衡南县公安局参加哪个考试"):
+        assert ask(engine, question, now).entry.id == reason.UNIT_EXAM, question
