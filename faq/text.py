@@ -54,7 +54,18 @@ def normalise(text: str) -> str:
     slips put right, a premise said another way said as the notice says it."""
     simplified = _to_simplified.convert(unicodedata.normalize("NFKC", text).lower().strip())
     mended = _TYPO.sub(lambda m: _TYPOS[m.group()], simplified)
-    return _PREMISE.sub(lambda m: _PREMISES[m.group()], mended)
+    spelt = _REPEATED.sub(_repeated, mended)
+    return _PREMISE.sub(lambda m: _PREMISES[m.group()], spelt)
+
+
+# "六个零", "6个1": a password said digit by digit, written out ("000000", "111111").
+_TIMES = {**{str(n): n for n in range(2, 10)}, **dict(zip("两三四五六七八九", range(2, 10)))}
+_REPEATED = re.compile(r"([2-9两三四五六七八九])个([0-9零〇])(?![0-9])")
+
+
+def _repeated(m: re.Match[str]) -> str:
+    digit = m.group(2) if m.group(2).isdigit() else "0"
+    return digit * _TIMES[m.group(1)]
 
 
 def squash(text: str) -> str:

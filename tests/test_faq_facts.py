@@ -1022,3 +1022,12 @@ def test_a_unit_told_before_another_question_is_no_which_exam_question(engine, n
             assert result.entry is None or result.entry.id != reason.UNIT_EXAM, (question, mode)
     for question in ("我们是县税务局的，我们参加哪个考试", "衡南县公安局参加哪个考试"):
         assert ask(engine, question, now).entry.id == reason.UNIT_EXAM, question
+
+
+def test_a_password_said_digit_by_digit_is_the_password(engine, now):
+    """ "六个零", "6个1": the digits written out, then checked like any number the question
+    states; a count of a number ("两个1000人") is left alone."""
+    assert "000000" in normalise("重置后是不是六个零") and "111111" in normalise("是6个1吗")
+    assert normalise("两个1000人") == "两个1000人"
+    assert ask(engine, "管理员帮我重置了 是六个零吧", now).answer_text.startswith("是的")
+    assert ask(engine, "重置后密码是六个1吗", now).answer_text.startswith("不是")
