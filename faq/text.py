@@ -59,7 +59,10 @@ def normalise(text: str) -> str:
 
 
 # "六个零", "6个1": a password said digit by digit, written out ("000000", "111111").
-_TIMES = {**{str(n): n for n in range(2, 10)}, **dict(zip("两三四五六七八九", range(2, 10)))}
+_TIMES = {
+    **{str(n): n for n in range(2, 10)},
+    **{c: i + 2 for i, c in enumerate("两三四五六七八九")},
+}
 _REPEATED = re.compile(r"([2-9两三四五六七八九])个([0-9零〇])(?![0-9])")
 
 
