@@ -426,10 +426,11 @@ def test_an_entry_giving_the_kind_of_fact_asked_is_preferred_when_close(engine, 
 def test_in_private_a_message_mostly_of_words_the_notice_lacks_still_gets_buttons(
     engine, campaign_config, now
 ):
-    """ "考试时间多长 我们有些老同志打字慢怕做不完" is mostly about slow typists, which the
-    notice never mentions, but asks the exam's duration: the asker gets the buttons and, under
-    them, both contacts. A matter the notice does not rule on still gets the contacts alone."""
-    reply = ask(engine, "考试时间多长 我们有些老同志打字慢怕做不完", now, mode=PRIVATE)
+    """ "考试时间多长 我们有些老同志眼睛花看屏幕吃力" is mostly about failing eyesight, which
+    the notice never mentions, but asks the exam's duration: the asker gets the buttons and,
+    under them, both contacts. A matter the notice does not rule on still gets the contacts
+    alone."""
+    reply = ask(engine, "考试时间多长 我们有些老同志眼睛花看屏幕吃力", now, mode=PRIVATE)
     assert reply.kind == "suggest" and "exam-duration" in [e.id for e in reply.choices]
     c = campaign_config.contacts
     assert c.tech_phone in reply.answer_text and c.policy_phone in reply.answer_text
