@@ -115,7 +115,10 @@ class Vocabulary:
                 f"(?!{_alt(m['not_people_after'])})"
             ),
             people_word=re.compile(f"(?:{_alt(counts['people_words'])}){fill}(\\d+)"),
-            units=re.compile(f"{ASKED}(\\d+)\\s*({more})?\\s*(?:{_alt(counts['units'])})"),
+            # "60来个人" counts people, not units
+            units=re.compile(
+                f"{ASKED}(\\d+)\\s*({more})?\\s*(?:{_alt(counts['units'])})(?![人名位])"
+            ),
             required=re.compile(f"(?:{_alt(scores['required'])}){fill}(\\d+)"),
             elective=re.compile(f"(?:{_alt(scores['elective'])}){fill}(\\d+)"),
             # "一共18个人" counts people, not credits

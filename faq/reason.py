@@ -320,8 +320,10 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return CREDITS
     if f.required_complete and cue.exam:
         return CREDITS
-    if f.people is not None and (cue.centralized or cue.seat or cue.session):
-        return SEATS
+    if f.people is not None and (
+        cue.seat or cue.session or (cue.centralized and not cue.which_exam)
+    ):
+        return SEATS  # not "有60来个人，集中考试的单位名单里有没有我们": which list it is on
     if f.units is not None and (cue.county or cue.county_plans):
         return COUNTY_UNITS
     if cue.retire and (f.dates or months_to(f.text) is not None) and not cue.credit:

@@ -73,18 +73,19 @@ def question_department(config: Config, question: str, now: dt.datetime) -> dict
         hits = []  # "衡东县教育局" is a county's bureau, not the city's 市教育局
     qdept: QuestionDepartment | None = config.question_department(hits[0]) if hits else None
     if qdept is not None:
-        return {"qdept": qdept, "law": None, "named": qdept}
+        return {"qdept": qdept, "law": None, "named": qdept, "unlisted": None}
     text = without_spaces(question)
     for q in config.question_bank:
         for law in q.laws:
             short = short_law_name(law, city)
             if law in text or (len(short) >= 2 and short in text):
-                return {"qdept": q, "law": law, "named": q}
+                return {"qdept": q, "law": law, "named": q, "unlisted": None}
     for q in config.question_bank:
         theme = topic_theme(q.topic)
         if theme is not None and theme in text:
-            return {"qdept": q, "law": None, "named": q}
-    return {"qdept": None, "law": None, "named": None}
+            return {"qdept": q, "law": None, "named": q, "unlisted": None}
+    # a unit named that has no duty ("市财政局要报送试题吗"): it is not on the list
+    return {"qdept": None, "law": None, "named": None, "unlisted": unit_mention(question)}
 
 
 def fact_terms(config: Config) -> tuple[str, ...]:

@@ -1032,3 +1032,24 @@ def test_a_password_said_digit_by_digit_is_the_password(engine, now):
     assert normalise("两个1000人") == "两个1000人"
     assert ask(engine, "管理员帮我重置了 是六个零吧", now).answer_text.startswith("是的")
     assert ask(engine, "重置后密码是六个1吗", now).answer_text.startswith("不是")
+
+
+def test_a_unit_off_the_question_list_is_told_it_submits_none(engine, now):
+    """ "市统计局需要报送试题不": no, 市统计局 is not among the departments that submit questions;
+    a county's namesake of a listed city department submits none either."""
+    for question, unit in (
+        ("市统计局需要报送试题不", "市统计局"),
+        ("衡东县教育局要报题吗", "衡东县教育局"),
+    ):
+        reply = ask(engine, question, now).answer_text
+        assert reply.startswith("不用") and f"{unit}不在报送试题的单位之中" in reply, question
+    assert ask(engine, "市教育局要报送试题吗", now).answer_text.startswith("要")
+
+
+def test_a_count_told_beside_a_question_about_the_list_is_no_seat_question(engine, now):
+    """ "我们是市档案馆的，有70多人，集中考试名单里有没我们" asks whether the unit is on the
+    centralized list, not whether 70 fit in a session; "30来个人" counts people, not units."""
+    reply = ask(engine, "我们是市档案馆的，有70多人，集中考试名单里有没我们", now)
+    assert reply.entry.id == reason.CENTRALIZED_UNIT and "名单内" in reply.answer_text
+    told_count = facts.read("我们这有30来个人，集中考几场", now.date())
+    assert told_count.people == 31 and told_count.units is None
