@@ -201,6 +201,7 @@ def test_platform_problems_get_the_technical_service(engine, campaign_config, no
         "调动人员的时候点了没反应",  # a button that does nothing: no rule of 调动 answers it
         "刷了半天学分没涨",
         "换了手机 登不上了",  # no question marker: a login failure asks for help
+        "人脸识别老是通不过，上午10点那场卡了好久",  # a fault, not whether 10:00 is a session
     ):
         result = ask(engine, question, now)
         assert result.kind == "contact" and c.tech_phone in result.answer_text, question
