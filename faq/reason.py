@@ -159,8 +159,14 @@ def polar(text: str) -> bool:
     vocab = _vocabulary()
     forms: dict[str, list[str]] = vocab["forms"]  # type: ignore[assignment]
     if any(w in text for w in forms["wh"]):
-        return False
+        # With 吗 at its end a wh-word is an indefinite ("请了几天病假能免吗": a few days),
+        # unless the question asks to be told the fact ("知道补考是哪天吗").
+        ends = _TAIL.sub("", text).endswith("吗")
+        return ends and not any(w in text for w in forms["tell"])
     return any(w in text for w in forms["polar"])
+
+
+_TAIL = re.compile(r"[\s?？!！。.~～]+$")
 
 
 def lead(text: str) -> str | None:

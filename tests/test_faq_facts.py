@@ -1054,3 +1054,12 @@ def test_a_count_told_beside_a_question_about_the_list_is_no_seat_question(engin
     assert reply.entry.id == reason.CENTRALIZED_UNIT and "名单内" in reply.answer_text
     told_count = facts.read("我们这有30来个人，集中考几场", now.date())
     assert told_count.people == 31 and told_count.units is None
+
+
+def test_a_wh_word_before_a_closing_ma_is_an_indefinite(engine, now):
+    """ "请了几天病假能免吗": 几天 is "a few days" and the question wants yes or no; "知道补考是
+    哪天吗" still asks for the day."""
+    assert reason.polar("出差了几天 还能考吗") and reason.polar("有什么要注意的吗")
+    assert not reason.polar("知道补考是哪天吗") and not reason.polar("补考是哪天")
+    reply = ask(engine, "普通感冒请了几天病假能免吗", now).answer_text
+    assert reply.startswith("不属于")
