@@ -256,6 +256,7 @@ class FaqEngine:
         if reason.says_no(question, clauses, subject, now):
             return "no"
         named = [w for w in words if w in self._terms or w in self.index.key_words]
+        named += [t for t in self._terms if t in normalise(question)]
         spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
         if reason.confirms(question, said, now, named) and all(
             reason.said_in(w, said, spoken) for w in topic

@@ -93,6 +93,8 @@ def fact_terms(config: Config) -> tuple[str, ...]:
     platform's, the units', the departments', the laws'."""
     p = config.platform
     names = [p.name, p.short_name, p.site, p.app, config.campaign.city_office]
+    names += [config.books.compiler, config.books.publisher]
+    names += [config.question_submission.compiler, config.question_submission.receiver]
     names += config.contacts.people
     names += [alias for n in config_names(config) for alias in aliases(n, config.campaign.city)]
     return _longest_first(names)

@@ -1063,3 +1063,11 @@ def test_a_wh_word_before_a_closing_ma_is_an_indefinite(engine, now):
     assert not reason.polar("知道补考是哪天吗") and not reason.polar("补考是哪天")
     reply = ask(engine, "普通感冒请了几天病假能免吗", now).answer_text
     assert reply.startswith("不属于")
+
+
+def test_who_compiled_the_books_is_checked_against_the_notice(engine, now):
+    """The public books are 省司法厅's, the city's reader and exercises 市司法局's: a yes-or-no
+    question naming the right body gets yes, another body no."""
+    assert ask(engine, "八五普法导读是省司法厅编的对吧", now).answer_text.startswith("是的")
+    assert ask(engine, "普法导读是市司法局编的吧", now).answer_text.startswith("不是")
+    assert ask(engine, "习题是市司法局组编的吧", now).answer_text.startswith("是的")
