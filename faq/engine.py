@@ -47,7 +47,8 @@ DECISION_CACHE = 2048  # distinct recent (question, mode, minute) whose decision
 KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
 SIBLING_SHARE = 0.7  # of the shorter answer's words (IDF-weighted) the longer one also says
-FULL_RECALL = 0.99  # the entry's words cover every topic word of the question
+FULL_RECALL = 0.99
+GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of its own  # the entry's words cover every topic word of the question
 REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
 
 
@@ -258,8 +259,10 @@ class FaqEngine:
         named = [w for w in words if w in self._terms or w in self.index.key_words]
         named += [t for t in self._terms if t in normalise(question)]
         spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
+        # The campaign's own word for its exam ("考试", in every other entry) says no topic.
+        needed = [w for w in topic if idf.get(w, GENERIC_IDF) >= GENERIC_IDF]
         if reason.confirms(question, said, now, named) and all(
-            reason.said_in(w, said, spoken) for w in topic
+            reason.said_in(w, said, spoken) for w in needed
         ):
             return "yes"
         return None

@@ -1071,3 +1071,10 @@ def test_who_compiled_the_books_is_checked_against_the_notice(engine, now):
     assert ask(engine, "八五普法导读是省司法厅编的对吧", now).answer_text.startswith("是的")
     assert ask(engine, "普法导读是市司法局编的吧", now).answer_text.startswith("不是")
     assert ask(engine, "习题是市司法局组编的吧", now).answer_text.startswith("是的")
+
+
+def test_the_campaigns_own_word_for_its_exam_names_no_topic(engine, now):
+    """ "…也是参加市本级分众考试吧": 考试, in nearly every entry, is no topic the answer must
+    repeat before it may say yes."""
+    reply = ask(engine, "县里不在附件1的单位也是参加市本级分众考试吧", now).answer_text
+    assert reply.startswith("是的") and "分众组考" in reply
