@@ -40,7 +40,8 @@ def _ctx(app: App) -> AppContext:
     return ctx
 
 
-def _lock(app: App) -> asyncio.Lock:
+def delivery_lock(app: App) -> asyncio.Lock:
+    """Held by each delivery run: one run at a time in a process."""
     lock: asyncio.Lock = app.bot_data.setdefault(LOCK_KEY, asyncio.Lock())
     return lock
 
@@ -87,7 +88,7 @@ async def run_once(app: App) -> int:
     """Deliver the due tasks and tell the requesters of the finished ones; how many messages
     were sent. One run at a time in a process (a second instance is kept apart by the claims)."""
     ctx = _ctx(app)
-    async with _lock(app):
+    async with delivery_lock(app):
         gateway = ctx.gateway
         if not gateway.queues_for_operator:
             for _ in range(delivery.BATCH):
