@@ -42,6 +42,7 @@ BLIND_SETS = {
     "blind8": DATA / "faq_eval_blind8.toml",
     "blind9": DATA / "faq_eval_blind9.toml",
     "blind10": DATA / "faq_eval_blind10.toml",
+    "blind11": DATA / "faq_eval_blind11.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"
