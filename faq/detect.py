@@ -112,6 +112,8 @@ class QuestionDetector:
             return not text.startswith(self.lexicon.forward_prefixes)
         if text.startswith(self.lexicon.notice_prefixes) or self.reports_done(text):
             return False
+        if any(w in text for w in self.lexicon.instructions):
+            return False  # "补考的同志请记得按时参加": an instruction to the group
         if any(p in text for p in self.lexicon.first_person):
             # "我们单位补考报名时间" asks; "9月19号我们单位统一考" tells its own plan
             return squash(text).endswith(self.lexicon.query_nouns)

@@ -16,6 +16,7 @@ with the config and the injected clock's "now"; every other word the engine says
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -210,6 +211,8 @@ class FaqEngine:
         # answer is rendered by the tests (tests/test_faq_entries.py).
         body = compiled(entry.answer).render(**context).strip()
         verdict = self._verdict(entry, question, strip_html(body), now)
+        if verdict == "recant":  # "距退休3年以内的都可以免考吧": not "可以申请。…2周年内"
+            body, verdict = _LEAD_SENTENCE.sub("", body, count=1), "not"
         return render(
             "faq_answer",
             c=self.config,
@@ -226,7 +229,18 @@ class FaqEngine:
         asking for a fact, or an answer that already starts with yes or no. An answer computed
         from the asker's numbers that says no yes or no of its own may still get a no, never a
         yes; a look-up (a unit's exam or questions) is read like a fixed answer."""
-        if not question or answer.startswith(self.lexicon.answer_leads):
+        if not question:
+            return None
+        if answer.startswith(self.lexicon.answer_leads):
+            # The answer's own yes ("可以申请。") does not hold for a number the question states
+            # otherwise, which the answer nowhere restates (as one computed from the asker's
+            # numbers does): it is taken back, and the answer says "不是".
+            said = normalise(answer)
+            asked = reason.quantities(reason.facts_text(question, now))
+            claimed = {(n, unit) for n, unit in asked if n != "1"}  # "赶得上一场不": any one
+            own = _LEAD_SENTENCE.match(answer) is not None and not asked & reason.quantities(said)
+            if own and claimed and reason.refutes(question, said, now):
+                return "recant"
             return None
         if reason.denies(question, entry.denies, now):
             return "no"
@@ -473,6 +487,10 @@ class FaqEngine:
     ) -> Result:
         html = self.render(entry, question, now)
         return Result(question, entry, score, html, kind="answer", mode=mode)
+
+
+# A fixed answer's opening yes or no, a sentence of its own ("可以申请。").
+_LEAD_SENTENCE = re.compile(r"^[^。，,；;]{1,6}。")
 
 
 def _minute(now: dt.datetime) -> dt.datetime:

@@ -74,7 +74,8 @@ class Vocabulary:
         counts, scores = raw["counts"], raw["scores"]
         fill = f"(?:{_alt(scores['fillers'])}|\\s)*"
         more = _alt(counts["more"])
-        counted = _alt([*counts["people"], *counts["units"]])  # "一共18个人": no credits
+        # "一共18个人", "一共30道": no credits
+        counted = _alt([*counts["people"], *counts["units"], *counts["other_counts"]])
         num = re.escape(m["numerals"])
         year, month, minute = (re.escape(m[k]) for k in ("year", "month", "minute"))
         day, hour, ranges = _alt(m["day"]), _alt(m["hour"]), _alt(m["range"])

@@ -197,7 +197,7 @@ def confirms(question: str, answer: str, now: dt.datetime, named: list[str]) -> 
 # What a number in a question or an answer counts: the unit written after it ("90分钟",
 # "30道"), or nothing for a bare code of four digits or more ("123456", a password).
 _QUANTITY = re.compile(
-    r"(\d+)(个?小时|个?钟头|分钟|分|道|场|人|天|日|月|年|周|次|个|名|题|%|点|号)?"
+    r"(\d+)(个?小时|个?钟头|分钟|分|道|场|人|天|日|月|周年|年|周|次|个|名|题|%|点|号)?"
 )
 MIN_CODE_DIGITS = 4
 _CLAUSE = re.compile(r"[，,；;：:、。！!？?\n]")
@@ -209,6 +209,7 @@ def quantities(text: str) -> set[tuple[str, str]]:
     when long enough to be a code."""
     found = set()
     for number, unit in _QUANTITY.findall(text):
+        unit = "年" if unit == "周年" else unit  # "2周年内" and "3年以内" count alike
         if unit.endswith(("小时", "钟头")):
             number, unit = str(int(number) * 60), "分钟"
         if unit or len(number) >= MIN_CODE_DIGITS:
@@ -241,6 +242,11 @@ def clause_about(answer: str, topic: dict[str, float]) -> str:
     clauses = clauses_of(answer)
     best = max(clauses, key=lambda c: sum(v for w, v in subject.items() if w in c), default="")
     return best if any(w in best for w in subject) else answer
+
+
+def facts_text(question: str, now: dt.datetime) -> str:
+    """The question as its facts are read (normalised, numerals as digits)."""
+    return facts_.read(question, now.date()).text
 
 
 def refutes(question: str, answer: str, now: dt.datetime) -> bool:
@@ -346,6 +352,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     timed = bool(f.times or f.periods)
     if timed and (cue.session or cue.exam) and not cue.register and not cue.study:
         return SESSIONS
+    if f.times and cue.session and not cue.study:
+        return SESSIONS  # "想报晚上20:30那场，有这个场次吗": the session, not the registration
     if cue.session and cue.still and any(s.relative for s in f.dates) and not cue.register:
         return SESSIONS
     later = any(s.day is not None and s.day > now.date() for s in f.dates)
@@ -388,7 +396,9 @@ def asks_exemption(question: str, now: dt.datetime) -> bool:
 
 
 # "离退休还有2年半", "还差1年03个月退休", "再过18个月退休": how long until it happens.
-_WAIT = re.compile(r"(?:还有|还差|差|再过|还剩|不到)(\d+)(?:(年)(半)?(?:零?(\d+)个?月)?|个?月)")
+_WAIT = re.compile(
+    r"(?:还有|还差|差|再过|还剩|不到|没得|没有|不足)(\d+)(?:(年)(半)?(?:零?(\d+)个?月)?|个?月)"
+)
 
 
 def months_to(text: str) -> int | None:

@@ -91,6 +91,7 @@ class Lexicon:
     turns: tuple[str, ...] = ()  # "…设置好了 但是…还显示…": what follows is the news
     first_person: tuple[str, ...] = ()
     notice_prefixes: tuple[str, ...] = ()
+    instructions: tuple[str, ...] = ()  # "补考的同志请记得按时参加": told, not asked
     forward_prefixes: tuple[str, ...] = ()
     tail_markers: tuple[str, ...] = ()
     done_particle: str = ""
@@ -135,6 +136,7 @@ class Lexicon:
             turns=tuple(data.get("turns", [])),
             first_person=tuple(data.get("first_person", [])),
             notice_prefixes=tuple(normalise(p) for p in data.get("notice_prefixes", [])),
+            instructions=tuple(normalise(p) for p in data.get("instructions", [])),
             forward_prefixes=tuple(normalise(p) for p in data.get("forward_prefixes", [])),
             tail_markers=tuple(data.get("tail_markers", [])),
             done_particle=data.get("done_particle", ""),

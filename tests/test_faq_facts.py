@@ -1078,3 +1078,47 @@ def test_the_campaigns_own_word_for_its_exam_names_no_topic(engine, now):
     repeat before it may say yes."""
     reply = ask(engine, "县里不在附件1的单位也是参加市本级分众考试吧", now).answer_text
     assert reply.startswith("是的") and "分众组考" in reply
+
+
+def test_a_session_named_by_its_time_is_looked_up_even_when_it_is_to_be_registered(engine, now):
+    """ "想给同事报晚上20:30那场，有这个场次吗" asks of a session at 20:30, which there is not."""
+    reply = ask(engine, "想给同事报晚上20:30那场，有这个场次吗", now).answer_text
+    assert reply.startswith("没有") and "20:30没有场次" in reply
+
+
+def test_a_count_of_questions_is_no_credit_total(now):
+    """ "一共30道" counts questions (no "总学分30分，还差70分")."""
+    told = facts.read("单选多选各几道？一共30道对吧", now.date())
+    assert told.total is None
+
+
+def test_where_a_thing_is_sent_is_checked_against_the_rule(engine, now):
+    """The pre-registered sessions go to 市委依法治市办 ("报送市委依法治市办"): 市司法局 is not it."""
+    assert ask(engine, "集中考试预报名的场次是报给市司法局吧", now).answer_text.startswith("不是")
+
+
+def test_asking_which_attachment_holds_a_code_is_no_which_exam_question(engine, now):
+    reply = ask(engine, "我是市财政局新来的管理员，联络群二维码在哪个附件里？", now)
+    assert reply.entry.id != reason.UNIT_EXAM and "附件2" in reply.answer_text
+
+
+def test_a_fixed_yes_is_taken_back_for_a_number_stated_otherwise(engine, now):
+    """ "距退休3年以内的都可以免考吧": the rule says 2周年, so 不是 — not "可以申请。…2周年内".
+    "今晚还赶得上一场不" asks for any one session: it claims no count."""
+    for question in ("距离退休3年以内的同志都能免考吧", "退休前3年内的都可以申请免考对吧"):
+        reply = ask(engine, question, now).answer_text
+        assert reply.startswith("不是") and "可以申请。" not in reply, question
+    assert not ask(engine, "离退休2年以内的可以申请免考吧", now).answer_text.startswith("不")
+    evening = dt.datetime(2022, 9, 20, 19, 40, tzinfo=now.tzinfo)
+    assert ask(engine, "今晚还赶得上一场不", evening).answer_text.startswith("来得及")
+
+
+def test_hunan_speech_is_read(engine, now):
+    """ "冇得2年" is less than two years; "搞忘" is forgetting."""
+    assert reason.months_to(facts.read("离退休冇得2年哒，能不能免考咯", now.date()).text) == 24
+    assert ask(engine, "密码搞忘哒咯", now).entry.id == "password-forgot"
+
+
+def test_an_instruction_to_the_group_is_not_answered(engine, now):
+    for message in ("补考的同志请记得按时参加", "报名的事请大家抓紧"):
+        assert ask(engine, message, now).answer_html is None, message
