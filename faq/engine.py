@@ -35,6 +35,7 @@ from faq.detect import QuestionDetector
 from faq.followup import Chat, FollowUps
 from faq.knowledge import Entry, load_entries
 from faq.modes import GROUP, PRIVATE
+from faq.names import unit_mentions
 from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
 from faq.text import Lexicon, Segmenter, normalise, warm_up
@@ -202,8 +203,18 @@ class FaqEngine:
     # --- answering -------------------------------------------------------------------------------
     def render(self, entry: Entry, question: str, now: dt.datetime) -> str:
         """The entry's answer as HTML, as of ``now``, for ``question`` (a computed entry reads
-        the facts, unit or law it names). A yes-or-no question gets its yes or no first where
-        the answer decides it (``_verdict``)."""
+        the facts, unit or law it names; a look-up, each unit it names: "市网信办和市财政局…").
+        A yes-or-no question gets its yes or no first where the answer decides it
+        (``_verdict``)."""
+        units = unit_mentions(question) if entry.compute in LOOKUPS else []
+        if len(units) < 2:
+            return self._rendered(entry, question, now)
+        parts = [self._rendered(entry, _only(question, unit, units), now, False) for unit in units]
+        return "\n".join(parts) + "\n" + render("faq_source", section=entry.section)
+
+    def _rendered(
+        self, entry: Entry, question: str, now: dt.datetime, with_source: bool = True
+    ) -> str:
         context = base_context(self.config, now, question)
         if entry.compute:
             context.update(COMPUTES[entry.compute](self.config, question, now))
@@ -217,7 +228,7 @@ class FaqEngine:
             "faq_answer",
             c=self.config,
             body=Markup(body),
-            section=entry.section,
+            section=entry.section if with_source else None,
             verdict=verdict,
             lead=context["lead"],
         )
@@ -487,6 +498,14 @@ class FaqEngine:
     ) -> Result:
         html = self.render(entry, question, now)
         return Result(question, entry, score, html, kind="answer", mode=mode)
+
+
+def _only(question: str, unit: str, units: list[str]) -> str:
+    """``question`` as if it named ``unit`` alone of ``units``."""
+    for other in units:
+        if other != unit:
+            question = question.replace(other, "")
+    return question
 
 
 # A fixed answer's opening yes or no, a sentence of its own ("可以申请。").

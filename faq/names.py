@@ -81,11 +81,18 @@ def unit_mention(text: str) -> str | None:
     """The first unit a question names by its level and its kind ("市文旅广电局", "衡南县侨联",
     "耒阳市公安局"), whether or not the config knows it; None for "省级部门", "市直单位", and
     for a level and a kind alone ("省厅", "县局"), which name no one unit."""
+    return next(iter(unit_mentions(text)), None)
+
+
+def unit_mentions(text: str) -> list[str]:
+    """Every unit a question names, in order ("市网信办和市财政局": both), each once."""
+    found: list[str] = []
     for m in _MENTION.finditer(without_spaces(text)):
         name = m.group()
-        if len(name) > MIN_NAME_CHARS and not _GENERIC.search(_without(name, FORMS.not_generic)):
-            return name
-    return None
+        generic = _GENERIC.search(_without(name, FORMS.not_generic))
+        if len(name) > MIN_NAME_CHARS and not generic and name not in found:
+            found.append(name)
+    return found
 
 
 def _without(text: str, words: Iterable[str]) -> str:

@@ -1122,3 +1122,12 @@ def test_hunan_speech_is_read(engine, now):
 def test_an_instruction_to_the_group_is_not_answered(engine, now):
     for message in ("补考的同志请记得按时参加", "报名的事请大家抓紧"):
         assert ask(engine, message, now).answer_html is None, message
+
+
+def test_a_look_up_answers_for_each_unit_named(engine, now):
+    """ "县公安局、县税务局分别参加什么考试": each unit's exam, under one source line."""
+    reply = ask(engine, "县公安局、县税务局分别参加什么考试", now).answer_text
+    assert "县公安局属于省公安厅系统" in reply and "县税务局属于省税务局系统" in reply
+    assert reply.count("来源") == 1
+    duties = ask(engine, "市教育局和市统计局要报什么题", now).answer_text
+    assert "市教育局需要报送" in duties and "市统计局不在报送试题的单位之中" in duties
