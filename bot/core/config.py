@@ -311,6 +311,7 @@ class Consequences(_Model):
     review: NonEmpty
     absent: NonEmpty
     failed_makeup: NonEmpty
+    basis: NonEmpty
 
 
 class Contacts(_Model):
