@@ -169,7 +169,7 @@ def load(source: Path, directories: Sequence[Path]) -> BaseDictionary:
             return cached
     base = build(source)
     blob = base.to_bytes()
-    where = next((d / name for d in directories if _write(d / name, blob)), None)
+    where = next((d / name for d in directories if write_cache(d / name, blob)), None)
     log.info("jieba dictionary built in %.2f s, cached in %s", _since(started), where)
     return base
 
@@ -221,16 +221,8 @@ def _keys(words: Iterable[str]) -> Iterator[str]:
 def _read(path: Path) -> BaseDictionary | None:
     """The dictionary cached at ``path``; None when there is none, or it is damaged, or another
     user wrote it (the temp dir is shared)."""
-    try:
-        with path.open("rb") as fh:
-            if hasattr(os, "getuid") and os.fstat(fh.fileno()).st_uid != os.getuid():
-                log.warning("ignoring %s: owned by another user", path)
-                return None
-            blob = fh.read()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        log.warning("cannot read %s (%s): rebuilding", path, exc)
+    blob = read_cache(path)
+    if blob is None:
         return None
     try:
         return BaseDictionary.from_bytes(blob)
@@ -239,21 +231,37 @@ def _read(path: Path) -> BaseDictionary | None:
         return None
 
 
-def _write(path: Path, blob: bytes) -> bool:
+def read_cache(path: Path) -> bytes | None:
+    """The bytes of the cache file at ``path``; None when there is none, it cannot be read, or
+    another user wrote it (the temp dir is shared)."""
+    try:
+        with path.open("rb") as fh:
+            if hasattr(os, "getuid") and os.fstat(fh.fileno()).st_uid != os.getuid():
+                log.warning("ignoring %s: owned by another user", path)
+                return None
+            return fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.warning("cannot read %s (%s): rebuilding", path, exc)
+        return None
+
+
+def write_cache(path: Path, blob: bytes) -> bool:
     """Writes ``blob`` to ``path`` through a temp file renamed into place, so that a process
     starting meanwhile finds the whole file or none; False when it cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        log.debug("cannot cache the jieba dictionary in %s: %s", path.parent, exc)
+        log.debug("cannot write the cache in %s: %s", path.parent, exc)
         return False
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(blob)
         os.replace(temp, path)
     except OSError as exc:
-        log.warning("cannot cache the jieba dictionary in %s: %s", path.parent, exc)
+        log.warning("cannot write the cache in %s: %s", path.parent, exc)
         with contextlib.suppress(OSError):
             os.unlink(temp)
         return False

@@ -76,7 +76,9 @@ class Index:
                 docs.append((index, text))
         self.doc_entry = np.array([i for i, _ in docs], dtype=np.int32)
         self.entry_docs = [np.flatnonzero(self.doc_entry == i) for i in range(len(entries))]
-        word_docs = [segmenter.words(text) for _, text in docs]
+        word_docs = segmenter.words_of([text for _, text in docs] + answers)
+        answer_docs = word_docs[len(docs) :]
+        word_docs = word_docs[: len(docs)]
         char_docs = [segmenter.bigrams(w) for w in word_docs]
         self.word_sets = [set(w) for w in word_docs]
         self.char_sets = [set(c) for c in char_docs]
@@ -92,7 +94,6 @@ class Index:
             normalise(" ".join((e.question, *e.phrasings, answers[i])))
             for i, e in enumerate(entries)
         ]
-        answer_docs = [segmenter.words(text) for text in answers]
         self.entry_words = [
             set().union(*(self.word_sets[d] for d in self.entry_docs[i]), answer_docs[i])
             for i in range(len(entries))

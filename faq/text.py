@@ -7,6 +7,8 @@ domain's common homophone slips put right ("学份" → "学分", ``lexicon.toml
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -20,10 +22,19 @@ from pathlib import Path
 import jieba
 import opencc
 
-from faq.dictionary import PrefixDict, base_dictionary
+from faq.dictionary import (
+    PrefixDict,
+    base_dictionary,
+    cache_dirs,
+    cache_name,
+    jieba_dictionary,
+    read_cache,
+    write_cache,
+)
 
 jieba.setLogLevel(logging.WARNING)
 
+log = logging.getLogger(__name__)
 LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.toml"
 PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 """Runs of white space, punctuation and symbols: word separators, never words."""
@@ -232,9 +243,27 @@ class Segmenter:
         """Segments with the process's shared tokenizer (``tokenizer``), the domain's words
         added, unless given a ``jieba_tokenizer`` of its own that has them already."""
         self.lexicon = lexicon
+        self._shared = jieba_tokenizer is None  # the process's tokenizer: its words are known
         if jieba_tokenizer is None:
             jieba_tokenizer = tokenizer(domain_vocabulary(lexicon, domain_words))
         self._jieba = jieba_tokenizer
+        self._known: dict[str, tuple[str, ...]] = {}  # read from the segmentation cache
+
+    def words_of(self, texts: list[str]) -> list[list[str]]:
+        """``words`` of each of ``texts``: the knowledge base's phrasings and answers, which
+        every start of the bot segments alike, are read from a cache file when one was written
+        by the same segmentation (jieba, its dictionary, the domain's words, the lexicon and
+        this module's rules); those not in it are segmented and the file is written anew."""
+        if not self._shared:
+            return [self.words(t) for t in texts]
+        cached = segmentation_cache()
+        self._known.update(cached.load())
+        out = [self.words(t) for t in texts]
+        missing = [t for t in dict.fromkeys(texts) if t not in self._known]
+        if missing:
+            self._known.update((t, tuple(self.words(t))) for t in missing)
+            cached.save({t: self._known[t] for t in dict.fromkeys(texts)})
+        return out
 
     def words(self, text: str) -> list[str]:
         """Content words of ``text``: segmented, synonyms mapped, stopwords and punctuation out."""
@@ -242,6 +271,9 @@ class Segmenter:
 
     @lru_cache(maxsize=WORDS_CACHE)  # noqa: B019  (one segmenter per engine, kept for its life)
     def _words(self, text: str) -> tuple[str, ...]:
+        known = self._known.get(text)
+        if known is not None:
+            return known
         out: list[str] = []
         for token in self._jieba.lcut(normalise(text), HMM=False):
             token = token.strip()
@@ -266,3 +298,40 @@ class Segmenter:
         if len(text) < 2:
             return [text] if text else []
         return [text[i : i + 2] for i in range(len(text) - 1)]
+
+
+class SegmentationCache:
+    """The knowledge base's texts as segmented, in a JSON file named by a digest of all that
+    decides the segmentation (the words the process's tokenizer holds included): a file of
+    another segmentation is never read, and a damaged or unwritable one only costs the work."""
+
+    def __init__(self, directories: list[Path], key: str) -> None:
+        self.paths = [d / f"faq-words-{key}.json" for d in directories]
+
+    def load(self) -> dict[str, tuple[str, ...]]:
+        for path in self.paths:
+            blob = read_cache(path)
+            if blob is None:
+                continue
+            try:
+                data = json.loads(blob)
+                return {str(t): tuple(map(str, w)) for t, w in data.items()}
+            except (ValueError, TypeError, AttributeError) as exc:
+                log.warning("damaged %s (%s): segmenting afresh", path, exc)
+        return {}
+
+    def save(self, words: dict[str, tuple[str, ...]]) -> bool:
+        blob = json.dumps(words, ensure_ascii=False, separators=(",", ":")).encode()
+        return any(write_cache(path, blob) for path in self.paths)
+
+
+def segmentation_cache() -> SegmentationCache:
+    with _tokenizer_lock:
+        added = sorted(_tokenizer_words)
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (jieba.__version__, opencc.__version__, cache_name(jieba_dictionary())):
+        digest.update(str(part).encode() + b"\0")
+    for source in (LEXICON_PATH, Path(__file__)):
+        digest.update(source.read_bytes())
+    digest.update("\n".join(added).encode())
+    return SegmentationCache(cache_dirs(), digest.hexdigest())

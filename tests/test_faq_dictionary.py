@@ -13,6 +13,7 @@ import marisa_trie
 import pytest
 
 from faq import dictionary
+from faq import text as text_module
 from faq.dictionary import BaseDictionary, base_dictionary, cache_name, load
 from faq.evaluate import BLIND_SETS, EVAL_PATH
 from faq.knowledge import ENTRIES_PATH
@@ -218,3 +219,31 @@ def test_no_writable_cache_dir_still_works(small, tmp_path):
     fallback = tmp_path / "fallback"
     assert _as_dict(load(small, [unwritable, fallback])) == want
     assert (fallback / cache_name(small)).is_file()
+
+
+# --- the knowledge base's texts as segmented, cached across starts (faq.text) -----------------
+
+
+def test_the_segmentation_cache_gives_the_words_segmenting_gives(lexicon, tmp_path, monkeypatch):
+    """A second start reads the knowledge base's texts as segmented from the file the first
+    wrote: the same words, no segmenting; a damaged file is segmented afresh and rewritten; a
+    file written under other tokenizer words is another file."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    texts = ["学员忘记密码怎么办？", "补考什么时候报名", "集中考试每场最多可容纳80人"]
+    first = Segmenter(lexicon)
+    expected = [first.words(t) for t in texts]
+    assert Segmenter(lexicon).words_of(texts) == expected
+    (written,) = tmp_path.glob("xuefa-admin-bot/faq-words-*.json")
+
+    second = Segmenter(lexicon)
+    with monkeypatch.context() as patch:
+        patch.setattr(second._jieba, "lcut", lambda *a, **k: pytest.fail("segmented again"))
+        assert second.words_of(texts) == expected
+
+    written.write_bytes(b"{not json")
+    assert Segmenter(lexicon).words_of(texts) == expected
+    assert written.read_bytes().startswith(b"{") and b"not json" not in written.read_bytes()
+
+    key = text_module.segmentation_cache().paths[0]
+    monkeypatch.setattr(text_module, "_tokenizer_words", {*text_module._tokenizer_words, "新词"})
+    assert text_module.segmentation_cache().paths[0] != key
