@@ -271,6 +271,8 @@ class FaqEngine:
         about = reason.sentence_about(said, weights)
         if reason.contradicts(question, said, now) or reason.other_actor(question, about, now):
             return "not"  # "调出" where the rule says "调入"; "自己定" where 市委依法治市办 does
+        if self._other_place(question, said, now):
+            return "not"  # "是在市司法局考吧" of the exam held at 广播电视大学
         if self._other_law(question, said, now):
             return "not"  # a law of the question bank other than the one the answer names
         if from_numbers:
@@ -291,6 +293,15 @@ class FaqEngine:
         ):
             return "yes"
         return None
+
+    def _other_place(self, question: str, answer: str, now: dt.datetime) -> bool:
+        """A yes-or-no question naming a place for an exam that an answer giving the exam's
+        place ("地点：…") does not name, in any of its words ("电大" is 广播电视大学)."""
+        place = reason.exam_place(question, now)
+        if place is None or "地点" not in answer or normalise(place) in answer:
+            return False
+        named = set(self.words(place)) - self.index.marker_words
+        return bool(named) and not named <= set(self.words(answer))
 
     def _other_law(self, question: str, answer: str, now: dt.datetime) -> bool:
         """A yes-or-no question naming laws none of which the answer names, where the answer

@@ -472,6 +472,19 @@ def said_in(word: str, text: str, words: set[str]) -> bool:
     return len(word) == 2 and word.endswith("里") and word[0] in text
 
 
+# "集中考试是在市司法局考吧": the place a question names for an exam.
+_EXAM_PLACE = re.compile(r"在([^，,。；;\s在]{2,14}?)(?:考试|考|参加考试)")
+
+
+def exam_place(question: str, now: dt.datetime) -> str | None:
+    """The place a yes-or-no question names for an exam ("是在市司法局考吧": 市司法局), or None."""
+    text = facts_.read(question, now.date()).text
+    m = _EXAM_PLACE.search(text)
+    if lead(text) is None or m is None or "哪" in m.group(1):
+        return None
+    return m.group(1)
+
+
 def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
     """Whether a yes-or-no question asks if someone does a thing ("最终场次是我们单位自己定吗", "试题
     是直接报给市司法局吗") that the answer's rule has someone else do ("由市委依法治市办统筹

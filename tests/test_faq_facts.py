@@ -1131,3 +1131,11 @@ def test_a_look_up_answers_for_each_unit_named(engine, now):
     assert reply.count("来源") == 1
     duties = ask(engine, "市教育局和市统计局要报什么题", now).answer_text
     assert "市教育局需要报送" in duties and "市统计局不在报送试题的单位之中" in duties
+
+
+def test_a_place_named_for_the_centralized_exam_is_checked(engine, now):
+    """It is held at 广播电视大学 (电大 for short): 市司法局 is not the place."""
+    assert ask(engine, "集中考试是在市司法局考吧", now).answer_text.startswith("不是")
+    for place in ("电大", "广播电视大学", "普法考试中心"):
+        reply = ask(engine, f"集中考试是在{place}考吗", now).answer_text
+        assert reply.startswith("是的"), place
