@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from bot.core.config import Config
 from bot.core.render import render, strip_html
-from faq import reason, repeats
+from faq import reason, repeats, told
 from faq.asked import AskedKinds
 from faq.compiled import compiled
 from faq.compute import COMPUTES, LOOKUPS, base_context
@@ -50,6 +50,8 @@ KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
 SIBLING_SHARE = 0.66  # of the shorter answer's words (IDF-weighted) the longer one also says
 FULL_RECALL = 0.99
+MIN_PART_CHARS = 4  # a piece this short ("是吗") asks no question of its own
+PART_SURE = 0.6  # each question of a message that asks several must be answered this surely
 GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of its own  # the entry's words cover every topic word of the question
 REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
 
@@ -399,6 +401,34 @@ class FaqEngine:
         return self._decided(question, mode, addressed, _minute(now))
 
     def _decide_at(self, question: str, mode: str, addressed: bool, now: dt.datetime) -> Result:
+        """The decision for one message; one that asks several questions the whole of it does
+        not answer ("一场考试多长时间、满分是多少、多少分算合格") gets each question's answer, when
+        every one of them is answered surely on its own."""
+        result = self._decide_one(question, mode, addressed, now)
+        # Not a message kept from us (chatter, someone else's, a fragment: silent, no entry).
+        ours = result.kind in ("answer", "contact", "suggest") or result.entry is not None
+        parts = self._asked_parts(question) if ours and result.kind != "repeat" else []
+        if len(parts) < 2:
+            return result
+        answers = [self._decide_one(p, mode, addressed, now) for p in parts]
+        if any(a.kind != "answer" or a.entry is None or a.score < PART_SURE for a in answers):
+            return result
+        answers = list({a.entry.id: a for a in answers if a.entry is not None}.values())
+        if len(answers) < 2:
+            return result
+        html = "\n".join(a.answer_html or "" for a in answers)
+        return Result(question, answers[0].entry, answers[0].score, html, kind="answer", mode=mode)
+
+    def _asked_parts(self, question: str) -> list[str]:
+        """The questions one message asks: its pieces that read as questions."""
+        asking = [
+            p
+            for p in told.pieces(question)
+            if len(p) >= MIN_PART_CHARS and self.detector.has_question_marker(p)
+        ]
+        return asking if len(asking) >= 2 else []
+
+    def _decide_one(self, question: str, mode: str, addressed: bool, now: dt.datetime) -> Result:
         t = self.thresholds
         silent = Result(question, None, 0.0, None, mode=mode)
         d = self.detector

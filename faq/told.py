@@ -33,6 +33,15 @@ _PIECE = re.compile(r"[，,。！!？?；;\s]+")
 SHORT_ASK = 6  # characters: an asking piece this short asks of the piece before it
 
 
+_ASKED_PIECE = re.compile(r"[，,。！!？?；;、：:\s]+")
+
+
+def pieces(question: str) -> list[str]:
+    """The pieces of a message between its commas, stops, colons, enumeration commas and
+    question marks ("一场考试多长时间、满分是多少": two)."""
+    return [p for p in _ASKED_PIECE.split(question) if p]
+
+
 def asking_part(question: str, asks: Callable[[str], bool], premise: bool = False) -> str:
     """The part of ``question`` that asks: its pieces that ``asks`` (else its last), a short one
     with the piece before it, of which it asks ("我们有200人集中考 要几场"), and (``premise``)

@@ -1139,3 +1139,19 @@ def test_a_place_named_for_the_centralized_exam_is_checked(engine, now):
     for place in ("电大", "广播电视大学", "普法考试中心"):
         reply = ask(engine, f"集中考试是在{place}考吗", now).answer_text
         assert reply.startswith("是的"), place
+
+
+def test_a_message_asking_several_questions_gets_each_answer(engine, now):
+    """ "…：一场考试多长时间、满分是多少、多少分算合格？" asks two things the whole message
+    matches loosely: each is answered surely on its own, so both answers are given. A message
+    whose questions are not each answered surely stays as it was."""
+    reply = ask(engine, "新来的同事问我：一场考试考多长时间、满分多少分、几分算合格？", now)
+    assert reply.kind == "answer"
+    assert "90分钟" in reply.answer_text and "60分以上为合格" in reply.answer_text
+    loose = ask(engine, "有几个人情况特殊，能不能先设个免考，手续后面补行不行", now)
+    assert "80人" not in (loose.answer_text or "")
+
+
+def test_several_questions_addressed_to_a_colleague_stay_unanswered(engine, now):
+    for message in ("@王科长 你们报了没？补考几号报名？", "张科长，补考几号报名？集中考试在哪考？"):
+        assert ask(engine, message, now).answer_html is None, message
