@@ -16,7 +16,6 @@ with the config and the injected clock's "now"; every other word the engine says
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,8 +37,9 @@ from faq.modes import GROUP, PRIVATE
 from faq.names import unit_mentions
 from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
-from faq.text import Lexicon, Segmenter, normalise, warm_up
+from faq.text import Lexicon, Segmenter, warm_up
 from faq.units import config_names, fact_terms, law_names
+from faq.verdict import RECANT, Verdicts, without_lead
 
 __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"]
 
@@ -49,10 +49,9 @@ DECISION_CACHE = 2048  # distinct recent (question, mode, minute) whose decision
 KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
 SIBLING_SHARE = 0.66  # of the shorter answer's words (IDF-weighted) the longer one also says
-FULL_RECALL = 0.99
+FULL_RECALL = 0.99  # the entry's words cover every topic word of the question
 MIN_PART_CHARS = 4  # a piece this short ("是吗") asks no question of its own
 PART_SURE = 0.6  # each question of a message that asks several must be answered this surely
-GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of its own  # the entry's words cover every topic word of the question
 REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
 
 
@@ -131,8 +130,6 @@ class FaqEngine:
         self.detector = QuestionDetector(lexicon)
         names = {name for name in config_names(config) if len(name) >= 2}
         self.segmenter = Segmenter(lexicon, names)
-        self._terms = fact_terms(config)
-        self._laws = law_names(config)
         # The answers' own words (rendered once, at the start of the campaign) also count.
         reference = dt.datetime.combine(config.study.start, dt.time(12), config.tz)
         answers = [strip_html(self.render(e, "", reference)) for e in entries]
@@ -145,6 +142,9 @@ class FaqEngine:
             lexicon.key_words(),
         )
         self.coverage = Coverage(self.index, self.detector, AskedKinds(entries, answers))
+        self.verdicts = Verdicts(
+            lexicon, self.index, self.segmenter, fact_terms(config), law_names(config)
+        )
         self.followups = FollowUps()
         self._rank_cached = lru_cache(maxsize=RANK_CACHE)(self.index.rank)
         self._decided = lru_cache(maxsize=DECISION_CACHE)(self._decide_at)
@@ -207,7 +207,7 @@ class FaqEngine:
         """The entry's answer as HTML, as of ``now``, for ``question`` (a computed entry reads
         the facts, unit or law it names; a look-up, each unit it names: "市网信办和市财政局…").
         A yes-or-no question gets its yes or no first where the answer decides it
-        (``_verdict``)."""
+        (``faq.verdict``)."""
         units = unit_mentions(question) if entry.compute in LOOKUPS else []
         if len(units) < 2:
             return self._rendered(entry, question, now)
@@ -223,9 +223,9 @@ class FaqEngine:
         # Compiled on first use (once per process): the index is ready sooner, and every
         # answer is rendered by the tests (tests/test_faq_entries.py).
         body = compiled(entry.answer).render(**context).strip()
-        verdict = self._verdict(entry, question, strip_html(body), now)
-        if verdict == "recant":  # "距退休3年以内的都可以免考吧": not "可以申请。…2周年内"
-            body, verdict = _LEAD_SENTENCE.sub("", body, count=1), "not"
+        verdict = self.verdicts.of(entry, question, strip_html(body), now) if question else None
+        if verdict == RECANT:  # "距退休3年以内的都可以免考吧": not "可以申请。…2周年内"
+            body, verdict = without_lead(body), "not"
         return render(
             "faq_answer",
             c=self.config,
@@ -234,96 +234,6 @@ class FaqEngine:
             verdict=verdict,
             lead=context["lead"],
         )
-
-    def _verdict(self, entry: Entry, question: str, answer: str, now: dt.datetime) -> str | None:
-        """How the answer to a yes-or-no question starts: "no" when the question holds a
-        premise the entry's rule denies or a number the answer's clause about it states
-        otherwise, "yes" when that clause bears out every fact it checks; None for a question
-        asking for a fact, or an answer that already starts with yes or no. An answer computed
-        from the asker's numbers that says no yes or no of its own may still get a no, never a
-        yes; a look-up (a unit's exam or questions) is read like a fixed answer."""
-        if not question:
-            return None
-        if answer.startswith(self.lexicon.answer_leads):
-            # The answer's own yes ("可以申请。") does not hold for a number the question states
-            # otherwise, which the answer nowhere restates (as one computed from the asker's
-            # numbers does): it is taken back, and the answer says "不是".
-            said = normalise(answer)
-            asked = reason.quantities(reason.facts_text(question, now))
-            claimed = {(n, unit) for n, unit in asked if n != "1"}  # "赶得上一场不": any one
-            own = _LEAD_SENTENCE.match(answer) is not None and not asked & reason.quantities(said)
-            if own and claimed and reason.refutes(question, said, now):
-                return "recant"
-            return None
-        if reason.denies(question, entry.denies, now):
-            return "no"
-        said = normalise(answer)
-        from_numbers = entry.compute is not None and entry.compute not in LOOKUPS
-        words = set(self.words(question))
-        topic = self._topic(question, words)
-        idf = self.index.word_idf
-        weights = {w: idf.get(w, 1.0) for w in topic}
-        clause = reason.clause_about(said, weights)
-        if not reason.quantities(clause) or from_numbers:
-            # "政策咨询电话：…": the label, then its value; an answer computed from the asker's
-            # numbers restates them (the count asked, then the rule's): only its whole counts.
-            clause = said
-        if reason.refutes(question, clause, now):
-            return "not"  # a number stated otherwise: "不是", whatever the question's form
-        about = reason.sentence_about(said, weights)
-        if reason.contradicts(question, said, now) or reason.other_actor(question, about, now):
-            return "not"  # "调出" where the rule says "调入"; "自己定" where 市委依法治市办 does
-        if self._other_place(question, said, now):
-            return "not"  # "是在市司法局考吧" of the exam held at 广播电视大学
-        if self._other_law(question, said, now):
-            return "not"  # a law of the question bank other than the one the answer names
-        if from_numbers:
-            return None  # it says its own yes or no from the asker's numbers
-        pieces = dict.fromkeys((*reason.clauses_of(said), *reason.sentences_of(said)))
-        clauses = [(c, set(self.words(c))) for c in pieces]
-        # A one-character word ("评" of "评优秀") is too loose to need the rule's own words.
-        subject = {w for w in topic if len(w) > 1 and not w.isdigit()}
-        if reason.says_no(question, clauses, subject, now):
-            return "no"
-        named = [w for w in words if w in self._terms or w in self.index.key_words]
-        named += [t for t in self._terms if t in normalise(question)]
-        spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
-        # The campaign's own word for its exam ("考试", in every other entry) says no topic.
-        needed = [w for w in topic if idf.get(w, GENERIC_IDF) >= GENERIC_IDF]
-        if reason.confirms(question, said, now, named) and all(
-            reason.said_in(w, said, spoken) for w in needed
-        ):
-            return "yes"
-        return None
-
-    def _other_place(self, question: str, answer: str, now: dt.datetime) -> bool:
-        """A yes-or-no question naming a place for an exam that an answer giving the exam's
-        place ("地点：…") does not name, in any of its words ("电大" is 广播电视大学)."""
-        place = reason.exam_place(question, now)
-        if place is None or "地点" not in answer or normalise(place) in answer:
-            return False
-        named = set(self.words(place)) - self.index.marker_words
-        return bool(named) and not named <= set(self.words(answer))
-
-    def _other_law(self, question: str, answer: str, now: dt.datetime) -> bool:
-        """A yes-or-no question naming laws none of which the answer names, where the answer
-        names another law of the question bank."""
-        text = normalise(question)
-        asked = [law for law in self._laws if law in text]
-        if not asked or reason.question_lead(question, now) is None:
-            return False
-        return not any(law in answer for law in asked) and any(law in answer for law in self._laws)
-
-    def _topic(self, question: str, words: set[str]) -> set[str]:
-        """The question's topic words: what the answer must speak of to bear it out ("新管理
-        员重新注册个账号就行吧" names 注册, which an answer about changing the original account
-        over never says, so it is no "yes"). The pieces of its question form ("不对" of "对不
-        对") are none."""
-        lex = self.lexicon
-        text = normalise(question)
-        forms = [m for m in (*lex.question_markers, *lex.tail_markers) if m in text]
-        topic = words - self.index.marker_words - lex.stopwords - lex.modal_words
-        return {w for w in topic if not any(w in form for form in forms)}
 
     def chosen(self, entry_id: str, now: dt.datetime, asked: str = "") -> Result | None:
         """The answer to a suggestion the asker picked, for the question ``asked`` (a private
@@ -547,10 +457,6 @@ def _only(question: str, unit: str, units: list[str]) -> str:
         if other != unit:
             question = question.replace(other, "")
     return question
-
-
-# A fixed answer's opening yes or no, a sentence of its own ("可以申请。").
-_LEAD_SENTENCE = re.compile(r"^[^。，,；;]{1,6}。")
 
 
 def _minute(now: dt.datetime) -> dt.datetime:

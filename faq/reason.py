@@ -244,11 +244,6 @@ def clause_about(answer: str, topic: dict[str, float]) -> str:
     return best if any(w in best for w in subject) else answer
 
 
-def facts_text(question: str, now: dt.datetime) -> str:
-    """The question as its facts are read (normalised, numerals as digits)."""
-    return facts_.read(question, now.date()).text
-
-
 def refutes(question: str, answer: str, now: dt.datetime) -> bool:
     """A yes-or-no question stating a number the answer states otherwise (a password, an
     exam's minutes, a count of questions other than the config's): the answer starts with no."""
@@ -470,19 +465,6 @@ def said_in(word: str, text: str, words: set[str]) -> bool:
     if word in text or word in words:
         return True
     return len(word) == 2 and word.endswith("里") and word[0] in text
-
-
-# "集中考试是在市司法局考吧": the place a question names for an exam.
-_EXAM_PLACE = re.compile(r"在([^，,。；;\s在]{2,14}?)(?:考试|考|参加考试)")
-
-
-def exam_place(question: str, now: dt.datetime) -> str | None:
-    """The place a yes-or-no question names for an exam ("是在市司法局考吧": 市司法局), or None."""
-    text = facts_.read(question, now.date()).text
-    m = _EXAM_PLACE.search(text)
-    if lead(text) is None or m is None or "哪" in m.group(1):
-        return None
-    return m.group(1)
 
 
 def other_actor(question: str, answer: str, now: dt.datetime) -> bool:

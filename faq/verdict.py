@@ -1,0 +1,154 @@
+"""How the answer to a yes-or-no question starts: "是的" where the answer bears out every
+fact the question checks, "不是" or the form's no where the question states a number, a
+party, a place or a law the answer states otherwise, or a premise the rule denies; nothing
+where the answer does not decide it. The engine renders the answer, then asks ``Verdicts.of``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from faq import facts as facts_
+from faq import reason
+from faq.compute import LOOKUPS
+from faq.knowledge import Entry
+from faq.ranking import Index
+from faq.text import Lexicon, Segmenter, normalise
+
+RECANT = "recant"  # the answer's own yes is taken back: it says "不是" instead
+GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of its own
+
+# A fixed answer's opening yes or no, a sentence of its own ("可以申请。").
+LEAD_SENTENCE = re.compile(r"^[^。，,；;]{1,6}。")
+
+# "集中考试是在市司法局考吧": the place a question names for an exam.
+_EXAM_PLACE = re.compile(r"在([^，,。；;\s在]{2,14}?)(?:考试|考|参加考试)")
+
+
+def without_lead(body: str) -> str:
+    """``body`` without its opening yes or no ("可以申请。")."""
+    return LEAD_SENTENCE.sub("", body, count=1)
+
+
+def facts_text(question: str, now: dt.datetime) -> str:
+    """The question as its facts are read (normalised, numerals as digits)."""
+    return facts_.read(question, now.date()).text
+
+
+def exam_place(question: str, now: dt.datetime) -> str | None:
+    """The place a yes-or-no question names for an exam ("是在市司法局考吧": 市司法局), or None."""
+    text = facts_text(question, now)
+    m = _EXAM_PLACE.search(text)
+    if reason.lead(text) is None or m is None or "哪" in m.group(1):
+        return None
+    return m.group(1)
+
+
+class Verdicts:
+    """The checks of a yes-or-no question against the answer an entry gives it."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        index: Index,
+        segmenter: Segmenter,
+        terms: tuple[str, ...],
+        laws: tuple[str, ...],
+    ) -> None:
+        self.lexicon = lexicon
+        self.index = index
+        self.segmenter = segmenter
+        self.terms = terms  # names a question may check (faq.units.fact_terms)
+        self.laws = laws  # the question bank's laws (faq.units.law_names)
+
+    def words(self, text: str) -> list[str]:
+        return self.segmenter.words(text)
+
+    def of(self, entry: Entry, question: str, answer: str, now: dt.datetime) -> str | None:
+        """How the answer to a yes-or-no question starts: "no" when the question holds a
+        premise the entry's rule denies or a number the answer's clause about it states
+        otherwise, "yes" when that clause bears out every fact it checks; None for a question
+        asking for a fact, or an answer that already starts with yes or no. An answer computed
+        from the asker's numbers that says no yes or no of its own may still get a no, never a
+        yes; a look-up (a unit's exam or questions) is read like a fixed answer."""
+        if answer.startswith(self.lexicon.answer_leads):
+            # The answer's own yes ("可以申请。") does not hold for a number the question states
+            # otherwise, which the answer nowhere restates (as one computed from the asker's
+            # numbers does): it is taken back, and the answer says "不是".
+            said = normalise(answer)
+            asked = reason.quantities(facts_text(question, now))
+            claimed = {(n, unit) for n, unit in asked if n != "1"}  # "赶得上一场不": any one
+            own = LEAD_SENTENCE.match(answer) is not None and not asked & reason.quantities(said)
+            if own and claimed and reason.refutes(question, said, now):
+                return RECANT
+            return None
+        if reason.denies(question, entry.denies, now):
+            return "no"
+        said = normalise(answer)
+        from_numbers = entry.compute is not None and entry.compute not in LOOKUPS
+        words = set(self.words(question))
+        topic = self.topic(question, words)
+        idf = self.index.word_idf
+        weights = {w: idf.get(w, 1.0) for w in topic}
+        clause = reason.clause_about(said, weights)
+        if not reason.quantities(clause) or from_numbers:
+            # "政策咨询电话：…": the label, then its value; an answer computed from the asker's
+            # numbers restates them (the count asked, then the rule's): only its whole counts.
+            clause = said
+        if reason.refutes(question, clause, now):
+            return "not"  # a number stated otherwise: "不是", whatever the question's form
+        about = reason.sentence_about(said, weights)
+        if reason.contradicts(question, said, now) or reason.other_actor(question, about, now):
+            return "not"  # "调出" where the rule says "调入"; "自己定" where 市委依法治市办 does
+        if self._other_place(question, said, now):
+            return "not"  # "是在市司法局考吧" of the exam held at 广播电视大学
+        if self._other_law(question, said, now):
+            return "not"  # a law of the question bank other than the one the answer names
+        if from_numbers:
+            return None  # it says its own yes or no from the asker's numbers
+        pieces = dict.fromkeys((*reason.clauses_of(said), *reason.sentences_of(said)))
+        clauses = [(c, set(self.words(c))) for c in pieces]
+        # A one-character word ("评" of "评优秀") is too loose to need the rule's own words.
+        subject = {w for w in topic if len(w) > 1 and not w.isdigit()}
+        if reason.says_no(question, clauses, subject, now):
+            return "no"
+        named = [w for w in words if w in self.terms or w in self.index.key_words]
+        named += [t for t in self.terms if t in normalise(question)]
+        spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
+        # The campaign's own word for its exam ("考试", in every other entry) says no topic.
+        needed = [w for w in topic if idf.get(w, GENERIC_IDF) >= GENERIC_IDF]
+        if reason.confirms(question, said, now, named) and all(
+            reason.said_in(w, said, spoken) for w in needed
+        ):
+            return "yes"
+        return None
+
+    def _other_place(self, question: str, answer: str, now: dt.datetime) -> bool:
+        """A yes-or-no question naming a place for an exam that an answer giving the exam's
+        place ("地点：…") does not name, in any of its words ("电大" is 广播电视大学)."""
+        place = exam_place(question, now)
+        if place is None or "地点" not in answer or normalise(place) in answer:
+            return False
+        named = set(self.words(place)) - self.index.marker_words
+        return bool(named) and not named <= set(self.words(answer))
+
+    def _other_law(self, question: str, answer: str, now: dt.datetime) -> bool:
+        """A yes-or-no question naming laws none of which the answer names, where the answer
+        names another law of the question bank."""
+        text = normalise(question)
+        asked = [law for law in self.laws if law in text]
+        if not asked or reason.question_lead(question, now) is None:
+            return False
+        return not any(law in answer for law in asked) and any(law in answer for law in self.laws)
+
+    def topic(self, question: str, words: set[str]) -> set[str]:
+        """The question's topic words: what the answer must speak of to bear it out ("新管理
+        员重新注册个账号就行吧" names 注册, which an answer about changing the original account
+        over never says, so it is no "yes"). The pieces of its question form ("不对" of "对不
+        对") are none."""
+        lex = self.lexicon
+        text = normalise(question)
+        forms = [m for m in (*lex.question_markers, *lex.tail_markers) if m in text]
+        topic = words - self.index.marker_words - lex.stopwords - lex.modal_words
+        return {w for w in topic if not any(w in form for form in forms)}
