@@ -426,7 +426,9 @@ def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str
     ("县医保局") is not the city's namesake on the centralized list; a question about the
     session times of a listed unit ("城建投下午场几点") is about the times."""
     city = config.campaign.city
-    if cue.question_duty and cue.duty_ask and not cue.which_exam:
+    # "好多局都要报30道题，我们单位没在那个名单里，是不是也要报": the list of the question bank
+    listed_only = not read_cues(text.replace("名单", "")).which_exam
+    if cue.question_duty and cue.duty_ask and (not cue.which_exam or listed_only):
         bank = find_names(text, [q.department for q in config.question_bank], city)
         if question_department(config, text, dt.datetime.min)["named"] is not None:
             return QUESTION_DUTY

@@ -1155,3 +1155,10 @@ def test_a_message_asking_several_questions_gets_each_answer(engine, now):
 def test_several_questions_addressed_to_a_colleague_stay_unanswered(engine, now):
     for message in ("@王科长 你们报了没？补考几号报名？", "张科长，补考几号报名？集中考试在哪考？"):
         assert ask(engine, message, now).answer_html is None, message
+
+
+def test_the_list_of_question_duties_is_no_attachment(engine, now):
+    """ "好多局都要报30道题，我们单位不在那个名单里，也要报吗": the list of the departments that
+    submit questions, not attachment 1's."""
+    reply = ask(engine, "看到好多局都要报30道题，我们市统计局不在那个名单里，是不是也要报", now)
+    assert "市统计局不在报送试题的单位之中" in reply.answer_text
