@@ -70,16 +70,19 @@ def test_second_set_tune_half_does_not_regress(report):
     ("name", "right", "wrong", "private", "contacts"),
     [
         # Measured when each set came (before tuning on it), group right / wrong: 87.6% / 5.6%,
-        # 77.5% / 12.9%, 82.6% / 7.9%, 69.7% / 9.5%, 81.2% / 12.3%, 84.1% / 11.2% and 48.7% /
-        # 37.9%; now (after the lessons of its tune half) 91.7% / 1.4%, 93.0% / 1.4%, 91.7% /
-        # 1.6%, 82.4% / 1.5%, 86.3% / 4.3%, 90.7% / 5.6% and 59.2% / 18.4%.
-        ("blind3", 0.91, 0.02, 0.97, 0.80),
-        ("blind4", 0.92, 0.02, 0.97, 0.80),
-        ("blind5", 0.90, 0.02, 0.96, 0.80),
-        ("blind6", 0.82, 0.02, 0.91, 0.80),
-        ("blind7", 0.85, 0.05, 0.94, 0.80),
-        ("blind8", 0.89, 0.06, 0.93, 0.80),
-        ("blind9", 0.64, 0.07, 0.90, 0.60),  # long messages telling their circumstances
+        # 77.5% / 12.9%, 82.6% / 7.9%, 69.7% / 9.5%, 81.2% / 12.3%, 84.1% / 11.2%, 48.7% /
+        # 37.9%, 85.1% / 6.2% and 63.2% / 9.2%; now (after the lessons of its tune half) 96.7% /
+        # 1.4%, 95.3% / 1.4%, 97.2% / 1.6%, 88.2% / 0%, 92.3% / 2.2%, 94.4% / 4.0%, 75.0% /
+        # 5.7%, 93.9% / 0.8% and 86.0% / 3.8%.
+        ("blind3", 0.95, 0.02, 0.97, 0.80),
+        ("blind4", 0.94, 0.02, 0.97, 0.80),
+        ("blind5", 0.95, 0.02, 0.96, 0.80),
+        ("blind6", 0.86, 0.01, 0.92, 0.80),
+        ("blind7", 0.90, 0.03, 0.94, 0.80),
+        ("blind8", 0.92, 0.05, 0.95, 0.80),
+        ("blind9", 0.72, 0.07, 0.92, 0.60),  # long messages telling their circumstances
+        ("blind10", 0.92, 0.02, 0.96, 0.80),  # the everyday group traffic, terse
+        ("blind11", 0.84, 0.05, 0.90, 0.80),  # short, one-fact and long; wrong premises
     ],
 )
 def test_later_sets_tune_halves_do_not_regress(report, name, right, wrong, private, contacts):
@@ -124,17 +127,20 @@ def test_holdout_half_is_reported_as_totals_only(report):
 @pytest.mark.parametrize(
     ("name", "ceiling"),
     [
-        # First measured 11.2%, 5.8%, 7.2%, 11.3%, 5.8%, 14.4%, 14.2%, 8.3% and 28.6% wrong;
-        # now 6.3%, 2.9%, 5.0%, 7.8%, 5.0%, 13.6%, 12.7%, 8.3% and 16.7%.
-        ("blind", 0.07),
+        # First measured 11.2%, 5.8%, 7.2%, 11.3%, 5.8%, 14.4%, 14.2%, 8.3%, 28.6%, 11.8% and
+        # 15.4% wrong; now 5.6%, 3.6%, 4.3%, 7.1%, 3.3%, 12.9%, 10.4%, 6.6%, 11.9%, 11.8% and
+        # 13.7%.
+        ("blind", 0.06),
         ("blind2", 0.04),
-        ("blind3", 0.06),
-        ("blind4", 0.09),
-        ("blind5", 0.05),
-        ("blind6", 0.145),
-        ("blind7", 0.135),
-        ("blind8", 0.09),
-        ("blind9", 0.16),
+        ("blind3", 0.05),
+        ("blind4", 0.08),
+        ("blind5", 0.04),
+        ("blind6", 0.135),
+        ("blind7", 0.11),
+        ("blind8", 0.07),
+        ("blind9", 0.125),
+        ("blind10", 0.125),
+        ("blind11", 0.145),
     ],
 )
 def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
@@ -143,7 +149,7 @@ def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
     assert group.wrong_rate <= ceiling, f"{group.wrong_rate:.1%} wrong on {name}'s holdout"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 6.3% wrong on the holdout")
+@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 5.6% wrong on the holdout")
 def test_holdout_half_wrong_answers_meet_the_target(report):
     group = report.get(part("blind", HOLDOUT), GROUP)
     assert group.wrong_rate <= 0.02, f"{group.wrong_rate:.1%} wrong on the holdout half"
