@@ -69,7 +69,7 @@ def normalise(text: str) -> str:
     return _PREMISE.sub(lambda m: _PREMISES[m.group()], spelt)
 
 
-# "六个零", "6个1": a password said digit by digit, written out ("000000", "111111").
+# "六个零", "6个1": a run of one digit said as a count, written out as the digits.
 _TIMES = {
     **{str(n): n for n in range(2, 10)},
     **{c: i + 2 for i, c in enumerate("两三四五六七八九")},
