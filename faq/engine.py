@@ -320,9 +320,12 @@ class FaqEngine:
         parts = self._asked_parts(question) if ours and result.kind != "repeat" else []
         if len(parts) < 2:
             return result
-        answers = [self._decide_one(p, mode, addressed, now) for p in parts]
-        if any(a.kind != "answer" or a.entry is None or a.score < PART_SURE for a in answers):
-            return result
+        answers = []
+        for piece in parts:  # each must be answered surely: the first that is not ends it
+            answer = self._decide_one(piece, mode, addressed, now)
+            if answer.kind != "answer" or answer.entry is None or answer.score < PART_SURE:
+                return result
+            answers.append(answer)
         answers = list({a.entry.id: a for a in answers if a.entry is not None}.values())
         if len(answers) < 2:
             return result

@@ -43,6 +43,7 @@ BLIND_SETS = {
     "blind9": DATA / "faq_eval_blind9.toml",
     "blind10": DATA / "faq_eval_blind10.toml",
     "blind11": DATA / "faq_eval_blind11.toml",
+    "blind12": DATA / "faq_eval_blind12.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"

@@ -35,7 +35,7 @@ def test_eval_sets_are_big_enough():
     data = load_eval()
     assert len(data["answerable"]) >= 150 and len(data["silent"]) >= 40
     sets = load_blind_sets()
-    assert set(sets) == {"blind", *(f"blind{n}" for n in range(2, 12))}
+    assert set(sets) == {"blind", *(f"blind{n}" for n in range(2, 13))}
     for name, blind in sets.items():
         # The ninth is a smaller set of long messages telling their circumstances.
         assert len(blind) >= (200 if name == "blind9" else 300), name
@@ -83,6 +83,7 @@ def test_second_set_tune_half_does_not_regress(report):
         ("blind9", 0.72, 0.07, 0.92, 0.60),  # long messages telling their circumstances
         ("blind10", 0.92, 0.02, 0.96, 0.80),  # the everyday group traffic, terse
         ("blind11", 0.84, 0.05, 0.90, 0.80),  # short, one-fact and long; wrong premises
+        ("blind12", 0.84, 0.11, 0.88, 0.69),  # one administrator's campaign, in order
     ],
 )
 def test_later_sets_tune_halves_do_not_regress(report, name, right, wrong, private, contacts):
@@ -141,6 +142,7 @@ def test_holdout_half_is_reported_as_totals_only(report):
         ("blind9", 0.125),
         ("blind10", 0.125),
         ("blind11", 0.145),
+        ("blind12", 0.125),
     ],
 )
 def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
