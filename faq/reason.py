@@ -154,6 +154,24 @@ def read_cues(text: str) -> Cues:
     return Cues(**present, round=named[0] if len(named) == 1 else None)
 
 
+EXAM_KINDS = ("makeup", "centralized", "category", "zone")
+
+
+def exam_kind_word(text: str) -> str | None:
+    """The word by which ``text`` (normalised) names the one kind of exam it speaks of
+    (补考, 集中考试, 分类, 分众), or None when it names none or several. A clause said in the
+    negative ("不参加分类组考") speaks of no kind."""
+    negations: list[str] = _vocabulary()["negation"]["words"]  # type: ignore[index]
+    clauses = re.split(r"[，,。；;！!？?]", text)
+    text = "，".join(c for c in clauses if not any(n in c for n in negations))
+    cue = read_cues(text)
+    kinds = [k for k in EXAM_KINDS if getattr(cue, k)]
+    if len(kinds) != 1:
+        return None
+    groups: dict[str, list[str]] = _vocabulary()["cues"]  # type: ignore[assignment]
+    return next(w for w in groups[kinds[0]] if w in text)
+
+
 def polar(text: str) -> bool:
     """Whether the question wants yes or no ("能考吗", "行不行", "对吧"), not a fact ("哪天")."""
     vocab = _vocabulary()

@@ -1152,6 +1152,19 @@ def test_a_message_asking_several_questions_gets_each_answer(engine, now):
     assert "80人" not in (loose.answer_text or "")
 
 
+def test_each_question_of_a_message_asks_of_the_exam_and_count_told_before_it(engine, now):
+    """ "集中考试在哪考？上午有几场": the centralized exam's morning sessions, not the online
+    exam's; "我们一共62个人，能不能一场考完？上午可以选哪些时间": the seats for 62 people."""
+    place = ask(engine, "集中考試在哪裡考？上午有幾個場次？", now).answer_text
+    assert "广播电视大学" in place and "8:30-10:00" in place
+    assert "上午5场" not in place  # the online exam's morning
+    seats = ask(engine, "我们单位要集中考试，一共62个人，能不能一场考完？上午可以选哪些时间？", now)
+    assert "62人一场就够" in seats.answer_text and "10:00-11:30" in seats.answer_text
+    # a kind said in the negative is no kind a later question asks of
+    zone = ask(engine, "我们单位不在附件1里，参加哪个考试？考试是几号？", now).answer_text
+    assert "分类（系统）组考安排两次" not in zone
+
+
 def test_several_questions_addressed_to_a_colleague_stay_unanswered(engine, now):
     for message in ("@王科长 你们报了没？补考几号报名？", "张科长，补考几号报名？集中考试在哪考？"):
         assert ask(engine, message, now).answer_html is None, message
