@@ -357,7 +357,10 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return RETIREMENT  # "2025年3月退休", "离退休还有两年半"; not "退休的还要刷学分不"
     if cue.exemption and denies_ground(f.text):
         return UNLISTED  # "长期病假但不算重大疾病 能免考不"
-    unit = named_unit(config, f.text, cue, timed=bool(f.times or f.periods))
+    # "市公交公司集中考试预报名没报，今天报还行不", "…集中考试能不能改到9月28号": the days, not
+    # whether the unit is on the list
+    dated = bool(f.days or f.now) and (cue.register or cue.still or lead(f.text) is not None)
+    unit = named_unit(config, f.text, cue, timed=bool(f.times or f.periods) or dated)
     if unit is not None:
         return unit
     if bare_unit(config, f.text):
