@@ -120,6 +120,7 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "past": past[-1] if past else None,
         "ended_today": ended_today,
         "still": cue.still,  # "补考还能考吗" in September: yes, it is still to come
+        "later": cue.later,  # "以后还有冇机会": what is to come, whatever the day holds
         # "报名截止了吗" (no day named): asks whether it is over, so an open window is a no.
         "asks_over": cue.ends and not f.dates,
         "target_over": target is not None and (target.end < now.date() or closed(target)),

@@ -88,6 +88,7 @@ class Cues:
     passing: bool = False
     eligible: bool = False
     still: bool = False
+    later: bool = False
     either: bool = False
     agenda: bool = False
     status_now: bool = False

@@ -145,6 +145,12 @@ def test_a_day_against_the_windows(engine, now):
     assert late.startswith("不能") and "10月27日" in late
     closed = ask(engine, "现在报试题还来得及不", now).answer_text
     assert "6月15日" in closed and "截止" in closed
+    # on an exam day, "以后还有没有机会" is told what comes after it too
+    last_day = now.replace(day=30, hour=16)
+    today = ask(engine, "今天是最后一天考试了吧", last_day).answer_text
+    assert "10月27日" not in today
+    after = ask(engine, "今天是最后一天考试了吧，以后还有没有机会", last_day).answer_text
+    assert after.startswith("有") and "10月27日至31日" in after
 
 
 def test_what_is_open_now_lists_every_window(engine, campaign_config):
