@@ -290,6 +290,7 @@ class Exemption(_Model):
 class Assignment(_Model):
     rules: Annotated[list[NonEmpty], Field(min_length=1)]
     provincial_enterprises: NonEmpty
+    scope_table: NonEmpty  # where the category exams' departments are listed
 
 
 class AdminDuties(_Model):
