@@ -346,10 +346,14 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return CREDITS
     if f.required_complete and cue.exam:
         return CREDITS
+    timed = bool(f.times or f.periods)
     if f.people is not None and (
-        cue.seat or cue.session or (cue.centralized and not cue.which_exam)
+        cue.seat or (cue.centralized and not timed and (cue.session or not cue.which_exam))
     ):
-        return SEATS  # not "有60来个人，集中考试的单位名单里有没有我们": which list it is on
+        # not "有60来个人，集中考试的单位名单里有没有我们": which list it is on; nor "我们有三十
+        # 个人，能不能都安排在晚上考": the online sessions have no seats to count, and the
+        # centralized exam's are asked of by their time ("晚上那场集中考试行不行")
+        return SEATS
     if f.units is not None and (cue.county or cue.county_plans):
         return COUNTY_UNITS
     if cue.retire and (f.dates or months_to(f.text) is not None) and not cue.credit:
@@ -366,7 +370,6 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return unit
     if bare_unit(config, f.text):
         return UNIT_EXAM  # "衡东县教育局呢", asked out of the blue: which exam it takes
-    timed = bool(f.times or f.periods)
     if timed and (cue.session or cue.exam) and not cue.register and not cue.study:
         return SESSIONS
     if f.times and cue.session and not cue.study:

@@ -1066,6 +1066,16 @@ def test_a_count_told_beside_a_question_about_the_list_is_no_seat_question(engin
     assert told_count.people == 31 and told_count.units is None
 
 
+def test_a_count_told_beside_a_session_asked_by_its_time_is_no_seat_question(engine, now):
+    """The centralized exam has no evening session, however few come; the online exam has no
+    seats to count."""
+    evening = ask(engine, "我们单位30个人，都安排在晚上那场集中考试行不行", now).answer_text
+    assert evening.startswith("不能") and "80人" not in evening
+    online = ask(engine, "我们单位30个人，都安排在晚上那场考行不行", now).answer_text
+    assert "19:30" in online and "80人" not in online
+    assert "至少分3场" in ask(engine, "我们有200人集中考试 要几场", now).answer_text
+
+
 def test_a_wh_word_before_a_closing_ma_is_an_indefinite(engine, now):
     """ "请了几天病假能免吗": 几天 is "a few days" and the question wants yes or no; "知道补考是
     哪天吗" still asks for the day."""
