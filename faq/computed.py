@@ -104,7 +104,11 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         if target is not None:
             verdict = day == (target.start if edge == "start" else target.end)
     pool = [target] if target is not None else kinds
-    coming = [s for s in kinds if s.start > last][:MAX_COMING]
+    coming = [s for s in kinds if s.start > last]
+    if target is not None and target.key == "category":
+        # a category exam's units take neither of the city's exams: only the makeup is to come
+        coming = [s for s in coming if s.key in ("category", "makeup")]
+    coming = coming[:MAX_COMING]
     past = [s for s in pool if s.end < day]
     zone_day = schedule.zone_exam_day(config, day)
     return {

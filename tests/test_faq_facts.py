@@ -788,6 +788,10 @@ def test_a_centralized_unit_may_not_sit_the_exam_online_on_its_own(engine, now):
     alone = ask(engine, "市机关事务局的人能各自在办公室网上考吗", now).answer_text
     assert alone.startswith("不能") and "集中考试" in alone
     assert ask(engine, "市机关事务局要参加集中考试吗", now).answer_text.startswith("要")
+    # a category unit asking whether its exam is still on is told it is over, and of the makeup
+    over = ask(engine, "县税务局还有人没参加分类考试，现在还能在分类里考吗", now.replace(day=2))
+    assert over.answer_text.startswith("不能") and "10月27日至31日" in over.answer_text
+    assert "分众组考" not in over.answer_text and "集中考试" not in over.answer_text
     # a listed unit asking of a day is told of the day, not that it is on the list
     late = now.replace(day=17)
     reply = ask(engine, "市公交公司集中考试预报名冇报，今天报还行不", late).answer_text
