@@ -321,15 +321,15 @@ class FaqEngine:
         parts = self._asked_parts(question, now) if ours and result.kind != "repeat" else []
         if len(parts) < 2:
             return result
-        answers = []
+        chosen: dict[str, tuple[Entry, Result]] = {}
         for piece in parts:  # each must be answered surely: the first that is not ends it
-            answer = self._decide_one(piece, mode, addressed, now)
+            answer = self._decide_one(piece, mode, addressed, now, draft=True)
             if answer.kind != "answer" or answer.entry is None or answer.score < PART_SURE:
                 return result
-            answers.append(answer)
-        answers = list({a.entry.id: a for a in answers if a.entry is not None}.values())
-        if len(answers) < 2:
+            chosen.setdefault(answer.entry.id, (answer.entry, answer))
+        if len(chosen) < 2:
             return result
+        answers = [self._answer(a.question, e, a.score, mode, now) for e, a in chosen.values()]
         html = "\n".join(a.answer_html or "" for a in answers)
         return Result(question, answers[0].entry, answers[0].score, html, kind="answer", mode=mode)
 
@@ -352,8 +352,13 @@ class FaqEngine:
             before.append(piece)
         return asking if len(asking) >= 2 else []
 
-    def _decide_one(self, question: str, mode: str, addressed: bool, now: dt.datetime) -> Result:
+    def _decide_one(
+        self, question: str, mode: str, addressed: bool, now: dt.datetime, draft: bool = False
+    ) -> Result:
+        """The decision for one question; a ``draft`` answer is decided but not written (its
+        ``answer_html`` is empty): a part of a message is written only once every part is sure."""
         t = self.thresholds
+        answer = self._draft if draft else self._answer
         silent = Result(question, None, 0.0, None, mode=mode)
         d = self.detector
         if d.is_chatter(question):
@@ -370,7 +375,7 @@ class FaqEngine:
             routed = reason.route(self.config, d.without_off_topic(asked), now)
             entry = self.by_id.get(routed or "")
             if entry is not None and self.coverage.computes(entry, asked, now, self.rank):
-                return self._answer(asked, entry, ROUTED, mode, now)
+                return answer(asked, entry, ROUTED, mode, now)
         ranked = self.coverage.fitting(asked, self.rank(asked))
         top, score = ranked[0] if ranked else (None, 0.0)
         uncovered = self.coverage.uncovered(asked, self.words(asked), top, score)
@@ -380,7 +385,7 @@ class FaqEngine:
         if unsure and not fault and (asks or not in_group) and reason.asks_exemption(asked, now):
             # The notice's grounds of exemption are all there are: "出差在外地能免考吗", "普通
             # 感冒请了两天病假能免考不" are answered by them, not only with the phone.
-            return self._answer(asked, self.by_id[reason.UNLISTED], ROUTED, mode, now)
+            return answer(asked, self.by_id[reason.UNLISTED], ROUTED, mode, now)
         if in_group:
             # A message that says it is a question ("吗", "怎么", "？") needs less certainty about
             # the topic than a bare phrase does.
@@ -390,7 +395,7 @@ class FaqEngine:
                 needed -= t.clear_bonus  # no other entry comes close
             if top is not None and score >= needed and not uncovered:
                 if self.agreed(asked, ranked):
-                    return self._answer(asked, top, score, mode, now)
+                    return answer(asked, top, score, mode, now)
                 return Result(question, top, score, None, mode=mode)
             if self.coverage.asks_for_help(question):
                 kind = self.coverage.kind(question)
@@ -400,7 +405,7 @@ class FaqEngine:
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         clear = score - runner_up >= t.direct_margin or score >= t.sure
         if top is not None and score >= threshold and clear and not uncovered:
-            return self._answer(asked, top, score, mode, now)
+            return answer(asked, top, score, mode, now)
         on_topic = d.on_topic(question)
         # In private chat a message mostly of words the notice lacks ("考试时间多长 我们有些老
         # 同志打字慢…") still gets the buttons, with the contacts under them.
@@ -457,6 +462,11 @@ class FaqEngine:
         (``faq.coverage``)."""
         html = render("faq_contacts", c=self.config, kind=kind, unsure=unsure)
         return Result(question, top, score, html, kind="contact", mode=mode)
+
+    def _draft(
+        self, question: str, entry: Entry, score: float, mode: str, now: dt.datetime
+    ) -> Result:
+        return Result(question, entry, score, "", kind="answer", mode=mode)
 
     def _answer(
         self, question: str, entry: Entry, score: float, mode: str, now: dt.datetime

@@ -156,6 +156,7 @@ def find_names(question: str, names: Iterable[str], city: str = "") -> list[str]
     return [name for _, name in hits]
 
 
+@lru_cache(maxsize=1024)
 def short_law_name(law: str, city: str = "") -> str:
     """'衡阳市湘江保护条例' -> '湘江保护': how a question may name a law."""
     short = law.removeprefix(city)
@@ -172,6 +173,7 @@ def looks_like_name(word: str) -> bool:
     )
 
 
+@lru_cache(maxsize=1024)
 def topic_theme(topic: str) -> str | None:
     """'…等与耕地保护相关的法律法规试题' -> '耕地保护': the theme a question may name."""
     if len(FORMS.theme_between) != 2:

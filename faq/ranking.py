@@ -296,7 +296,7 @@ def overlap_f1(
     common = query & doc
     if not common:
         return 0.0
-    shared = weight(common, idf)
+    shared = sum(map(idf.__getitem__, common))  # a phrasing's words are all in the table
     recall_ = shared / query_weight
     precision = shared / doc_weight
     beta = 1 + min(1.0, max(0, len(query) - LONG_QUESTION) / LONG_QUESTION)
