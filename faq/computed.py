@@ -278,6 +278,7 @@ def score_check(config: Config, question: str, now: dt.datetime) -> dict[str, An
         "score": score,
         "verdict": None if score is None else _verdict(passed),
         "impossible": score is not None and score > config.exam.full_marks,
+        "makeup": cue.makeup,  # "考了58分要补考吗": a fail is a yes
     }
 
 

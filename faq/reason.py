@@ -82,6 +82,7 @@ class Cues:
     missed: bool = False
     threshold: bool = False
     failed: bool = False
+    retake: bool = False
     after: bool = False
     exemption: bool = False
     exemption_steps: bool = False
@@ -340,7 +341,11 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         and (moment or cue.day_before or cue.same_day)
     ):
         return STUDY_DEADLINE
-    if f.score is not None and (cue.passing or cue.exam) and not (cue.study or cue.threshold):
+    if (
+        f.score is not None
+        and (cue.passing or cue.exam)
+        and not (cue.study or cue.threshold or cue.retake)
+    ):
         return SCORE  # "考了58分算过吗"; not "及格线是80分吧", which asks the rule
     if f.required is not None or f.elective is not None or f.total is not None:
         return CREDITS

@@ -747,6 +747,18 @@ def test_the_pass_mark_asked_is_not_a_score_someone_got(engine, now):
     assert ask(engine, "满分是150分吗", now).answer_text.startswith("不是")
 
 
+def test_a_score_asked_of_the_makeup_is_answered_for_the_makeup(engine, now):
+    """A fail is the makeup's yes ("考了58分还能补考吗": 可以), a pass its no; a score told to
+    ask about sitting again to score higher is not judged: the notice has no such rule."""
+    assert ask(engine, "考了58分还能补考吗", now).answer_text.startswith("可以")
+    assert ask(engine, "考了58分要补考吗", now).answer_text.startswith("要")
+    passed = ask(engine, "考了65分要补考吗", now).answer_text
+    assert passed.startswith("不用") and "不用补考" in passed
+    assert ask(engine, "考了58分算过吗", now).answer_text.startswith("不是")
+    again = ask(engine, "同事考了62分及格了嫌低，能不能再考一次提高分数", now)
+    assert again.entry is None or again.entry.id != "exam-score" or again.kind != "answer"
+
+
 def test_years_left_to_retirement(engine, now):
     late = ask(engine, "离退休还有两年半，能申请免考吗", now).answer_text
     assert late.startswith("不能") and "约" in late
