@@ -285,7 +285,7 @@ def score_check(config: Config, question: str, now: dt.datetime) -> dict[str, An
 def credits_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     """``required``/``total``: the credits stated (a total from its parts when only they are);
     ``required_ok``/``total_ok``: True, False, or None when not stated."""
-    f, _ = understand(question, now)
+    f, cue = understand(question, now)
     study = config.study
     total = f.total
     if total is None and f.required is not None and f.elective is not None:
@@ -307,18 +307,20 @@ def credits_check(config: Config, question: str, now: dt.datetime) -> dict[str, 
         "required_ok": required_ok,
         "total_ok": total_ok,
         "verdict": verdict,
+        "remedy": cue.remedy,  # "总学分90分要补学吗": too few is its yes
     }
 
 
 def seats_check(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     """``people``: the fewest the count means; ``about``/``more``: as written ("一百多")."""
-    f, _ = understand(question, now)
+    f, cue = understand(question, now)
     capacity = config.centralized.capacity_per_slot
     people = f.people
     if people is None:
         return {"named": None, "people": None, "verdict": None}
     return {
         "named": None,
+        "remedy": cue.remedy,  # "100人要分批吗": too many is its yes
         "people": people,
         "about": f.people_about,
         "more": people != f.people_about,

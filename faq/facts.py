@@ -271,8 +271,12 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
         spans.append((a, b))
         stamps.append(stamp)
 
+    relative_years: dict[str, int] = v.raw["relative_years"]
     for m in v.month_day.finditer(text):
         y = int(m[1]) if m[1] else year
+        before = text[max(0, m.start() - 2) : m.start()]
+        if not m[1] and before in relative_years:  # "明年3月"
+            y = year + relative_years[before]
         month = int(m[2])
         if not 1 <= month <= 12:
             continue

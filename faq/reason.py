@@ -83,6 +83,7 @@ class Cues:
     threshold: bool = False
     failed: bool = False
     retake: bool = False
+    remedy: bool = False
     after: bool = False
     exemption: bool = False
     exemption_steps: bool = False

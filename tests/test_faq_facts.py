@@ -759,6 +759,32 @@ def test_a_score_asked_of_the_makeup_is_answered_for_the_makeup(engine, now):
     assert again.entry is None or again.entry.id != "exam-score" or again.kind != "answer"
 
 
+def test_a_question_naming_the_remedy_gets_its_yes_when_the_check_fails(engine, now):
+    """ "100人要分批吗": too many for a session is the batching's yes; "90分要补学吗": too few
+    credits is the studying's yes."""
+    assert ask(engine, "我们100人集中考试要分批吗", now).answer_text.startswith("要")
+    assert ask(engine, "我们50人集中考试要分批吗", now).answer_text.startswith("不用")
+    assert ask(engine, "我们50人集中考试一场坐得下吗", now).answer_text.startswith("可以")
+    assert ask(engine, "总学分90分要补学吗", now).answer_text.startswith("要")
+    assert ask(engine, "总学分90分能参加考试吗", now).answer_text.startswith("不能")
+
+
+def test_a_day_named_before_a_window_is_not_yet_in_it(engine, now):
+    """ "9月22号还能报第二次吗": that day is before the window, so no, though asked today the
+    window is still to come."""
+    before = ask(engine, "9月22号还能报第二次吗", now).answer_text
+    assert before.startswith("不能") and "还差1天" in before
+    assert ask(engine, "9月27号还能报第二次吗", now).answer_text.startswith("不能")
+    assert ask(engine, "第二次还能报吗", now).answer_text.startswith("可以")
+
+
+def test_a_month_of_next_year(engine, now):
+    assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
+        TODAY.year + 1
+    )
+    assert "2023年3月" in ask(engine, "明年3月退休能免考吗", now).answer_text
+
+
 def test_years_left_to_retirement(engine, now):
     late = ask(engine, "离退休还有两年半，能申请免考吗", now).answer_text
     assert late.startswith("不能") and "约" in late
