@@ -103,6 +103,11 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
             target = named[0]
         if target is not None:
             verdict = day == (target.start if edge == "start" else target.end)
+    left = _left_today(config, day, now)
+    # "今天还能考吗" after the day's last session began: no, the next exam day is the chance
+    day_over = action == EXAM and cue.still and target is None and left == [] and ends is None
+    if day_over:
+        verdict = False
     pool = [target] if target is not None else kinds
     coming = [s for s in kinds if s.start > last]
     if target is not None and target.key == "category":
@@ -130,10 +135,18 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "target_over": target is not None and (target.end < now.date() or closed(target)),
         "closing": closes_at(config, ended_today.end).time() if ended_today else None,
         "zone_day": zone_day if action != REGISTER and ends is None else None,
-        "left": _left_today(config, day, now),
+        "left": left,
+        "day_over": day_over,
+        "next_exam_day": _next_exam_day(config, day) if day_over else None,
         "verdict": _verdict(verdict),
         "lead": lead(f.text),
     }
+
+
+def _next_exam_day(config: Config, day: dt.date) -> dt.date | None:
+    """The zone exam day after ``day``, when its round goes on the next day."""
+    following = day + dt.timedelta(days=1)
+    return following if schedule.zone_exam_day(config, following) is not None else None
 
 
 def _left_today(config: Config, day: dt.date, now: dt.datetime) -> list[Any] | None:

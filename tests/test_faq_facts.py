@@ -778,6 +778,22 @@ def test_a_day_named_before_a_window_is_not_yet_in_it(engine, now):
     assert ask(engine, "第二次还能报吗", now).answer_text.startswith("可以")
 
 
+def test_today_after_the_last_session_began_is_no_chance_to_sit(engine, now):
+    """At 20:10 on an exam day every session has begun: "今天还能考吗" is a no, with the next
+    day's first session; at 19:10 the evening sessions are still to come."""
+    late = ask(engine, "今天还能考吗", now.replace(day=20, hour=20, minute=10)).answer_text
+    assert late.startswith("不能") and "9月21日还有10场，第一场8:30" in late
+    evening = ask(engine, "今天还能考吗", now.replace(day=20, hour=19, minute=10)).answer_text
+    assert evening.startswith("可以") and "19:30，20:00" in evening
+
+
+def test_asked_whether_a_deadline_is_over(engine, now):
+    early = ask(engine, "试题报送截止了没", now.replace(month=6, day=10)).answer_text
+    assert early.startswith("不是") and "今天还在期限内" in early
+    late = ask(engine, "试题报送截止了没", now.replace(month=6, day=20)).answer_text
+    assert late.startswith("是的") and "已截止" in late
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
