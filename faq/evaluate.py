@@ -44,6 +44,7 @@ BLIND_SETS = {
     "blind10": DATA / "faq_eval_blind10.toml",
     "blind11": DATA / "faq_eval_blind11.toml",
     "blind12": DATA / "faq_eval_blind12.toml",
+    "blind13": DATA / "faq_eval_blind13.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"
