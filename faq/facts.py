@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -417,13 +418,20 @@ def read_counts(text: str) -> dict[str, Any]:
     return out
 
 
+def _blanked(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """``text`` with each of ``spans`` written over with spaces."""
+    for a, b in spans:
+        text = text[:a] + " " * (b - a) + text[b:]
+    return text
+
+
 @lru_cache(maxsize=FACTS_CACHE)
 def read(question: str, today: dt.date) -> Facts:
     """The facts ``question`` states, as of ``today``."""
     text = with_digits(question)
     dates, date_spans = read_dates(text, today)
     times, periods, time_spans = read_times(text)
-    counts = read_counts(text)
+    counts = read_counts(_blanked(text, time_spans))  # "9点10分" is no score of 10
     now_words = vocabulary().raw["times"]["now_words"]
     return Facts(
         text=text,

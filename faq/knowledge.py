@@ -23,6 +23,9 @@ class Entry:
     # Premises the notice's rule contradicts ("新管理员重新注册账号" for the rule that the
     # original account is changed over): a yes-or-no question holding one is answered "no".
     denies: tuple[str, ...] = ()
+    # What the entry's rule is not about ("补考" for the zone exam's sessions): a question naming
+    # one is not answered by it (the notice does not give the makeup's sessions).
+    not_of: tuple[str, ...] = ()
 
 
 def load_entries(path: Path = ENTRIES_PATH) -> list[Entry]:
@@ -39,6 +42,7 @@ def load_entries(path: Path = ENTRIES_PATH) -> list[Entry]:
             answer=raw["answer"].strip(),
             compute=raw.get("compute"),
             denies=tuple(raw.get("denies", [])),
+            not_of=tuple(raw.get("not_of", [])),
         )
         for raw in data.get("entry", [])
     ]

@@ -145,7 +145,7 @@ def test_ids_unique_and_well_formed(entries):
 
 
 def test_required_fields(entries):
-    allowed = {"id", "section", "question", "phrasings", "answer", "compute", "denies"}
+    allowed = {"id", "section", "question", "phrasings", "answer", "compute", "denies", "not_of"}
     for e in entries:
         assert set(e) <= allowed, (e.get("id"), set(e) - allowed)
         for key in ("id", "section", "question", "answer"):
@@ -156,8 +156,9 @@ def test_required_fields(entries):
         assert len(set(phrasings)) == len(phrasings), e["id"]
         if "compute" in e:
             assert e["compute"] in COMPUTES, (e["id"], e["compute"])
-        denies = e.get("denies", [])
-        assert isinstance(denies, list) and all(isinstance(d, str) and d for d in denies)
+        for key in ("denies", "not_of"):
+            words = e.get(key, [])
+            assert isinstance(words, list) and all(isinstance(d, str) and d for d in words)
 
 
 def test_every_compute_is_used(entries):

@@ -794,6 +794,17 @@ def test_asked_whether_a_deadline_is_over(engine, now):
     assert late.startswith("是的") and "已截止" in late
 
 
+def test_a_clock_time_is_no_score_and_the_makeup_has_no_sessions_in_the_notice(engine, now):
+    """ "现在9点10分，下一场是几点": 9:10, not a score of 10; the makeup's sessions are not the
+    zone exam's (the notice does not give them: the policy phone)."""
+    at = now.replace(day=20, hour=9, minute=10)
+    assert facts.read("现在9点10分，下一场是几点的", at.date()).score is None
+    assert "9:30" in ask(engine, "现在9点10分，下一场是几点的", at).answer_text
+    for message in ("补考每天有几场？几点开始", "补考晚上8点有场次吗"):
+        reply = ask(engine, message, now)
+        assert reply.kind == "contact" and "19:30" not in reply.answer_text, message
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
