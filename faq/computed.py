@@ -187,6 +187,8 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "started": False,
         "period_over": None,
         "next_exam": None,
+        "edge": None,  # the day's last or first session, when asked whether it is that one
+        "asks_last": cue.last_session,
     }
     if day is not None:
         spans = (
@@ -209,6 +211,11 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         ends = _ends(config, at.time) if at is not None else None
         out.update(at=at, in_period=listed, before=before, after=after, ends=ends)
         ok = at is not None if time else bool(listed) if hours else None
+        if at is not None and cue.last_session != cue.first_session:
+            # "今晚8点那场是最后一场吧": whether it is the day's last (or first) session
+            edge = config.online_sessions[-1 if cue.last_session else 0]
+            out["edge"] = edge
+            ok = at.time == edge.time
         if out["asked_today"] and out["exam_day"] is not None and listed and cue.still:
             # "上午还有场吗" at 10:45: the part of today whose sessions have all started
             upcoming = [s for s in listed if s.time > now.time()]

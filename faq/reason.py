@@ -84,6 +84,8 @@ class Cues:
     failed: bool = False
     retake: bool = False
     remedy: bool = False
+    last_session: bool = False
+    first_session: bool = False
     after: bool = False
     exemption: bool = False
     exemption_steps: bool = False

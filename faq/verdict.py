@@ -72,6 +72,7 @@ class Verdicts:
         asking for a fact, or an answer that already starts with yes or no. An answer computed
         from the asker's numbers that says no yes or no of its own may still get a no, never a
         yes; a look-up (a unit's exam or questions) is read like a fixed answer."""
+        from_numbers = entry.compute is not None and entry.compute not in LOOKUPS
         if answer.startswith(self.lexicon.answer_leads):
             # The answer's own yes ("可以申请。") does not hold for a number the question states
             # otherwise, which the answer nowhere restates (as one computed from the asker's
@@ -80,13 +81,14 @@ class Verdicts:
             asked = reason.quantities(facts_text(question, now))
             claimed = {(n, unit) for n, unit in asked if n != "1"}  # "赶得上一场不": any one
             own = LEAD_SENTENCE.match(answer) is not None and not asked & reason.quantities(said)
-            if own and claimed and reason.refutes(question, said, now):
+            # A session's own time ("8点半是第一场吧" → 8:30) is restated in its own form.
+            sessions = entry.id == reason.SESSIONS
+            if own and claimed and not sessions and reason.refutes(question, said, now):
                 return RECANT
             return None
         if reason.denies(question, entry.denies, now):
             return "no"
         said = normalise(answer)
-        from_numbers = entry.compute is not None and entry.compute not in LOOKUPS
         words = set(self.words(question))
         topic = self.topic(question, words)
         idf = self.index.word_idf

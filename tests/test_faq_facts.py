@@ -805,6 +805,14 @@ def test_a_clock_time_is_no_score_and_the_makeup_has_no_sessions_in_the_notice(e
         assert reply.kind == "contact" and "19:30" not in reply.answer_text, message
 
 
+def test_a_session_asked_as_the_days_last_or_first(engine, now):
+    last = ask(engine, "今晚8点那场是最后一场吧", now.replace(day=21)).answer_text
+    assert last.startswith("是的") and "最后一场是20:00" in last
+    assert ask(engine, "晚上7点半是最后一场吗", now).answer_text.startswith("不是")
+    assert ask(engine, "8点半是第一场吧", now).answer_text.startswith("是的")
+    assert ask(engine, "早上9点是第一场吗", now).answer_text.startswith("不是")
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
