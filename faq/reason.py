@@ -326,7 +326,21 @@ def _negated_terms(text: str, negations: list[str]) -> list[str]:
 def denies(question: str, premises: tuple[str, ...], now: dt.datetime) -> bool:
     """A yes-or-no question holding a premise the rule contradicts."""
     text = facts_.read(question, now.date()).text
-    return lead(text) is not None and any(p in text for p in premises)
+    return lead(text) is not None and any(_holds(text, p) for p in premises)
+
+
+# Done for someone, not by them: "帮学员报考" is no "学员报".
+_ON_BEHALF = ("帮", "给", "替", "为", "代")
+
+
+def _holds(text: str, premise: str) -> bool:
+    """Whether ``text`` states ``premise`` (not of something done on someone's behalf)."""
+    at = text.find(premise)
+    while at >= 0:
+        if not text[:at].endswith(_ON_BEHALF):
+            return True
+        at = text.find(premise, at + 1)
+    return False
 
 
 def understand(question: str, now: dt.datetime) -> tuple[Facts, Cues]:

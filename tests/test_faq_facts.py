@@ -813,6 +813,14 @@ def test_a_session_asked_as_the_days_last_or_first(engine, now):
     assert ask(engine, "早上9点是第一场吗", now).answer_text.startswith("不是")
 
 
+def test_a_deed_done_for_the_learner_is_no_premise_of_the_learner_doing_it(engine, now):
+    """ "管理员能帮学员报考吗" holds no "学员报" (the rule denies learners registering), and
+    sitting the exam for someone is a matter the notice does not rule on."""
+    assert not ask(engine, "管理员能帮学员报考吗", now).answer_text.startswith("不")
+    assert ask(engine, "学员自己报名可以吗", now).answer_text.startswith("不能")
+    assert ask(engine, "管理员能帮学员考吗", now).kind == "contact"
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
