@@ -46,6 +46,7 @@ class Vocabulary:
     relative: re.Pattern[str]
     weekday: re.Pattern[str]
     holiday: re.Pattern[str]
+    weekend: re.Pattern[str]
     clock: re.Pattern[str]
     period: re.Pattern[str]
     people: re.Pattern[str]
@@ -105,6 +106,7 @@ class Vocabulary:
             relative=re.compile(_alt(raw["relative_days"])),
             weekday=re.compile(f"({_alt(raw['weeks'])})({_alt(raw['weekdays'])})"),
             holiday=re.compile(_alt(raw["holidays"])),
+            weekend=re.compile(_alt(raw["weekends"])),
             clock=re.compile(
                 f"({periods})?\\s*(\\d{{1,2}})\\s*(?:[:\\uff1a](\\d{{2}})|(?:{hour})"
                 f"(?!{_alt(m['not_hour_after'])})"
@@ -319,6 +321,13 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
             first = _date(int(m[1]), 1, 1)
             if first:
                 add(Stamp(m.start(), first, month_only=True), *m.span())
+    for m in v.weekend.finditer(text):  # "这周末": its Saturday and Sunday
+        if free(m.start(), m.end()):
+            monday = today - dt.timedelta(days=today.weekday())
+            saturday = monday + dt.timedelta(days=5, weeks=v.raw["weekends"][m.group()])
+            first = max(saturday, today)  # asked on a Sunday: that Sunday
+            end = saturday + dt.timedelta(days=1)
+            add(Stamp(m.start(), first, ends=end if end > first else None, relative=True), *m.span())
     for m in v.week_only.finditer(text):
         weeks = v.raw["weeks"][m[1]]
         if free(m.start(), m.end()) and len(m[1]) > 1:  # "下周", not "周" alone

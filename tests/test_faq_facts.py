@@ -821,6 +821,17 @@ def test_a_deed_done_for_the_learner_is_no_premise_of_the_learner_doing_it(engin
     assert ask(engine, "管理员能帮学员考吗", now).kind == "contact"
 
 
+def test_a_weekend_is_its_saturday_and_sunday(engine, now):
+    wednesday = now.replace(day=21)
+    weekend = facts.read("这周末有考试吗", wednesday.date()).dates[0]
+    assert (weekend.day, weekend.ends) == (dt.date(2022, 9, 24), dt.date(2022, 9, 25))
+    assert ask(engine, "这周末有考试吗", wednesday).answer_text.startswith("没有")
+    later = facts.read("下周末能考吗", wednesday.date()).dates[0]
+    assert later.day == dt.date(2022, 10, 1)
+    saturday = now.replace(day=24)
+    assert ask(engine, "周末能报名不", saturday).answer_text.startswith("可以")
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
