@@ -25,7 +25,6 @@ from markupsafe import Markup
 
 from bot.core.config import Config
 from bot.core.render import render, strip_html
-from faq import facts as facts_
 from faq import reason, repeats, told
 from faq.asked import AskedKinds
 from faq.compiled import compiled
@@ -38,7 +37,7 @@ from faq.modes import GROUP, PRIVATE
 from faq.names import unit_mentions
 from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
-from faq.text import Lexicon, Segmenter, normalise, warm_up
+from faq.text import Lexicon, Segmenter, warm_up
 from faq.units import config_names, fact_terms, law_names
 from faq.verdict import RECANT, Verdicts, without_lead
 
@@ -51,7 +50,6 @@ KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
 SIBLING_SHARE = 0.66  # of the shorter answer's words (IDF-weighted) the longer one also says
 FULL_RECALL = 0.99  # the entry's words cover every topic word of the question
-MIN_PART_CHARS = 4  # a piece this short ("是吗") asks no question of its own
 PART_SURE = 0.6  # each question of a message that asks several must be answered this surely
 REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
 
@@ -318,7 +316,7 @@ class FaqEngine:
         result = self._decide_one(question, mode, addressed, now)
         # Not a message kept from us (chatter, someone else's, a fragment: silent, no entry).
         ours = result.kind in ("answer", "contact", "suggest") or result.entry is not None
-        parts = self._asked_parts(question, now) if ours and result.kind != "repeat" else []
+        parts = told.asked_parts(question, now, self.detector.has_question_marker) if ours and result.kind != "repeat" else []
         if len(parts) < 2:
             return result
         chosen: dict[str, tuple[Entry, Result]] = {}
@@ -332,25 +330,6 @@ class FaqEngine:
         answers = [self._answer(a.question, e, a.score, mode, now) for e, a in chosen.values()]
         html = "\n".join(a.answer_html or "" for a in answers)
         return Result(question, answers[0].entry, answers[0].score, html, kind="answer", mode=mode)
-
-    def _asked_parts(self, question: str, now: dt.datetime) -> list[str]:
-        """The questions one message asks: its pieces that read as questions, the first with
-        the piece before it where that one states a count ("我们一共62个人，能不能一场考完"). A
-        piece that names no kind of exam asks of the kind named before it ("集中考试在哪考？上午
-        有几场": the centralized exam's morning sessions)."""
-        asking: list[str] = []
-        before: list[str] = []
-        for piece in told.pieces(question):
-            if len(piece) >= MIN_PART_CHARS and self.detector.has_question_marker(piece):
-                told_kind = reason.exam_kind_word(normalise("，".join(before)))
-                if not asking and before and _counts(facts_.read(before[-1], now.date())):
-                    asking.append(f"{before[-1]}，{piece}")
-                elif told_kind and reason.exam_kind_word(normalise(piece)) is None:
-                    asking.append(told_kind + piece)
-                else:
-                    asking.append(piece)
-            before.append(piece)
-        return asking if len(asking) >= 2 else []
 
     def _decide_one(
         self, question: str, mode: str, addressed: bool, now: dt.datetime, draft: bool = False
@@ -473,12 +452,6 @@ class FaqEngine:
     ) -> Result:
         html = self.render(entry, question, now)
         return Result(question, entry, score, html, kind="answer", mode=mode)
-
-
-def _counts(facts: facts_.Facts) -> bool:
-    """Whether ``facts`` state a count: people, units, credits or a score."""
-    counts = (facts.people, facts.units, facts.required, facts.elective, facts.total, facts.score)
-    return any(c is not None for c in counts)
 
 
 def _only(question: str, unit: str, units: list[str]) -> str:

@@ -188,12 +188,15 @@ class Facts:
         return [s.day for s in self.dates if s.day is not None and not s.month_only]
 
     @property
+    def states_count(self) -> bool:
+        """Whether it states a count: people, units, credits or a score."""
+        counts = (self.people, self.units, self.required, self.elective, self.total, self.score)
+        return any(c is not None for c in counts)
+
+    @property
     def states_any(self) -> bool:
         """Whether it states any fact: a moment, a part of the day, a count, credits, a score."""
-        counts = (self.people, self.units, self.required, self.elective, self.total, self.score)
-        return bool(self.dates or self.times or self.periods or self.now) or any(
-            c is not None for c in counts
-        )
+        return bool(self.dates or self.times or self.periods or self.now) or self.states_count
 
     @property
     def has_moment(self) -> bool:

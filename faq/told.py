@@ -25,9 +25,11 @@ from faq.reason import (
     SESSIONS,
     STUDY_DEADLINE,
     UNIT_EXAM,
+    exam_kind_word,
     months_to,
     read_cues,
 )
+from faq.text import normalise
 
 _PIECE = re.compile(r"[，,。！!？?；;\s]+")
 SHORT_ASK = 6  # characters: an asking piece this short asks of the piece before it
@@ -40,6 +42,29 @@ def pieces(question: str) -> list[str]:
     """The pieces of a message between its commas, stops, colons, enumeration commas and
     question marks ("一场考试多长时间、满分是多少": two)."""
     return [p for p in _ASKED_PIECE.split(question) if p]
+
+
+MIN_PART_CHARS = 4  # a piece this short ("是吗") asks no question of its own
+
+
+def asked_parts(question: str, now: dt.datetime, asks: Callable[[str], bool]) -> list[str]:
+    """The questions one message asks, when it asks several: its pieces that ``asks``, the
+    first with the piece before it where that one states a count ("我们一共62个人，能不能一场
+    考完"). A piece that names no kind of exam asks of the kind named before it ("集中考试在哪
+    考？上午有几场": the centralized exam's morning sessions)."""
+    asking: list[str] = []
+    before: list[str] = []
+    for piece in pieces(question):
+        if len(piece) >= MIN_PART_CHARS and asks(piece):
+            told_kind = exam_kind_word(normalise("，".join(before)))
+            if not asking and before and facts_.read(before[-1], now.date()).states_count:
+                asking.append(f"{before[-1]}，{piece}")
+            elif told_kind and exam_kind_word(normalise(piece)) is None:
+                asking.append(told_kind + piece)
+            else:
+                asking.append(piece)
+        before.append(piece)
+    return asking if len(asking) >= 2 else []
 
 
 def asking_part(question: str, asks: Callable[[str], bool], premise: bool = False) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from faq import checks, reason
 from faq import facts as facts_
-from faq import reason
 from faq.compute import LOOKUPS
 from faq.knowledge import Entry
 from faq.ranking import Index
@@ -78,30 +78,30 @@ class Verdicts:
             # otherwise, which the answer nowhere restates (as one computed from the asker's
             # numbers does): it is taken back, and the answer says "不是".
             said = normalise(answer)
-            asked = reason.quantities(facts_text(question, now))
+            asked = checks.quantities(facts_text(question, now))
             claimed = {(n, unit) for n, unit in asked if n != "1"}  # "赶得上一场不": any one
-            own = LEAD_SENTENCE.match(answer) is not None and not asked & reason.quantities(said)
+            own = LEAD_SENTENCE.match(answer) is not None and not asked & checks.quantities(said)
             # A session's own time ("8点半是第一场吧" → 8:30) is restated in its own form.
             sessions = entry.id == reason.SESSIONS
-            if own and claimed and not sessions and reason.refutes(question, said, now):
+            if own and claimed and not sessions and checks.refutes(question, said, now):
                 return RECANT
             return None
-        if reason.denies(question, entry.denies, now):
+        if checks.denies(question, entry.denies, now):
             return "no"
         said = normalise(answer)
         words = set(self.words(question))
         topic = self.topic(question, words)
         idf = self.index.word_idf
         weights = {w: idf.get(w, 1.0) for w in topic}
-        clause = reason.clause_about(said, weights)
-        if not reason.quantities(clause) or from_numbers:
+        clause = checks.clause_about(said, weights)
+        if not checks.quantities(clause) or from_numbers:
             # "政策咨询电话：…": the label, then its value; an answer computed from the asker's
             # numbers restates them (the count asked, then the rule's): only its whole counts.
             clause = said
-        if reason.refutes(question, clause, now):
+        if checks.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form
-        about = reason.sentence_about(said, weights)
-        if reason.contradicts(question, said, now) or reason.other_actor(question, about, now):
+        about = checks.sentence_about(said, weights)
+        if checks.contradicts(question, said, now) or checks.other_actor(question, about, now):
             return "not"  # "调出" where the rule says "调入"; "自己定" where 市委依法治市办 does
         if self._other_place(question, said, now):
             return "not"  # "是在市司法局考吧" of the exam held at 广播电视大学
@@ -109,19 +109,19 @@ class Verdicts:
             return "not"  # a law of the question bank other than the one the answer names
         if from_numbers:
             return None  # it says its own yes or no from the asker's numbers
-        pieces = dict.fromkeys((*reason.clauses_of(said), *reason.sentences_of(said)))
+        pieces = dict.fromkeys((*checks.clauses_of(said), *checks.sentences_of(said)))
         clauses = [(c, set(self.words(c))) for c in pieces]
         # A one-character word ("评" of "评优秀") is too loose to need the rule's own words.
         subject = {w for w in topic if len(w) > 1 and not w.isdigit()}
-        if reason.says_no(question, clauses, subject, now):
+        if checks.says_no(question, clauses, subject, now):
             return "no"
         named = [w for w in words if w in self.terms or w in self.index.key_words]
         named += [t for t in self.terms if t in normalise(question)]
         spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
         # The campaign's own word for its exam ("考试", in every other entry) says no topic.
         needed = [w for w in topic if idf.get(w, GENERIC_IDF) >= GENERIC_IDF]
-        if reason.confirms(question, said, now, named) and all(
-            reason.said_in(w, said, spoken) for w in needed
+        if checks.confirms(question, said, now, named) and all(
+            checks.said_in(w, said, spoken) for w in needed
         ):
             return "yes"
         return None

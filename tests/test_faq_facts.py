@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from faq import facts, reason, told
+from faq import checks, facts, reason, told
 from faq.engine import GROUP, PRIVATE, engine_for
 from faq.followup import FollowUps
 from faq.text import normalise
@@ -623,7 +623,7 @@ def test_a_number_the_answer_states_otherwise_gets_no(engine, campaign_config, n
         reply = ask(engine, question, now).answer_text
         assert reply.startswith("不是") and default in reply, question
     assert ask(engine, "考试是不是60分钟", now, PRIVATE).answer_text.startswith("不是")
-    assert reason.quantities("90分钟，共30道，密码000000，9月13日") == {
+    assert checks.quantities("90分钟，共30道，密码000000，9月13日") == {
         ("90", "分钟"),
         ("30", "道"),
         ("000000", ""),
@@ -699,7 +699,7 @@ def test_a_number_is_checked_against_the_clause_about_its_subject(engine, now):
     shares = ask(engine, "公共试题是占60%吧", now).answer_text
     assert shares.startswith("不是") and "40%" in shares
     assert ask(engine, "考试是一个小时吧？", now).answer_text.startswith("不是")
-    assert reason.quantities("两场共3小时") == {("180", "分钟")}
+    assert checks.quantities("两场共3小时") == {("180", "分钟")}
 
 
 def test_the_exam_a_question_proposes_for_a_unit_is_confirmed_or_denied(engine, now):
@@ -1070,8 +1070,8 @@ def test_a_day_done_wrong_is_not_a_month_asked(engine, campaign_config):
 
 def test_whether_a_count_fits_is_no_claim_to_refute(now):
     rule = "集中考试每场最多可容纳80人考试"
-    assert not reason.refutes("75人一场坐得下吗", rule, now)
-    assert reason.refutes("一场能坐70人吗", rule, now)
+    assert not checks.refutes("75人一场坐得下吗", rule, now)
+    assert checks.refutes("一场能坐70人吗", rule, now)
 
 
 def test_a_category_units_rules_come_from_its_provincial_department(engine, now):
