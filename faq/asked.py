@@ -59,6 +59,8 @@ class AskedKinds:
             )
             for name, spec in raw.items()
         )
+        # Kinds no other entry is chosen for: the best entry gives it, or the notice does not.
+        self.strict = frozenset(name for name, spec in raw.items() if spec.get("strict"))
         self._gives: dict[str, frozenset[str]] = {}
         for entry, answer in zip(entries, answers, strict=True):
             asked = frozenset().union(*(self.asked(p) for p in (entry.question, *entry.phrasings)))

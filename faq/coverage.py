@@ -93,7 +93,7 @@ class Coverage:
         not the answer: ``uncovered``)."""
         if not ranked:
             return ranked
-        best, kinds = ranked[0][1], self.asked.asked(question)
+        best, kinds = ranked[0][1], self.asked.asked(question) - self.asked.strict
         fit = [(e, s) for e, s in ranked if kinds <= self.asked.gives(e)]
         return fit if fit and fit[0][1] >= best - FIT_WINDOW else ranked
 

@@ -832,6 +832,20 @@ def test_a_weekend_is_its_saturday_and_sunday(engine, now):
     assert ask(engine, "周末能报名不", saturday).answer_text.startswith("可以")
 
 
+def test_a_clock_time_asked_of_a_rule_of_days_gets_the_contacts(engine, now):
+    """The notice gives the makeup's and the registrations' days, not their hours."""
+    for message in ("补考几点开始", "几点截止报名"):
+        reply = ask(engine, message, now)
+        assert reply.kind == "contact" and "21:00" not in reply.answer_text, message
+    assert "8:30" in ask(engine, "每天几点开考", now).answer_text
+    assert "21:00" in ask(engine, "考前一天几点前要学完", now).answer_text
+
+
+def test_after_the_makeup_there_is_no_exam(engine, now):
+    reply = ask(engine, "补考完了还能考吗", now).answer_text
+    assert reply.startswith("不能") and "补考工作结束后不再进行在线考试" in reply
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
