@@ -40,6 +40,7 @@ class AskedKinds:
             raw = tomllib.load(fh)
         conditions = raw.pop("conditions")
         self._negations = tuple(conditions["negations"])
+        self._same: dict[str, str] = conditions.get("same", {})
         said = {e.id: normalise(a) for e, a in zip(entries, answers, strict=True)}
         # The conditions each entry's answer states in the negative only.
         self._negative = {
@@ -84,6 +85,8 @@ class AskedKinds:
         """Whether ``question`` states, as a fact, a condition ``entry``'s rule is stated for
         only in the negative: "补考合格了…" of the rule "对补考不合格者…"."""
         text = normalise(question)
+        for word, same in self._same.items():
+            text = text.replace(word, same)
         return any(self._stated(text, w) for w in self._negative.get(entry.id, ()))
 
     def _negated(self, text: str, word: str) -> bool:

@@ -39,7 +39,7 @@ from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
 from faq.text import Lexicon, Segmenter, warm_up
 from faq.units import config_names, fact_terms, law_names
-from faq.verdict import RECANT, Verdicts, without_lead
+from faq.verdict import DENIED, RECANT, Verdicts, without_lead
 
 __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"]
 
@@ -225,6 +225,8 @@ class FaqEngine:
         verdict = self.verdicts.of(entry, question, strip_html(body), now) if question else None
         if verdict == RECANT:  # "距退休3年以内的都可以免考吧": not "可以申请。…2周年内"
             body, verdict = without_lead(body), "not"
+        elif verdict == DENIED:
+            body, verdict = without_lead(body), "no"
         return render(
             "faq_answer",
             c=self.config,

@@ -17,6 +17,7 @@ from faq.ranking import Index
 from faq.text import Lexicon, Segmenter, normalise
 
 RECANT = "recant"  # the answer's own yes is taken back: it says "不是" instead
+DENIED = "denied"  # ... for a premise the rule denies: it says no in the question's form
 GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of its own
 
 # A fixed answer's opening yes or no, a sentence of its own ("可以申请。").
@@ -73,6 +74,10 @@ class Verdicts:
         from the asker's numbers that says no yes or no of its own may still get a no, never a
         yes; a look-up (a unit's exam or questions) is read like a fixed answer."""
         from_numbers = entry.compute is not None and entry.compute not in LOOKUPS
+        if answer.startswith(self.lexicon.answer_leads) and checks.denies(
+            question, entry.denies, now
+        ):
+            return DENIED  # "产假结束了还能免考吗": not "可以申请。正在休产假的…"
         if answer.startswith(self.lexicon.answer_leads):
             # The answer's own yes ("可以申请。") does not hold for a number the question states
             # otherwise, which the answer nowhere restates (as one computed from the asker's

@@ -846,6 +846,16 @@ def test_after_the_makeup_there_is_no_exam(engine, now):
     assert reply.startswith("不能") and "补考工作结束后不再进行在线考试" in reply
 
 
+def test_a_condition_that_no_longer_holds_or_holds_the_other_way(engine, now):
+    """A maternity leave that is over is no ground ("产假结束了还能免考吗": 不能); a makeup passed
+    is not the rule on those who failed it (及格 is 合格); the notice says nothing of 通报."""
+    assert ask(engine, "产假结束了还能免考吗", now).answer_text.startswith("不能")
+    assert ask(engine, "休产假的可以免考吧", now).answer_text.startswith("可以申请")
+    assert ask(engine, "补考及格了能评优秀吗", now).kind == "contact"
+    assert ask(engine, "补考没及格还能评优秀吗", now).answer_text.startswith("不能")
+    assert ask(engine, "考试不及格会通报吗", now).kind == "contact"
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
