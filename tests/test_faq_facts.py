@@ -856,6 +856,15 @@ def test_a_condition_that_no_longer_holds_or_holds_the_other_way(engine, now):
     assert ask(engine, "考试不及格会通报吗", now).kind == "contact"
 
 
+def test_a_county_exam_is_not_the_citys_centralized_exam(engine, now):
+    """The county's centralized exams are at its own centres, not at the city's address; a
+    listed unit asking where it sits the exam gets no yes before the place."""
+    county = ask(engine, "县里集中考试在哪里考", now).answer_text
+    assert "广播电视大学" not in county and "学法考法中心" in county
+    listed = ask(engine, "市医保局集中考试在哪考", now).answer_text
+    assert not listed.startswith("要") and "广播电视大学" in listed
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
