@@ -17,6 +17,8 @@ from faq.ranking import Index
 from faq.text import Lexicon, Segmenter, normalise
 
 RECANT = "recant"  # the answer's own yes is taken back: it says "不是" instead
+# Entries whose answer judges the asker's numbers itself, and says its own yes or no.
+OWN_VERDICTS = frozenset({reason.SESSIONS, reason.CREDITS, reason.SEATS, reason.SCORE})
 DENIED = "denied"  # ... for a premise the rule denies: it says no in the question's form
 GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of its own
 
@@ -86,9 +88,10 @@ class Verdicts:
             asked = checks.quantities(facts_text(question, now))
             claimed = {(n, unit) for n, unit in asked if n != "1"}  # "赶得上一场不": any one
             own = LEAD_SENTENCE.match(answer) is not None and not asked & checks.quantities(said)
-            # A session's own time ("8点半是第一场吧" → 8:30) is restated in its own form.
-            sessions = entry.id == reason.SESSIONS
-            if own and claimed and not sessions and checks.refutes(question, said, now):
+            # An answer that judges the asker's own numbers ("8点半是第一场吧" → 8:30, "必修60
+            # 选修50够了吗" → 总学分110分) restates them in its own form.
+            judged = entry.id in OWN_VERDICTS
+            if own and claimed and not judged and checks.refutes(question, said, now):
                 return RECANT
             return None
         if checks.denies(question, entry.denies, now):

@@ -865,6 +865,13 @@ def test_a_county_exam_is_not_the_citys_centralized_exam(engine, now):
     assert not listed.startswith("要") and "广播电视大学" in listed
 
 
+def test_credits_asked_whether_enough_are_answered_enough_or_not(engine, now):
+    short = ask(engine, "必修学了60分选修20分够了吗", now).answer_text
+    assert short.startswith("不够") and "还差20分" in short
+    assert ask(engine, "必修学了60分选修50分够了吗", now).answer_text.startswith("够了")
+    assert ask(engine, "必修要80分吧", now).answer_text.startswith("不是")
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
