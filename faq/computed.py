@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 from bot.core.config import Config
@@ -34,10 +35,13 @@ def _day(
     """The day asked about (the first date, today for "现在", a month's first day) and the last
     day when a span is asked ("13号到16号", "下周", "7月份")."""
     asks_now = cue is not None and (cue.still or cue.status_now)
+    relative = any(s.relative for s in f.dates) or f.now
     for stamp in f.dates:
         if stamp.day is not None and not stamp.month_only:
             if asks_now and stamp.relative and stamp.day < now.date():
                 continue  # "昨天忘记报了，还来得及不": what was done then, asked of now
+            if relative and not stamp.relative and _deadline_told(f.text, stamp):
+                continue  # "报题截止是15号，我们今天才交，还收不收": today, against the rule's day
             return stamp.day, stamp.ends
     if f.now:
         return now.date(), None
@@ -49,6 +53,17 @@ def _day(
     if cue is not None and cue.status_now:
         return now.date(), None
     return None, None
+
+
+_DEADLINE = ("截止", "截至", "期限", "到期", "为止")
+
+
+def _deadline_told(text: str, stamp: Any) -> bool:
+    """Whether the date at ``stamp`` is told as a rule's deadline ("截止是15号", "15号截止")."""
+    before, after = text[max(0, stamp.at - 4) : stamp.at], text[stamp.at : stamp.at + 10]
+    return any(w in before for w in _DEADLINE) or any(
+        re.match(rf"[\d月日号]*{w}", after) for w in _DEADLINE
+    )
 
 
 # --- calendar: a day against every window --------------------------------------------------
@@ -133,6 +148,11 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         # "报名截止了吗" (no day named): asks whether it is over, so an open window is a no.
         "asks_over": cue.ends and not f.dates,
         "target_over": target is not None and (target.end < now.date() or closed(target)),
+        # "报题截止是15号，我们今天才交，还收不收": over, and asked whether it still may be done
+        "late": target is not None
+        and (target.end < now.date() or closed(target))
+        and day == now.date()
+        and (cue.still or "还" in f.text or lead(f.text) in ("can", "in_time")),
         "closing": closes_at(config, ended_today.end).time() if ended_today else None,
         "zone_day": zone_day if action != REGISTER and ends is None else None,
         "left": left,

@@ -872,6 +872,17 @@ def test_credits_asked_whether_enough_are_answered_enough_or_not(engine, now):
     assert ask(engine, "必修要80分吧", now).answer_text.startswith("不是")
 
 
+def test_a_deadline_told_and_today_asked(engine, campaign_config, now):
+    """ "报题截止是15号，我们今天才交，还收不收": the 15th is the rule's day, told; today is asked,
+    which is past it, and what happens when late is for the policy phone."""
+    june = now.replace(month=6, day=16)
+    reply = ask(engine, "报题截止是15号，我们今天才交，还收不收", june).answer_text
+    assert reply.startswith("不是") and "已截止" in reply
+    assert campaign_config.contacts.policy_phone in reply
+    open_now = ask(engine, "16号截止，今天还能报吗", now.replace(day=15)).answer_text
+    assert open_now.startswith("可以") and campaign_config.contacts.policy_phone not in open_now
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
