@@ -55,6 +55,29 @@ def _day(
     return None, None
 
 
+_BEFORE = ("以前", "之前", "前")
+_AFTER = ("以后", "之后", "往后")
+
+
+def _around(
+    f: Facts, now: dt.datetime, day: dt.date | None, ends: dt.date | None
+) -> tuple[dt.date | None, dt.date | None]:
+    """A day asked with 前 or 以后 after it ("国庆前还有考试吗", "10月1日以后还能考吗"): the days
+    from today up to it, or from it to the year's end."""
+    if day is None or ends is not None:
+        return day, ends
+    spans = [span for stamp, span in zip(f.dates, f.date_spans, strict=False) if stamp.day == day]
+    if not spans:
+        return day, ends
+    tail = f.text[spans[0][1] : spans[0][1] + 2]
+    today = now.date()
+    if tail.startswith(_BEFORE) and day > today + dt.timedelta(days=1):
+        return today, day - dt.timedelta(days=1)
+    if tail.startswith(_AFTER):
+        return day + dt.timedelta(days=1), dt.date(day.year, 12, 31)
+    return day, ends
+
+
 _DEADLINE = ("截止", "截至", "期限", "到期", "为止")
 
 
@@ -77,7 +100,7 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     ``edge``: "start"/"end" when a yes-or-no question asks whether the day is the window's
     first or last ("9月20号开始吧")."""
     f, cue = understand(question, now)
-    day, ends = _day(f, now, cue)
+    day, ends = _around(f, now, *_day(f, now, cue))
     if day is None:
         return {"day": None, "named": None}
     action = cue.action
@@ -135,7 +158,7 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "named": None,
         "day": day,
         "day_end": ends,
-        "asked_today": day == now.date(),
+        "asked_today": day == now.date() and ends is None,  # a span from today is no "today"
         "action": action,
         "target": target,
         "edge": edge if target is not None else None,

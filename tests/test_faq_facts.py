@@ -883,6 +883,16 @@ def test_a_deadline_told_and_today_asked(engine, campaign_config, now):
     assert open_now.startswith("可以") and campaign_config.contacts.policy_phone not in open_now
 
 
+def test_a_day_asked_with_before_or_after(engine, now):
+    """ "国庆前还有考试吗" on 9月25日: the days up to 9月30日 hold the second round; "国庆以后"
+    holds only the makeup."""
+    sunday = now.replace(day=25)
+    before = ask(engine, "国庆前还有考试吗", sunday).answer_text
+    assert before.startswith("有") and "9月27日至30日" in before and "正在进行" not in before
+    after = ask(engine, "国庆以后还有考试吗", sunday).answer_text
+    assert after.startswith("有") and "10月27日至31日" in after and "9月27日" not in after
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
