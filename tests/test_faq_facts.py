@@ -893,6 +893,14 @@ def test_a_day_asked_with_before_or_after(engine, now):
     assert after.startswith("有") and "10月27日至31日" in after and "9月27日" not in after
 
 
+def test_the_exam_paper_is_not_the_question_bank_submission(engine, now):
+    """The notice gives what each department submits (30 questions), not how many an exam
+    paper holds; the question bank is the city's own, compiled by 市司法局."""
+    assert ask(engine, "考试有多少道题", now).kind == "contact"
+    assert "30道" in ask(engine, "每个单位报几道题", now).answer_text
+    assert "市司法局" in ask(engine, "题库谁出的", now).answer_text
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
