@@ -146,14 +146,19 @@ def aliases(name: str, city: str = "") -> frozenset[str]:
 
 def find_names(question: str, names: Iterable[str], city: str = "") -> list[str]:
     """Names mentioned in ``question``, best (longest alias) first."""
-    text = without_spaces(question)
+    return list(_found(without_spaces(question), tuple(names), city))
+
+
+@lru_cache(maxsize=8192)
+def _found(text: str, names: tuple[str, ...], city: str) -> tuple[str, ...]:
+    """``find_names`` once per text and list: a question is looked up by several answers."""
     hits: list[tuple[int, str]] = []
     for name in names:
         best = max((len(a) for a in aliases(name, city) if a in text), default=0)
         if best:
             hits.append((best, name))
     hits.sort(key=lambda item: -item[0])
-    return [name for _, name in hits]
+    return tuple(name for _, name in hits)
 
 
 @lru_cache(maxsize=1024)
