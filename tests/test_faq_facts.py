@@ -1355,6 +1355,12 @@ def test_several_questions_addressed_to_a_colleague_stay_unanswered(engine, now)
         assert ask(engine, message, now).answer_html is None, message
 
 
+def test_asking_everyone_or_urging_them_is_not_for_the_bot(engine, now):
+    for message in ("今晚8点那场大家都进去了吗", "各位 第二次报名明天截止 抓紧", "报名截止了 赶紧报"):
+        assert ask(engine, message, now).answer_html is None, message
+    assert ask(engine, "第二次报名明天截止吗", now).answer_html is not None
+
+
 def test_the_list_of_question_duties_is_no_attachment(engine, now):
     """ "好多局都要报30道题，我们单位不在那个名单里，也要报吗": the list of the departments that
     submit questions, not attachment 1's."""
