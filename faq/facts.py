@@ -47,6 +47,7 @@ class Vocabulary:
     weekday: re.Pattern[str]
     holiday: re.Pattern[str]
     weekend: re.Pattern[str]
+    month_end: re.Pattern[str]
     clock: re.Pattern[str]
     period: re.Pattern[str]
     people: re.Pattern[str]
@@ -107,6 +108,7 @@ class Vocabulary:
             weekday=re.compile(f"({_alt(raw['weeks'])})({_alt(raw['weekdays'])})"),
             holiday=re.compile(_alt(raw["holidays"])),
             weekend=re.compile(_alt(raw["weekends"])),
+            month_end=re.compile(_alt(raw["month_ends"])),
             clock=re.compile(
                 f"({periods})?\\s*(\\d{{1,2}})\\s*(?:[:\\uff1a](\\d{{2}})|(?:{hour})"
                 f"(?!{_alt(m['not_hour_after'])})"
@@ -337,6 +339,12 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
             monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=weeks)
             end = monday + dt.timedelta(days=6)
             add(Stamp(m.start(), monday, ends=end, relative=True), *m.span())
+    for m in v.month_end.finditer(text):  # "月底": this month's last day
+        if free(m.start(), m.end()):
+            month = today.month + v.raw["month_ends"][m.group()]
+            year_of, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+            following = dt.date(year_of + month // 12, month % 12 + 1, 1)
+            add(Stamp(m.start(), following - dt.timedelta(days=1), relative=True), *m.span())
     for m in v.holiday.finditer(text):
         if free(m.start(), m.end()):
             month, day_of = (int(x) for x in v.raw["holidays"][m.group()].split("-"))

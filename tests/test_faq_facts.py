@@ -901,6 +901,14 @@ def test_the_exam_paper_is_not_the_question_bank_submission(engine, now):
     assert "市司法局" in ask(engine, "题库谁出的", now).answer_text
 
 
+def test_a_months_end(engine, now):
+    october = now.replace(month=10, day=20)
+    assert facts.read("月底还能考吗", october.date()).days == [dt.date(2022, 10, 31)]
+    reply = ask(engine, "月底前还能报名吗", october).answer_text
+    assert reply.startswith("可以") and "补考报名" in reply
+    assert facts.read("下个月底", dt.date(2022, 12, 5)).days == [dt.date(2023, 1, 31)]
+
+
 def test_a_month_of_next_year(engine, now):
     assert days("明年3月退休") == [] and facts.read("明年3月退休", TODAY).dates[0].day.year == (
         TODAY.year + 1
