@@ -901,6 +901,13 @@ def test_the_exam_paper_is_not_the_question_bank_submission(engine, now):
     assert "市司法局" in ask(engine, "题库谁出的", now).answer_text
 
 
+def test_an_age_is_never_told_it_is_no_ground(engine, now):
+    """An age says nothing the notice rules on (it counts the time to retirement): never "不属于"."""
+    reply = ask(engine, "今年58岁能免考吗", now)
+    assert not (reply.answer_text or "").startswith("不属于")
+    assert ask(engine, "感冒了能免考吗", now).answer_text.startswith("不属于")
+
+
 def test_a_months_end(engine, now):
     october = now.replace(month=10, day=20)
     assert facts.read("月底还能考吗", october.date()).days == [dt.date(2022, 10, 31)]
