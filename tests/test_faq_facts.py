@@ -766,6 +766,8 @@ def test_a_question_naming_the_remedy_gets_its_yes_when_the_check_fails(engine, 
     assert ask(engine, "我们50人集中考试要分批吗", now).answer_text.startswith("不用")
     assert ask(engine, "我们50人集中考试一场坐得下吗", now).answer_text.startswith("可以")
     assert ask(engine, "总学分90分要补学吗", now).answer_text.startswith("要")
+    # whether to go at all is the list's to say, not the seats'
+    assert not ask(engine, "我们单位3个人也要去电大考吗", now).answer_text.startswith("要")
     assert ask(engine, "总学分90分能参加考试吗", now).answer_text.startswith("不能")
 
 
