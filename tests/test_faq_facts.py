@@ -910,6 +910,12 @@ def test_an_age_is_never_told_it_is_no_ground(engine, now):
     assert ask(engine, "感冒了能免考吗", now).answer_text.startswith("不属于")
 
 
+def test_an_administrators_own_password_is_not_a_learners(engine, now):
+    """The notice says how a learner's password is found or reset, not an administrator's."""
+    assert ask(engine, "单位管理员自己的密码忘了怎么办", now).kind == "contact"
+    assert "忘记密码" in ask(engine, "学员密码忘了怎么办", now).answer_text
+
+
 def test_a_months_end(engine, now):
     october = now.replace(month=10, day=20)
     assert facts.read("月底还能考吗", october.date()).days == [dt.date(2022, 10, 31)]
