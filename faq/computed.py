@@ -16,7 +16,7 @@ from typing import Any
 from bot.core.config import Config
 from bot.core.windows import closes_at
 from faq import schedule
-from faq.facts import Facts, vocabulary
+from faq.facts import Facts, Stamp, vocabulary
 from faq.reason import Cues, lead, months_to, understand
 from faq.schedule import EXAM, REGISTER, STUDY, Span
 from faq.units import resolve_unit
@@ -73,7 +73,7 @@ def _around(
     today = now.date()
     if tail.startswith(_BEFORE) and day > today + dt.timedelta(days=1):
         return today, day - dt.timedelta(days=1)
-    if tail.startswith(_AFTER):
+    if tail.startswith(_AFTER) or (tail.startswith("后") and not tail.startswith("后天")):
         return day + dt.timedelta(days=1), dt.date(day.year, 12, 31)
     return day, ends
 
@@ -81,7 +81,7 @@ def _around(
 _DEADLINE = ("截止", "截至", "期限", "到期", "为止")
 
 
-def _deadline_told(text: str, stamp: Any) -> bool:
+def _deadline_told(text: str, stamp: Stamp) -> bool:
     """Whether the date at ``stamp`` is told as a rule's deadline ("截止是15号", "15号截止")."""
     before, after = text[max(0, stamp.at - 4) : stamp.at], text[stamp.at : stamp.at + 10]
     return any(w in before for w in _DEADLINE) or any(

@@ -893,6 +893,7 @@ def test_a_day_asked_with_before_or_after(engine, now):
     assert before.startswith("有") and "9月27日至30日" in before and "正在进行" not in before
     after = ask(engine, "国庆以后还有考试吗", sunday).answer_text
     assert after.startswith("有") and "10月27日至31日" in after and "9月27日" not in after
+    assert ask(engine, "国庆后还能考吗", sunday).answer_text.startswith("可以")
 
 
 def test_the_exam_paper_is_not_the_question_bank_submission(engine, now):
