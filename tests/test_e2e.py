@@ -73,6 +73,11 @@ def bot_process(api, tmp_path):
 
 def test_start_is_answered_and_sigterm_stops_cleanly(api, bot_process, tmp_path):
     wait_polling(api)
+    # The menus are set in the background (serving comes first, bot.app): not necessarily
+    # before the first poll.
+    deadline = time.monotonic() + 20
+    while len(api.calls_of("setMyCommands")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     menus = [c.params["scope"]["type"] for c in api.calls_of("setMyCommands")]
     assert sorted(menus) == ["all_group_chats", "all_private_chats"]
 
