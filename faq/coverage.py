@@ -76,7 +76,7 @@ class Coverage:
         named = self.platform_words(question) + self.matters(question)
         if named and not self.index.mentions(top, named):
             return True
-        if not self.speaks_to(top, question):
+        if self.outside(top, question):
             return True  # "补考每天有几场": the zone exam's sessions are not the makeup's
         if top.id not in self.fixes and self.detector.describes_problem(question):
             return True  # "二维码过期了扫不进去": not what the entry about the QR code answers
@@ -120,11 +120,15 @@ class Coverage:
         """Whether ``entry`` speaks of every matter the notice does not rule on that the
         question names: "市档案馆的预报名错过了，现在补报还行不行" names 补报, which the
         centralized exam's list never does."""
-        text = normalise(question)
-        if any(w in text for w in entry.not_of):
+        if self.outside(entry, question):
             return False  # "补考晚上8点有场次吗": not the zone exam's sessions
         named = self.matters(question)
         return not named or self.index.mentions(entry, named)
+
+    def outside(self, entry: Entry, question: str) -> bool:
+        """Whether ``question`` names what ``entry``'s rule is not about (its ``not_of``)."""
+        text = normalise(question)
+        return any(w in text for w in entry.not_of)
 
     def kind(self, question: str) -> str:
         """Which contact answers it: the technical service for platform problems, the policy

@@ -318,7 +318,8 @@ class FaqEngine:
         result = self._decide_one(question, mode, addressed, now)
         # Not a message kept from us (chatter, someone else's, a fragment: silent, no entry).
         ours = result.kind in ("answer", "contact", "suggest") or result.entry is not None
-        parts = told.asked_parts(question, now, self.detector.has_question_marker) if ours and result.kind != "repeat" else []
+        asks = self.detector.has_question_marker
+        parts = told.asked_parts(question, now, asks) if ours and result.kind != "repeat" else []
         if len(parts) < 2:
             return result
         chosen: dict[str, tuple[Entry, Result]] = {}

@@ -76,11 +76,10 @@ class Verdicts:
         from the asker's numbers that says no yes or no of its own may still get a no, never a
         yes; a look-up (a unit's exam or questions) is read like a fixed answer."""
         from_numbers = entry.compute is not None and entry.compute not in LOOKUPS
-        if answer.startswith(self.lexicon.answer_leads) and checks.denies(
-            question, entry.denies, now
-        ):
-            return DENIED  # "产假结束了还能免考吗": not "可以申请。正在休产假的…"
+        denied = checks.denies(question, entry.denies, now)
         if answer.startswith(self.lexicon.answer_leads):
+            if denied:
+                return DENIED  # "产假结束了还能免考吗": not "可以申请。正在休产假的…"
             # The answer's own yes ("可以申请。") does not hold for a number the question states
             # otherwise, which the answer nowhere restates (as one computed from the asker's
             # numbers does): it is taken back, and the answer says "不是".
@@ -94,7 +93,7 @@ class Verdicts:
             if own and claimed and not judged and checks.refutes(question, said, now):
                 return RECANT
             return None
-        if checks.denies(question, entry.denies, now):
+        if denied:
             return "no"
         said = normalise(answer)
         words = set(self.words(question))
