@@ -79,6 +79,32 @@ def _around(
 
 
 _DEADLINE = ("截止", "截至", "期限", "到期", "为止")
+_CLAUSE = re.compile(r"[，,。！!？?；;\s]")
+_ASKING = re.compile(r"[吗吧呢么嘛啵没不几哪多啥谁怎否?？]")
+
+
+def _told_done(text: str, stamp: Stamp) -> tuple[int, int] | None:
+    """Where the clause holding the date at ``stamp`` is, when it tells what has happened and
+    does not ask ("今天报名截止了"): a clause ending in 了 with no question word."""
+    start = max((m.end() for m in _CLAUSE.finditer(text, 0, stamp.at)), default=0)
+    end = next((m.start() for m in _CLAUSE.finditer(text, stamp.at)), len(text))
+    clause = text[start:end]
+    return (start, end) if clause.endswith("了") and _ASKING.search(clause) is None else None
+
+
+def _asked(question: str, now: dt.datetime) -> tuple[Facts, Cues]:
+    """The facts and cues of what ``question`` asks: a dated clause telling what has happened,
+    before another date, is left out ("今天报名截止了，明天开考第一场几点": tomorrow's sessions,
+    not today's registration)."""
+    f, cue = understand(question, now)
+    told = [_told_done(f.text, s) for s in f.dates[:-1]]
+    spans = [t for t in told if t is not None]
+    if not spans:
+        return f, cue
+    text = f.text
+    for start, end in reversed(spans):
+        text = text[:start] + text[end:]
+    return understand(text, now)
 
 
 def _deadline_told(text: str, stamp: Stamp) -> bool:
@@ -99,7 +125,7 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     ``past``: the last one before it; ``zone_day``: the zone round examining that day;
     ``edge``: "start"/"end" when a yes-or-no question asks whether the day is the window's
     first or last ("9月20号开始吧")."""
-    f, cue = understand(question, now)
+    f, cue = _asked(question, now)
     day, ends = _around(f, now, *_day(f, now, cue))
     if day is None:
         return {"day": None, "named": None}

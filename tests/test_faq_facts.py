@@ -1390,3 +1390,13 @@ def test_the_list_of_question_duties_is_no_attachment(engine, now):
     submit questions, not attachment 1's."""
     reply = ask(engine, "看到好多局都要报30道题，我们市统计局不在那个名单里，是不是也要报", now)
     assert "市统计局不在报送试题的单位之中" in reply.answer_text
+
+
+def test_a_dated_clause_that_tells_is_not_the_day_asked(engine, now):
+    """ "今天报名截止了，明天开考第一场几点": today's clause tells what has happened; tomorrow's
+    sessions are asked. A clause that asks keeps its day ("昨天考完了，今天还能考吗")."""
+    last_day = now.replace(day=26)
+    reply = ask(engine, "今天报名截止了，明天开考第一场几点", last_day).answer_text
+    assert "9月27日" in reply and "8:30" in reply and "报名" not in reply.split("。")[0]
+    today = ask(engine, "昨天考完了，今天还能考吗", now.replace(day=20)).answer_text
+    assert today.startswith("可以") and "9月20日（今天）" in today
