@@ -25,6 +25,9 @@ FACTS_PATH = Path(__file__).resolve().parent / "facts.toml"
 ATTACH_CHARS = 6  # a time this close after a date is that date's time ("19号晚上10点")
 ASKED = "(?<![哪几])"  # "哪两位": the count asked after, not one stated
 FACTS_CACHE = 4096
+SATURDAY = 5
+# A weekday with no week word ("周一"): this week's, or, said at the weekend, the coming one.
+BARE_WEEKS = ("周", "星期", "礼拜")
 
 
 def _alt(words: Any) -> str:
@@ -320,6 +323,8 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
             weeks = v.raw["weeks"][m[1]]
             monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=weeks)
             day = monday + dt.timedelta(days=v.raw["weekdays"][m[2]])
+            if m[1] in BARE_WEEKS and day < today and today.weekday() >= SATURDAY:
+                day += dt.timedelta(weeks=1)  # "周一截止" said at the weekend: the coming one
             add(Stamp(m.start(), day, relative=True), *m.span())
     for m in v.year_month.finditer(text):
         if free(m.start(), m.end()):

@@ -1400,3 +1400,14 @@ def test_a_dated_clause_that_tells_is_not_the_day_asked(engine, now):
     assert "9月27日" in reply and "8:30" in reply and "报名" not in reply.split("。")[0]
     today = ask(engine, "昨天考完了，今天还能考吗", now.replace(day=20)).answer_text
     assert today.startswith("可以") and "9月20日（今天）" in today
+
+
+def test_a_bare_weekday_said_at_the_weekend_is_the_coming_one(engine, now):
+    """ "周一截止报名，周二开考，对吧" on Sunday 9月25日: tomorrow and the day after (the second
+    round's last registration day and first exam day); "这周一" is still the Monday gone, and on
+    a weekday a bare "周一" is this week's."""
+    sunday = now.replace(day=25)
+    reply = ask(engine, "周一截止报名，周二开考，对吧", sunday).answer_text
+    assert reply.startswith("是的") and "9月26日" in reply
+    assert "9月19日" in ask(engine, "这周一考了吗", sunday).answer_text
+    assert "9月19日" in ask(engine, "周一考了吗", now.replace(day=21)).answer_text
