@@ -80,6 +80,8 @@ class Coverage:
             return True  # "补考每天有几场": the zone exam's sessions are not the makeup's
         if top.id not in self.fixes and self.detector.describes_problem(question):
             return True  # "二维码过期了扫不进去": not what the entry about the QR code answers
+        if self.detector.persists(question):
+            return True  # "密码重置了还是登不上": the remedy was tried, the fault is the platform's
         if not loosely:
             return False
         return score < UNKNOWN_SURE and self.index.unknown_share(set(words)) >= UNKNOWN_SHARE
@@ -133,7 +135,8 @@ class Coverage:
     def kind(self, question: str) -> str:
         """Which contact answers it: the technical service for platform problems, the policy
         phone for rules, both when the question is about both ("学时不够能不能延期考试")."""
-        platform, rules = bool(self.platform_words(question)), bool(self.matters(question))
+        platform = bool(self.platform_words(question)) or self.detector.persists(question)
+        rules = bool(self.matters(question))
         if platform and rules:
             return BOTH
         return TECH if platform else POLICY

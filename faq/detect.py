@@ -104,6 +104,12 @@ class QuestionDetector:
         text = normalise(text)
         return any(m in text for m in self.lexicon.problem_markers)
 
+    def persists(self, text: str) -> bool:
+        """ "密码重置了还是登不上": a problem described as lasting after something was done
+        about it, which no rule of the notice mends (a fault for the technical service)."""
+        text = normalise(text)
+        return self.describes_problem(text) and any(m in text for m in self.lexicon.persisting)
+
     def looks_like_question(self, text: str) -> bool:
         """A question marker, or a short keyword phrase. Notices, forwards, reports of things
         done, plans ("9月19号我们单位统一考": the speaker's own) and long statements are not."""

@@ -122,6 +122,7 @@ class Lexicon:
     off_topic: tuple[str, ...] = ()
     platform_words: tuple[str, ...] = ()
     problem_markers: tuple[str, ...] = ()
+    persisting: tuple[str, ...] = ()  # "重置了还是登不上": a problem the remedy did not end
     bot_roles: tuple[str, ...] = ()
     peer_questions: tuple[str, ...] = ()
     uncovered_words: tuple[str, ...] = ()
@@ -167,6 +168,7 @@ class Lexicon:
             off_topic=tuple(normalise(w) for w in data.get("off_topic", [])),
             platform_words=tuple(normalise(w) for w in data.get("platform_words", [])),
             problem_markers=tuple(normalise(w) for w in data.get("problem_markers", [])),
+            persisting=tuple(normalise(w) for w in data.get("persisting", [])),
             bot_roles=tuple(normalise(w) for w in data.get("bot_roles", [])),
             peer_questions=tuple(normalise(w) for w in data.get("peer_questions", [])),
             uncovered_words=tuple(normalise(w) for w in data.get("uncovered_words", [])),

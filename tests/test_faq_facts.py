@@ -1411,3 +1411,16 @@ def test_a_bare_weekday_said_at_the_weekend_is_the_coming_one(engine, now):
     assert reply.startswith("是的") and "9月26日" in reply
     assert "9月19日" in ask(engine, "这周一考了吗", sunday).answer_text
     assert "9月19日" in ask(engine, "周一考了吗", now.replace(day=21)).answer_text
+
+
+def test_a_problem_that_lasts_after_the_remedy_gets_the_technical_service(
+    engine, campaign_config, now
+):
+    """ "密码重置了还是登不上": the reset was done and did not help; the rule on resets is no
+    answer, the technical service is. Before the remedy, the rule answers."""
+    tech = campaign_config.contacts.tech_phone
+    for asked in ("密码重置了还是登不上", "重置以后还是进不去", "学分修满了还是显示不够"):
+        result = ask(engine, asked, now)
+        assert result.kind == "contact" and tech in result.answer_text, asked
+    first = ask(engine, "忘记密码了怎么办", now)
+    assert first.kind == "answer" and "000000" in first.answer_text
