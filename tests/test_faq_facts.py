@@ -118,6 +118,7 @@ def test_counts_of_people_and_units():
     assert facts.read("加起来要考的有150多个", TODAY).people == 150
     counted = facts.read("我们单位一共18个人", TODAY)
     assert (counted.total, counted.people) == (None, 18)  # people, not credits
+    assert facts.read("我们单位一百二十来号人", TODAY).people == 121  # 号人: heads
 
 
 def test_credits_and_scores():
