@@ -191,3 +191,15 @@ def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
         return not any(d.startswith(("省", "湖南")) for d in doers)
     named = unit_mention(text)
     return named is not None and not any(named in d or d in named for d in doers)
+
+
+def other_receiver(question: str, answer: str, now: dt.datetime) -> bool:
+    """Whether a yes-or-no question names, right after 报/交 ("要报市司法局备案吗"), a body
+    other than the one the answer's rule sends it to ("报市委依法治市办备案")."""
+    text = facts_.read(question, now.date()).text
+    actors: dict[str, Any] = vocabulary()["actors"]  # type: ignore[assignment]
+    asked = re.search(actors["receiver"], text)
+    if lead(text) is None or asked is None:
+        return False
+    given = re.findall(actors["receiver"], answer)
+    return bool(given) and not any(asked[1] in g or g in asked[1] for g in given)

@@ -346,8 +346,8 @@ def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str
             return QUESTION_DUTY
         if bank or unit_mention(text) is not None:
             return QUESTION_DUTY
-    if not (cue.which_exam or cue.exam):
-        return None
+    if not (cue.which_exam or cue.exam) or cue.exemption:
+        return None  # "我们是县教育局，免考要备案吗": the exemption's rule, not the unit's exam
     unit = resolve_unit(config, text)
     if unit.level != COUNTY and find_names(text, config.centralized.units, city):
         return None if timed else CENTRALIZED_UNIT

@@ -92,6 +92,8 @@ class Verdicts:
             judged = entry.id in OWN_VERDICTS
             if own and claimed and not judged and checks.refutes(question, said, now):
                 return RECANT
+            if LEAD_SENTENCE.match(answer) and checks.other_receiver(question, said, now):
+                return RECANT  # "免考要报市司法局备案吗" of "需要。…须报市委依法治市办备案"
             return None
         if denied:
             return "no"

@@ -1425,3 +1425,19 @@ def test_a_problem_that_lasts_after_the_remedy_gets_the_technical_service(
         assert result.kind == "contact" and tech in result.answer_text, asked
     first = ask(engine, "忘记密码了怎么办", now)
     assert first.kind == "answer" and "000000" in first.answer_text
+
+
+def test_a_unit_told_before_an_exemption_question_is_no_which_exam_question(engine, now):
+    """ "我们是县教育局，免考要备案吗" asks the exemption's rule, not the unit's exam; an exempt
+    learner takes no exam at all, whatever the unit's exam is."""
+    filed = ask(engine, "我们是县教育局，免考要备案吗", now)
+    assert filed.entry.id == "exemption-filing" and "备案" in filed.answer_text
+    exempt = ask(engine, "县教育局的免考人员还要参加分类考试吗", now).answer_text
+    assert exempt.startswith("不需要") and "分类组考" not in exempt
+
+
+def test_a_receiver_named_otherwise_takes_back_the_answers_yes(engine, now):
+    """ "免考要报市司法局备案吗": the rule files it with the city office, so its "需要" becomes
+    "不是"; naming the city office keeps it."""
+    assert ask(engine, "免考要报市司法局备案吗", now).answer_text.startswith("不是")
+    assert ask(engine, "免考是报市委依法治市办备案吧", now).answer_text.startswith("需要")
