@@ -60,6 +60,8 @@ class Vocabulary:
     elective: re.Pattern[str]
     total: re.Pattern[str]
     total_after: re.Pattern[str]
+    required_after: re.Pattern[str]
+    studied: re.Pattern[str]
     complete: re.Pattern[str]
     score_before: re.Pattern[str]
     score_after: re.Pattern[str]
@@ -135,9 +137,15 @@ class Vocabulary:
                 f"(?:{_alt(scores['total'])}){fill}(\\d+)(?!\\d|\\s*(?:{more})?\\s*(?:{counted}))"
             ),
             total_after=re.compile(f"(\\d+)\\s*(?:{piece})?(?:{credit})"),
+            # "学满50分必修": the number before the word, after a verb of study ("60分必修学分
+            # 指的是…" quotes the rule)
+            required_after=re.compile(
+                f"(?:{_alt(scores['study_verbs'])})\\s*(\\d+)\\s*{minute}?\\s*"
+                f"(?:{_alt(scores['required'])})(?!{_alt(m['not_required_after'])})"
+            ),
             complete=re.compile(
                 f"(?:{_alt(scores['required'])})\\s*(?:{_alt(m['complete_adverbs'])})?\\s*"
-                f"(?:{_alt(scores['complete'])})"
+                f"(?:{_alt(scores['complete'])})(?!\\s*\\d)"  # not "必修学满50分"
             ),
             score_before=re.compile(
                 f"(?:{_alt(scores['exam_verbs'])})\\s*(\\d+)\\s*{minute}(?!{minutes})"
@@ -146,6 +154,8 @@ class Vocabulary:
                 f"(\\d+)\\s*{minute}(?!{minutes})\\s*(?:{_alt(scores['exam_after'])})"
             ),
             score_plain=re.compile(f"(?<![\\d.])(\\d+)\\s*{minute}(?!{no_score})"),
+            # "学满50分": points of study, not an exam's score
+            studied=re.compile(f"(?:{_alt(scores['study_verbs'])})\\s*\\d+\\s*{minute}"),
             keep=re.compile(_alt(raw["keep_words"])),
         )
 
@@ -429,6 +439,8 @@ def read_counts(text: str) -> dict[str, Any]:
     if unit and any(w in text for w in marks["unit_words"]):
         out["units"] = int(unit[1])
     out["required"] = _first(v.required, text)
+    if out["required"] is None:
+        out["required"] = _first(v.required_after, text)
     out["elective"] = _first(v.elective, text)
     total = _first(v.total, text)
     out["total"] = total if total is not None else _first(v.total_after, text)
@@ -437,7 +449,8 @@ def read_counts(text: str) -> dict[str, Any]:
     score = _first(v.score_before, text)
     if score is None:
         score = _first(v.score_after, text)
-    if score is None and not credits and not any(w in text for w in marks["credit_words"]):
+    studied = v.studied.search(text) is not None
+    if score is None and not (credits or studied or any(w in text for w in marks["credit_words"])):
         score = _first(v.score_plain, text)
     out["score"] = score
     return out

@@ -121,6 +121,18 @@ def test_counts_of_people_and_units():
     assert facts.read("我们单位一百二十来号人", TODAY).people == 121  # 号人: heads
 
 
+def test_points_of_study_are_no_exam_score():
+    """ "学满50分必修": 50 required credits, stated before the word; "必修学满50分" is no score
+    and no complete required part; quoting the rule ("60分必修学分指的是…") states nothing."""
+    before = facts.read("学满50分必修就能考了吧", TODAY)
+    assert (before.required, before.score) == (50, None)
+    after = facts.read("必修学满50分能考吗", TODAY)
+    assert (after.score, after.required_complete) == (None, False)
+    assert facts.read("必修学满了能考吗", TODAY).required_complete
+    assert facts.read("60分必修学分指的是哪些内容", TODAY).required is None
+    assert facts.read("考了50分能过吗", TODAY).score == 50
+
+
 def test_credits_and_scores():
     parts = facts.read("必修62 选修40 总共102 可以考试了吧", TODAY)
     assert (parts.required, parts.elective, parts.total) == (62, 40, 102)
