@@ -39,6 +39,8 @@ def _day(
     for stamp in f.dates:
         if stamp.day is not None and not stamp.month_only:
             if asks_now and stamp.relative and stamp.day < now.date():
+                if stamp.ends is not None and stamp.ends >= now.date():
+                    return now.date(), stamp.ends  # "这周还有考试没": the rest of the week
                 continue  # "昨天忘记报了，还来得及不": what was done then, asked of now
             if relative and not stamp.relative and _deadline_told(f.text, stamp):
                 continue  # "报题截止是15号，我们今天才交，还收不收": today, against the rule's day

@@ -1453,3 +1453,12 @@ def test_a_receiver_named_otherwise_takes_back_the_answers_yes(engine, now):
     "不是"; naming the city office keeps it."""
     assert ask(engine, "免考要报市司法局备案吗", now).answer_text.startswith("不是")
     assert ask(engine, "免考是报市委依法治市办备案吧", now).answer_text.startswith("需要")
+
+
+def test_still_asked_of_this_week_is_the_rest_of_it(engine, now):
+    """ "这周还有考试没" on Saturday 9月24日: the rest of the week, which holds no exam (the first
+    round ended on the 22nd); on the 20th it holds the first round."""
+    saturday = ask(engine, "这周还有考试没", now.replace(day=24)).answer_text
+    assert saturday.startswith("没有") and "9月27日至30日" in saturday
+    tuesday = ask(engine, "这周还有考试没", now.replace(day=20)).answer_text
+    assert tuesday.startswith("有") and "9月19日至22日" in tuesday
