@@ -38,6 +38,8 @@ def _day(
     relative = any(s.relative for s in f.dates) or f.now
     for stamp in f.dates:
         if stamp.day is not None and not stamp.month_only:
+            if asks_now and stamp.floating and stamp.day < now.date():
+                return stamp.day + dt.timedelta(weeks=1), stamp.ends  # "周一还能考吗": the next
             if asks_now and stamp.relative and stamp.day < now.date():
                 if stamp.ends is not None and stamp.ends >= now.date():
                     return now.date(), stamp.ends  # "这周还有考试没": the rest of the week
@@ -142,6 +144,8 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     target = next((s for s in kinds if scope is not None and s.key == scope), None)
     if target is None and scope is not None:
         target = next((s for s in schedule.of(config, key=scope)), None)
+    if target is not None:
+        day, ends = _in_window(f, day, ends, target)
     last = ends or day
 
     def closed(span: schedule.Span) -> bool:
@@ -212,6 +216,25 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "verdict": _verdict(verdict),
         "lead": lead(f.text),
     }
+
+
+def _in_window(
+    f: Facts, day: dt.date, ends: dt.date | None, target: Span
+) -> tuple[dt.date, dt.date | None]:
+    """A weekday or weekend named with no week ("补考周末能考吗") asked of a window: its first
+    such days from the window's start (within it, or the first after it when it has none)."""
+    stamp = next((s for s in f.dates if s.floating and day.weekday() in s.floating), None)
+    if stamp is None:
+        return day, ends
+    first = target.start
+    while first.weekday() not in stamp.floating:
+        first += dt.timedelta(days=1)
+    last = first
+    while (last + dt.timedelta(days=1)).weekday() in stamp.floating:
+        last += dt.timedelta(days=1)
+    if first <= target.end < last:
+        last = target.end
+    return first, (last if last > first else None)
 
 
 def _next_exam_day(config: Config, day: dt.date) -> dt.date | None:

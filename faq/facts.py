@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,10 @@ FACTS_PATH = Path(__file__).resolve().parent / "facts.toml"
 ATTACH_CHARS = 6  # a time this close after a date is that date's time ("19号晚上10点")
 ASKED = "(?<![哪几])"  # "哪两位": the count asked after, not one stated
 FACTS_CACHE = 4096
-SATURDAY = 5
+SATURDAY, SUNDAY = 5, 6
 # A weekday with no week word ("周一"): this week's, or, said at the weekend, the coming one.
 BARE_WEEKS = ("周", "星期", "礼拜")
+BARE_WEEKENDS = ("周末",)
 
 
 def _alt(words: Any) -> str:
@@ -175,6 +176,9 @@ class Stamp:
     ends: dt.date | None = None  # a span's last day ("5月10日至12日")
     month_only: bool = False  # "2024年3月": the month, not a day of it
     relative: bool = False  # 明天, 下周一, 今天: read against the moment asked
+    # "周一", "周末" with no week word: the weekdays (0 = Monday) named, which a question about
+    # a window ("补考周末能考吗") means within that window, not this week
+    floating: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -335,7 +339,8 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
             day = monday + dt.timedelta(days=v.raw["weekdays"][m[2]])
             if m[1] in BARE_WEEKS and day < today and today.weekday() >= SATURDAY:
                 day += dt.timedelta(weeks=1)  # "周一截止" said at the weekend: the coming one
-            add(Stamp(m.start(), day, relative=True), *m.span())
+            floating: tuple[int, ...] = (day.weekday(),) if m[1] in BARE_WEEKS else ()
+            add(Stamp(m.start(), day, relative=True, floating=floating), *m.span())
     for m in v.year_month.finditer(text):
         if free(m.start(), m.end()):
             first = _date(int(m[1]), 1, 1)
@@ -347,7 +352,9 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
             saturday = monday + dt.timedelta(days=5, weeks=v.raw["weekends"][m.group()])
             first = max(saturday, today)  # asked on a Sunday: that Sunday
             end = saturday + dt.timedelta(days=1)
-            add(Stamp(m.start(), first, ends=end if end > first else None, relative=True), *m.span())
+            weekend = (SATURDAY, SUNDAY) if m.group() in BARE_WEEKENDS else ()
+            stamp = Stamp(m.start(), first, ends=end if end > first else None, relative=True)
+            add(replace(stamp, floating=weekend), *m.span())
     for m in v.week_only.finditer(text):
         weeks = v.raw["weeks"][m[1]]
         if free(m.start(), m.end()) and len(m[1]) > 1:  # "下周", not "周" alone

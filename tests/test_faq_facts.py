@@ -1462,3 +1462,18 @@ def test_still_asked_of_this_week_is_the_rest_of_it(engine, now):
     assert saturday.startswith("没有") and "9月27日至30日" in saturday
     tuesday = ask(engine, "这周还有考试没", now.replace(day=20)).answer_text
     assert tuesday.startswith("有") and "9月19日至22日" in tuesday
+
+
+def test_a_weekday_or_weekend_asked_of_a_window_is_within_it(engine, now):
+    """ "补考周末能考吗": the makeup's weekend (10月29日–30日), not this one; "第二次考试可以选周末
+    考吗": the second round (Tuesday to Friday) has none; "补考周一还能考吗": its Monday, the
+    last day. With no window named, "周末能考吗" is this weekend."""
+    weekend = ask(engine, "补考周末能考吗", now).answer_text
+    assert weekend.startswith("可以") and "10月29日" in weekend
+    assert ask(engine, "第二次考试可以选周末考吗", now).answer_text.startswith("不能")
+    monday = ask(engine, "补考周一还能考吗", now).answer_text
+    assert monday.startswith("可以") and "10月31日" in monday
+    this_week = ask(engine, "周末能考吗", now).answer_text
+    assert this_week.startswith("不能") and "9月17日" in this_week
+    assert facts.read("周末", TODAY).dates[0].floating == (5, 6)
+    assert facts.read("这周末", TODAY).dates[0].floating == ()
