@@ -345,6 +345,10 @@ def study_check(config: Config, question: str, now: dt.datetime) -> dict[str, An
     f, cue = understand(question, now)
     days = sorted({d for d in f.days})
     exam_day = days[-1] if days else None
+    # "第二次考试几号前要把学分修满": no day named, the round's first exam day
+    window = span_of(config, cue.scope, EXAM) if exam_day is None and cue.scope else None
+    if window is not None:
+        exam_day = window.start
     done: dt.datetime | dt.date | None = None
     time = f.times[-1].time if f.times else None
     if len(days) >= 2:
@@ -372,6 +376,7 @@ def study_check(config: Config, question: str, now: dt.datetime) -> dict[str, An
     return {
         "named": None,
         "exam_day": exam_day,
+        "window": window,
         "deadline": deadline,
         "done": done,
         "done_at": done if isinstance(done, dt.datetime) else None,

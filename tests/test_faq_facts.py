@@ -1477,3 +1477,13 @@ def test_a_weekday_or_weekend_asked_of_a_window_is_within_it(engine, now):
     assert this_week.startswith("不能") and "9月17日" in this_week
     assert facts.read("周末", TODAY).dates[0].floating == (5, 6)
     assert facts.read("这周末", TODAY).dates[0].floating == ()
+
+
+def test_the_study_deadline_of_a_round_named_without_a_day(engine, now):
+    """ "第二次考试几号前要把学分修满": the round's first exam day (9月27日) is due by 9月26日
+    21:00; "补考的…" by 10月26日 21:00; a time the day before is judged against it."""
+    second = ask(engine, "第二次考试几号前要把学分修满", now).answer_text
+    assert "9月27日至30日" in second and "9月26日21:00" in second
+    assert "10月26日21:00" in ask(engine, "补考的学分什么时候前要修满", now).answer_text
+    late = ask(engine, "第二次考试前一天晚上10点修满学分行吗", now).answer_text
+    assert late.startswith("不行") and "9月26日22:00" in late
