@@ -140,8 +140,17 @@ def denies(question: str, premises: tuple[str, ...], now: dt.datetime) -> bool:
 _ON_BEHALF = ("帮", "给", "替", "为", "代")
 
 
+# "产假…结束": the two parts in one clause, a few characters apart ("产假今年3月结束了").
+_APART = "…"
+_CLAUSE_GAP = "[^，,。；;！!？?\\s到要才将会还]{0,8}?"  # not "产假到明年3月才结束": yet to come
+
+
 def _holds(text: str, premise: str) -> bool:
-    """Whether ``text`` states ``premise`` (not of something done on someone's behalf)."""
+    """Whether ``text`` states ``premise`` (not of something done on someone's behalf); a
+    premise "A…B" holds where A comes a little before B in one clause."""
+    if _APART in premise:
+        first, _, then = premise.partition(_APART)
+        return re.search(re.escape(first) + _CLAUSE_GAP + re.escape(then), text) is not None
     at = text.find(premise)
     while at >= 0:
         if not text[:at].endswith(_ON_BEHALF):

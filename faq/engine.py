@@ -363,11 +363,17 @@ class FaqEngine:
         uncovered = self.coverage.uncovered(asked, self.words(asked), top, score)
         # Unsure of the entry, for a question naming none of the notice's grounds: a weakly
         # matched "快退休了…" or "得了重病…" is not to be told it is no ground.
-        unsure = (uncovered or score < t.private) and not reason.names_ground(asked, now)
+        named_ground = reason.names_ground(asked, now)
+        unsure = (uncovered or score < t.private) and not named_ground
         if unsure and not fault and (asks or not in_group) and reason.asks_exemption(asked, now):
             # The notice's grounds of exemption are all there are: "出差在外地能免考吗", "普通
             # 感冒请了两天病假能免考不" are answered by them, not only with the phone.
             return answer(asked, self.by_id[reason.UNLISTED], ROUTED, mode, now)
+        ground = reason.ground_asked(asked, now) if named_ground and score < t.private else None
+        if ground is not None and not fault and self.coverage.speaks_to(self.by_id[ground], asked):
+            # "8月20号刚生小孩现在在休产假她今年…能申请免考吗": the ground's own rule, however
+            # long the message around it
+            return answer(asked, self.by_id[ground], ROUTED, mode, now)
         if in_group:
             # A message that says it is a question ("吗", "怎么", "？") needs less certainty about
             # the topic than a bare phrase does.

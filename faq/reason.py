@@ -279,6 +279,37 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     return None
 
 
+GROUNDS = {"ground_maternity": "exemption-maternity", "ground_illness": "exemption-illness"}
+
+
+# "能申请免考吗", "可以免考不", "免考行不行": whether someone may be exempted is what is asked.
+_MAY_BE_EXEMPT = re.compile(
+    r"(?:能|可以|可否|能否|可不可以|行不行)[^，,。？?]{0,4}(?:免考|免试|免)"
+    r"|(?:免考|免试)[^，,。？?]{0,3}(?:吗|不|么|没|行不行|可以不|可不可以|能不能|行吗|可以吗|吧)"
+)
+
+
+def ground_asked(question: str, now: dt.datetime) -> str | None:
+    """The entry of the one ground of exemption a "能免考吗" question names ("8月20号刚生小孩现在
+    在休产假她今年能申请免考吗"; not one like it: "陪产假"), or None."""
+    if not asks_exemption(question, now):
+        return None
+    f = understand(question, now)[0]
+    if lead(f.text) != "can" or not _MAY_BE_EXEMPT.search(f.text):
+        return None  # "休产假免考的人年底能评优秀吗": exempt already, something else asked
+    return ground_named(f.text)
+
+
+def ground_named(text: str) -> str | None:
+    """The entry of the one ground of exemption ``text`` names, or None when it names none or
+    several."""
+    groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]
+    for other in groups["like_ground"]:
+        text = text.replace(other, "")
+    named = [entry for key, entry in GROUNDS.items() if any(w in text for w in groups[key])]
+    return named[0] if len(named) == 1 else None
+
+
 def denies_ground(text: str) -> bool:
     """Whether ``text`` says a listed ground of exemption does not apply ("不算重大疾病")."""
     groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]

@@ -1487,3 +1487,17 @@ def test_the_study_deadline_of_a_round_named_without_a_day(engine, now):
     assert "10月26日21:00" in ask(engine, "补考的学分什么时候前要修满", now).answer_text
     late = ask(engine, "第二次考试前一天晚上10点修满学分行吗", now).answer_text
     assert late.startswith("不行") and "9月26日22:00" in late
+
+
+def test_a_ground_named_in_a_long_can_question_gets_its_rule(engine, now):
+    """ "单位里有个女同志8月20号刚生小孩现在在休产假她今年…能申请免考吗": the maternity rule,
+    however long the message; a leave that is over, or not begun, is no ground ("不能"), a leave
+    still to end is ("产假到明年3月才结束"). 陪产假 is no 产假."""
+    long = "单位里有个女同志8月20号刚生小孩现在在休产假她今年学法考法能申请免考吗"
+    assert ask(engine, long, now).answer_text.startswith("可以申请")
+    for over in ("产假今年3月结束了，能免考吗", "她生完孩子已经回单位上班了，还能免考吗",
+                 "我们单位有个同志下个月就要生小孩了，现在还在上班，她能申请免考吗"):
+        assert ask(engine, over, now).answer_text.startswith("不能"), over
+    assert ask(engine, "产假到明年3月才结束，今年能免考吗", now).answer_text.startswith("可以申请")
+    assert ask(engine, "陪产假能免考吗", now).entry.id != "exemption-maternity"
+    assert reason.ground_asked("休产假免考的人年底能评优秀吗", now) is None  # exempt already
