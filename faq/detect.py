@@ -123,6 +123,8 @@ class QuestionDetector:
         if any(p in text for p in self.lexicon.first_person):
             # "我们单位补考报名时间" asks; "9月19号我们单位统一考" tells its own plan
             return squash(text).endswith(self.lexicon.query_nouns)
+        if squash(text).endswith(self.lexicon.statement_endings):
+            return False  # "考试题目好多是民法典的": told
         return len(squash(text)) <= MAX_PHRASE_CHARS
 
     def reports_done(self, text: str) -> bool:

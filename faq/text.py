@@ -103,6 +103,7 @@ class Lexicon:
     first_person: tuple[str, ...] = ()
     notice_prefixes: tuple[str, ...] = ()
     instructions: tuple[str, ...] = ()  # "补考的同志请记得按时参加": told, not asked
+    statement_endings: tuple[str, ...] = ()
     forward_prefixes: tuple[str, ...] = ()
     tail_markers: tuple[str, ...] = ()
     done_particle: str = ""
@@ -149,6 +150,7 @@ class Lexicon:
             first_person=tuple(data.get("first_person", [])),
             notice_prefixes=tuple(normalise(p) for p in data.get("notice_prefixes", [])),
             instructions=tuple(normalise(p) for p in data.get("instructions", [])),
+            statement_endings=tuple(data.get("statement_endings", [])),
             forward_prefixes=tuple(normalise(p) for p in data.get("forward_prefixes", [])),
             tail_markers=tuple(data.get("tail_markers", [])),
             done_particle=data.get("done_particle", ""),

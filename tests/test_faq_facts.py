@@ -1027,6 +1027,9 @@ def test_a_rule_with_an_exception_reads_whether_the_question_meets_it(engine, no
         "10月份国庆放假安排出来了吗",
         "你们单位今天考了几个人",  # for the other members
         "学习强国积分怎么一直不涨",  # another app's credits
+        "考试题目好多是民法典的",  # a remark, no question
+        "楼上说得对，是9月19号开考",  # agreeing with another member
+        "大家记得21点前修满学分",  # a reminder to the group
     ],
 )
 def test_plans_invitations_and_asides_get_silence(engine, now, message):
