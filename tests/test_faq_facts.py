@@ -1030,6 +1030,7 @@ def test_a_rule_with_an_exception_reads_whether_the_question_meets_it(engine, no
         "考试题目好多是民法典的",  # a remark, no question
         "楼上说得对，是9月19号开考",  # agreeing with another member
         "大家记得21点前修满学分",  # a reminder to the group
+        "有没有哪个单位已经考完了，难不难",  # other units' experience
     ],
 )
 def test_plans_invitations_and_asides_get_silence(engine, now, message):
