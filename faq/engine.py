@@ -222,7 +222,9 @@ class FaqEngine:
         # Compiled on first use (once per process): the index is ready sooner, and every
         # answer is rendered by the tests (tests/test_faq_entries.py).
         body = compiled(entry.answer).render(**context).strip()
-        verdict = self.verdicts.of(entry, question, strip_html(body), now) if question else None
+        judged = context.get("verdict") is not None  # a computed answer judged the numbers
+        text = strip_html(body)
+        verdict = self.verdicts.of(entry, question, text, now, judged) if question else None
         if verdict == RECANT:  # "距退休3年以内的都可以免考吧": not "可以申请。…2周年内"
             body, verdict = without_lead(body), "not"
         elif verdict == DENIED:

@@ -45,6 +45,7 @@ BLIND_SETS = {
     "blind11": DATA / "faq_eval_blind11.toml",
     "blind12": DATA / "faq_eval_blind12.toml",
     "blind13": DATA / "faq_eval_blind13.toml",
+    "blind14": DATA / "faq_eval_blind14.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"

@@ -129,6 +129,7 @@ class Lexicon:
     uncovered_words: tuple[str, ...] = ()
     generic_words: frozenset[str] = frozenset()
     modal_words: frozenset[str] = frozenset()
+    filler_words: frozenset[str] = frozenset()
     answer_leads: tuple[str, ...] = ()
 
     @classmethod
@@ -176,6 +177,7 @@ class Lexicon:
             uncovered_words=tuple(normalise(w) for w in data.get("uncovered_words", [])),
             generic_words=frozenset(normalise(w) for w in data.get("generic_words", [])),
             modal_words=frozenset(normalise(w) for w in data.get("modal_words", [])),
+            filler_words=frozenset(normalise(w) for w in data.get("filler_words", [])),
             answer_leads=tuple(data.get("answer_leads", [])),
         )
 

@@ -68,14 +68,17 @@ class Verdicts:
     def words(self, text: str) -> list[str]:
         return self.segmenter.words(text)
 
-    def of(self, entry: Entry, question: str, answer: str, now: dt.datetime) -> str | None:
+    def of(
+        self, entry: Entry, question: str, answer: str, now: dt.datetime, judged: bool = True
+    ) -> str | None:
         """How the answer to a yes-or-no question starts: "no" when the question holds a
         premise the entry's rule denies or a number the answer's clause about it states
         otherwise, "yes" when that clause bears out every fact it checks; None for a question
         asking for a fact, or an answer that already starts with yes or no. An answer computed
         from the asker's numbers that says no yes or no of its own may still get a no, never a
-        yes; a look-up (a unit's exam or questions) is read like a fixed answer."""
-        from_numbers = entry.compute is not None and entry.compute not in LOOKUPS
+        yes; a look-up (a unit's exam or questions) is read like a fixed answer, and so is a
+        computed one that had no numbers to judge (not ``judged``: "及格线是60分吧")."""
+        from_numbers = entry.compute is not None and entry.compute not in LOOKUPS and judged
         denied = checks.denies(question, entry.denies, now)
         if answer.startswith(self.lexicon.answer_leads):
             if denied:
@@ -161,5 +164,5 @@ class Verdicts:
         lex = self.lexicon
         text = normalise(question)
         forms = [m for m in (*lex.question_markers, *lex.tail_markers) if m in text]
-        topic = words - self.index.marker_words - lex.stopwords - lex.modal_words
+        topic = words - self.index.marker_words - lex.stopwords - lex.modal_words - lex.filler_words
         return {w for w in topic if not any(w in form for form in forms)}

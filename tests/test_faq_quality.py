@@ -35,7 +35,7 @@ def test_eval_sets_are_big_enough():
     data = load_eval()
     assert len(data["answerable"]) >= 150 and len(data["silent"]) >= 40
     sets = load_blind_sets()
-    assert set(sets) == {"blind", *(f"blind{n}" for n in range(2, 14))}
+    assert set(sets) == {"blind", *(f"blind{n}" for n in range(2, 15))}
     for name, blind in sets.items():
         # The ninth is a smaller set of long messages telling their circumstances.
         assert len(blind) >= (200 if name in ("blind9", "blind13") else 300), name
@@ -86,6 +86,7 @@ def test_second_set_tune_half_does_not_regress(report):
         ("blind11", 0.86, 0.03, 0.90, 0.80),  # short, one-fact and long; wrong premises
         ("blind12", 0.87, 0.07, 0.91, 0.80),  # one administrator's campaign, in order
         ("blind13", 0.86, 0.05, 0.89, 0.80),  # the busy weeks of September, each at its moment
+        ("blind14", 0.73, 0.16, 0.78, 0.80),  # beliefs stated for confirmation, half of them false
     ],
 )
 def test_later_sets_tune_halves_do_not_regress(report, name, right, wrong, private, contacts):
@@ -146,6 +147,7 @@ def test_holdout_half_is_reported_as_totals_only(report):
         ("blind11", 0.145),
         ("blind12", 0.115),
         ("blind13", 0.13),
+        ("blind14", 0.19),
     ],
 )
 def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
