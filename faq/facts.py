@@ -105,7 +105,9 @@ class Vocabulary:
                 f"(?!\\s*(?:{_alt(m['not_date_after'])}))"
             ),
             day_only=re.compile(
-                f"(?<![\\d{month}./:])(\\d{{1,2}})(?:{day})(?!{_alt(raw['times']['not_after_day'])})"
+                # not "衡法办〔2022〕12号", a document's number
+                f"(?<![\\d{month}./:〕\\]])(\\d{{1,2}})(?:{day})"
+                f"(?!{_alt(raw['times']['not_after_day'])})"
             ),
             span_end=re.compile(
                 f"^\\s*(?:{ranges})\\s*(?:(\\d{{1,2}}){month})?(\\d{{1,2}})(?:{day})?"
@@ -135,7 +137,8 @@ class Vocabulary:
             elective=re.compile(f"(?:{_alt(scores['elective'])}){fill}(\\d+)"),
             # "一共18个人" counts people, not credits
             total=re.compile(
-                f"(?:{_alt(scores['total'])}){fill}(\\d+)(?!\\d|\\s*(?:{more})?\\s*(?:{counted}))"
+                f"(?:{_alt(scores['total'])}){fill}(\\d+)"
+                f"(?!\\d|\\s*(?:{more})?\\s*(?:{counted})|\\s*(?:{day}|{month}|{hour}))"  # "学分26号前"
             ),
             total_after=re.compile(f"(\\d+)\\s*(?:{piece})?(?:{credit})"),
             # "学满50分必修": the number before the word, after a verb of study ("60分必修学分

@@ -221,6 +221,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         and (moment or cue.day_before or cue.same_day)
     ):
         return STUDY_DEADLINE
+    if cue.credit and len(set(f.days)) >= 2 and f.times:
+        return STUDY_DEADLINE  # "报的是9月27号的，那学分26号晚上九点前学完就行吧"
     if (
         f.score is not None
         and (cue.passing or cue.exam)

@@ -1505,3 +1505,16 @@ def test_a_ground_named_in_a_long_can_question_gets_its_rule(engine, now):
     assert ask(engine, "产假到明年3月才结束，今年能免考吗", now).answer_text.startswith("可以申请")
     assert ask(engine, "陪产假能免考吗", now).entry.id != "exemption-maternity"
     assert reason.ground_asked("休产假免考的人年底能评优秀吗", now) is None  # exempt already
+
+
+def test_numbers_of_a_document_or_a_day_are_no_dates_or_credits(engine, now):
+    """ "衡法办〔2022〕12号" is a document's number, no day; "学分26号晚上九点前学完" names a day,
+    not 26 credits, and beside the exam day it asks the study deadline."""
+    assert facts.read("通知文号是衡法办〔2022〕12号吧", TODAY).days == []
+    assert facts.read("学分26号晚上九点前学完", TODAY).total is None
+    assert facts.read("总学分95了", TODAY).total == 95
+    asked = "我们报的是9月27号的，那学分26号晚上九点前学完就行吧"
+    reply = ask(engine, asked, now.replace(day=24)).answer_text
+    assert reply.startswith("可以") and "9月26日21:00" in reply
+    number = ask(engine, "通知文号是衡法办〔2022〕12号吧", now).answer_text
+    assert number.startswith("不是") and "14号" in number
