@@ -182,6 +182,9 @@ def said_in(word: str, text: str, words: set[str]) -> bool:
     return len(word) == 2 and word.endswith("里") and word[0] in text
 
 
+_PROVINCE_BODY = re.compile(r"省[^，,。；;\s省]{1,6}?(?:厅|委员会|局)")  # "省司法厅"
+
+
 def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
     """Whether a yes-or-no question asks if someone does a thing ("最终场次是我们单位自己定吗", "试题
     是直接报给市司法局吗") that the answer's rule has someone else do ("由市委依法治市办统筹
@@ -196,7 +199,7 @@ def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
         return False
     if any(w in text for w in actors["self"]):
         return not any(w in d for d in doers for w in ("单位", "自己", "本人"))
-    if any(w in text for w in actors["province"]):
+    if any(w in text for w in actors["province"]) or _PROVINCE_BODY.search(text):
         return not any(d.startswith(("省", "湖南")) for d in doers)
     named = unit_mention(text)
     return named is not None and not any(named in d or d in named for d in doers)

@@ -112,6 +112,8 @@ def centralized_unit(config: Config, question: str, now: dt.datetime) -> dict[st
         "unit": hits[0] if hits else None,
         "named": hits[0] if hits else None,
         "online_self": cue.online_self,
+        # "市医保局是参加省里分类组考的吧": a unit on the list takes the centralized exam
+        "asks_category": cue.category and not cue.centralized,
     }
 
 

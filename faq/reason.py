@@ -365,6 +365,9 @@ def bare_unit(config: Config, text: str) -> bool:
     return unit.dept is not None or unit.member is not None
 
 
+PROVINCE_BODIES = ("省", "湖南省")  # a body of the province takes none of the city's exams
+
+
 def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str | None:
     """The entry for a question about a named unit: its question-bank duty, its centralized
     exam, or which exam it takes (attachment 1 by its system). A county's department
@@ -382,6 +385,8 @@ def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str
     if not (cue.which_exam or cue.exam) or cue.exemption:
         return None  # "我们是县教育局，免考要备案吗": the exemption's rule, not the unit's exam
     unit = resolve_unit(config, text)
+    if unit.dept is None and unit.mention is not None and unit.mention.startswith(PROVINCE_BODIES):
+        return None  # "读本是省司法厅编的吧": a body of the province, of no system of attachment 1
     if unit.level != COUNTY and find_names(text, config.centralized.units, city):
         return None if timed else CENTRALIZED_UNIT
     if unit.dept is not None or unit.member is not None:

@@ -29,6 +29,13 @@ LEAD_SENTENCE = re.compile(r"^[^。，,；;]{1,6}。")
 _EXAM_PLACE = re.compile(r"在([^，,。；;\s在]{2,14}?)(?:考试|考|参加考试)")
 
 
+def _body(word: str) -> bool:
+    """Whether ``word`` names a body or its level ("省", "司法厅", "市委依法治市办")."""
+    return word in ("省", "市", "县") or (
+        len(word) > 2 and word.endswith(("厅", "局", "委", "办", "部", "院"))
+    )
+
+
 def without_lead(body: str) -> str:
     """``body`` without its opening yes or no ("可以申请。")."""
     return LEAD_SENTENCE.sub("", body, count=1)
@@ -112,8 +119,10 @@ class Verdicts:
             clause = said
         if checks.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form
-        about = checks.sentence_about(said, weights)
-        if checks.contradicts(question, said, now) or checks.other_actor(question, about, now):
+        # the sentence about what is done, not the one naming the doer the question names
+        # ("分众组考的读本是省司法厅编的吧": the zone exam's reader, which 市司法局 compiles)
+        deed = checks.sentence_about(said, {w: v for w, v in weights.items() if not _body(w)})
+        if checks.contradicts(question, said, now) or checks.other_actor(question, deed, now):
             return "not"  # "调出" where the rule says "调入"; "自己定" where 市委依法治市办 does
         if self._other_place(question, said, now):
             return "not"  # "是在市司法局考吧" of the exam held at 广播电视大学

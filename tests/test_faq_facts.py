@@ -1397,7 +1397,11 @@ def test_several_questions_addressed_to_a_colleague_stay_unanswered(engine, now)
 
 
 def test_asking_everyone_or_urging_them_is_not_for_the_bot(engine, now):
-    for message in ("今晚8点那场大家都进去了吗", "各位 第二次报名明天截止 抓紧", "报名截止了 赶紧报"):
+    for message in (
+        "今晚8点那场大家都进去了吗",
+        "各位 第二次报名明天截止 抓紧",
+        "报名截止了 赶紧报",
+    ):
         assert ask(engine, message, now).answer_html is None, message
     assert ask(engine, "第二次报名明天截止吗", now).answer_html is not None
 
@@ -1499,8 +1503,11 @@ def test_a_ground_named_in_a_long_can_question_gets_its_rule(engine, now):
     still to end is ("产假到明年3月才结束"). 陪产假 is no 产假."""
     long = "单位里有个女同志8月20号刚生小孩现在在休产假她今年学法考法能申请免考吗"
     assert ask(engine, long, now).answer_text.startswith("可以申请")
-    for over in ("产假今年3月结束了，能免考吗", "她生完孩子已经回单位上班了，还能免考吗",
-                 "我们单位有个同志下个月就要生小孩了，现在还在上班，她能申请免考吗"):
+    for over in (
+        "产假今年3月结束了，能免考吗",
+        "她生完孩子已经回单位上班了，还能免考吗",
+        "我们单位有个同志下个月就要生小孩了，现在还在上班，她能申请免考吗",
+    ):
         assert ask(engine, over, now).answer_text.startswith("不能"), over
     assert ask(engine, "产假到明年3月才结束，今年能免考吗", now).answer_text.startswith("可以申请")
     assert ask(engine, "陪产假能免考吗", now).entry.id != "exemption-maternity"
@@ -1518,3 +1525,20 @@ def test_numbers_of_a_document_or_a_day_are_no_dates_or_credits(engine, now):
     assert reply.startswith("可以") and "9月26日21:00" in reply
     number = ask(engine, "通知文号是衡法办〔2022〕12号吧", now).answer_text
     assert number.startswith("不是") and "14号" in number
+
+
+def test_bodies_named_in_a_belief_are_checked_against_the_rule(engine, now):
+    """ "市医保局是参加省里分类组考的吧": it is on the centralized list, so no; "分众组考的学习
+    读本…是省司法厅编的吧": the province's body compiles the public books, the city's the zone
+    exam's reader, so no; a province's body takes none of the city's exams."""
+    listed = ask(engine, "市医保局是参加省里分类组考的吧？", now).answer_text
+    assert listed.startswith("不是") and "集中考试" in listed
+    reader = ask(engine, "分众组考的学习读本和习题是省司法厅编的吧", now).answer_text
+    assert reader.startswith("不是") and "市司法局" in reader
+    assert ask(engine, "市医保局要参加集中考试吧", now).answer_text.startswith("要")
+    assert (
+        reason.named_unit(
+            engine.config, "读本是省司法厅编的吧", reason.read_cues("读本是省司法厅编的吧")
+        )
+        is None
+    )
