@@ -40,6 +40,7 @@ def quantities(text: str) -> set[tuple[str, str]]:
     found = set()
     for number, unit in _QUANTITY.findall(text):
         unit = "年" if unit == "周年" else unit  # "2周年内" and "3年以内" count alike
+        unit = "日" if unit == "号" else unit  # "12月31号" is the answer's "12月31日"
         if unit.endswith(("小时", "钟头")):
             number, unit = str(int(number) * 60), "分钟"
         if unit or len(number) >= MIN_CODE_DIGITS:

@@ -469,6 +469,9 @@ def retirement_check(config: Config, question: str, now: dt.datetime) -> dict[st
     limit = cutoff.replace(year=cutoff.year + ex.retirement_within_years)
     stamp = next((s for s in f.dates if s.day is not None), None)
     months = months_to(f.text)
+    if cue.reckon:
+        # "距退休2年是按12月31号来算的吧": the day the rule reckons from, no retirement
+        return {"named": None, "retires": None, "verdict": None}
     if stamp is not None and stamp.day is not None:
         retires, month_only = stamp.day, stamp.month_only
     elif months is not None:  # "离退休还有两年半": counted from the day asked

@@ -78,6 +78,7 @@ class Cues:
     seat: bool = False
     enough: bool = False
     retire: bool = False
+    reckon: bool = False
     missed: bool = False
     threshold: bool = False
     failed: bool = False
@@ -244,7 +245,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     if f.units is not None and (cue.county or cue.county_plans):
         return COUNTY_UNITS
     if cue.retire and (f.dates or months_to(f.text) is not None) and not cue.credit:
-        if cue.exemption_steps:
+        if cue.exemption_steps or cue.reckon:
+            # "…是按今年年底12月31号来算的吧": the rule's day of reckoning, not a retirement
             return None  # "12月退休…我直接给他设置免考就行吧": how, not whether
         return RETIREMENT  # "2025年3月退休", "离退休还有两年半"; not "退休的还要刷学分不"
     if cue.exemption and denies_ground(f.text):

@@ -96,7 +96,7 @@ class Verdicts:
             said = normalise(answer)
             asked = checks.quantities(facts_text(question, now))
             claimed = {(n, unit) for n, unit in asked if n != "1"}  # "赶得上一场不": any one
-            own = LEAD_SENTENCE.match(answer) is not None and not asked & checks.quantities(said)
+            own = LEAD_SENTENCE.match(answer) is not None and not asked <= checks.quantities(said)
             # An answer that judges the asker's own numbers ("8点半是第一场吧" → 8:30, "必修60
             # 选修50够了吗" → 总学分110分) restates them in its own form.
             judged = entry.id in OWN_VERDICTS

@@ -1542,3 +1542,13 @@ def test_bodies_named_in_a_belief_are_checked_against_the_rule(engine, now):
         )
         is None
     )
+
+
+def test_a_belief_about_the_rules_own_numbers(engine, now):
+    """ "考试要70分才算及格吧" states a pass mark, not a score: no, 60; "距退休2年…是按今年年底
+    12月31号来算的吧" the day the rule reckons from, no retirement day: no, 12月30日."""
+    mark = ask(engine, "考试要70分才算及格吧", now).answer_text
+    assert mark.startswith("不是") and "60分" in mark
+    reckoned = ask(engine, "距退休2年那个，是按今年年底12月31号来算的吧", now).answer_text
+    assert reckoned.startswith("不是") and "12月30日" in reckoned
+    assert ask(engine, "考了70分算及格吧", now).answer_text.startswith("是的")
