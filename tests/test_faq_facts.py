@@ -1552,3 +1552,9 @@ def test_a_belief_about_the_rules_own_numbers(engine, now):
     reckoned = ask(engine, "距退休2年那个，是按今年年底12月31号来算的吧", now).answer_text
     assert reckoned.startswith("不是") and "12月30日" in reckoned
     assert ask(engine, "考了70分算及格吧", now).answer_text.startswith("是的")
+
+
+def test_a_belief_that_there_is_none_is_corrected_where_there_is(engine, now):
+    """ "晚上冇得考试场次吧，都是白天考": there are two in the evening, so the belief is wrong."""
+    reply = ask(engine, "晚上冇得考试场次吧，都是白天考", now).answer_text
+    assert reply.startswith("不是，有") and "19:30" in reply
