@@ -198,7 +198,7 @@ def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
     doers = [d for key in ("agent", "receiver", "doer") for d in re.findall(actors[key], answer)]
     if not doers:
         return False
-    if any(w in text for w in actors["self"]):
+    if any(w in text for w in actors["self"]) and not any(w in text for w in actors["city"]):
         return not any(w in d for d in doers for w in ("单位", "自己", "本人"))
     if any(w in text for w in actors["province"]) or _PROVINCE_BODY.search(text):
         return not any(d.startswith(("省", "湖南")) for d in doers)

@@ -69,7 +69,7 @@ class QuestionDetector:
         and a title ("张科长你们单位报了吗", "王姐…") or a familiar name ("老李…"), or asks the
         others how far they are ("你们报了没")."""
         text = normalise(text)
-        for mention in re.finditer(r"@\s*(\S*)", text):
+        for mention in re.finditer(r"(?<![\w.])@\s*(\S*)", text):  # not an email's @
             if not mention.group(1).startswith(self.lexicon.bot_roles):
                 return True
         if any(p in squash(text) for p in self.lexicon.peer_questions):

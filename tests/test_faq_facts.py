@@ -1558,3 +1558,20 @@ def test_a_belief_that_there_is_none_is_corrected_where_there_is(engine, now):
     """ "晚上冇得考试场次吧，都是白天考": there are two in the evening, so the belief is wrong."""
     reply = ask(engine, "晚上冇得考试场次吧，都是白天考", now).answer_text
     assert reply.startswith("不是，有") and "19:30" in reply
+
+
+def test_beliefs_confirmed_or_corrected_in_their_own_words(engine, now):
+    """Beliefs told with the group's words: an email's @ mentions no one; 啵 and 真的假的 ask;
+    the one of 分类/分众 named last is the one claimed; "市里自己定" is the city's own; a law's
+    question sent by another body is a no; a tie to promotion the rule makes is a yes."""
+    email = ask(engine, "邮箱是hyfz8194586@qq.com吧", now)
+    assert email.answer_html is not None
+    zone = ask(engine, "市检察院好像不在分类名单里，那就是参加分众了啵", now).answer_text
+    assert zone.startswith("不是") and "分类组考" in zone
+    assert ask(engine, "集中考试是在广播电视大学北校区吧", now).answer_text.startswith("不是")
+    city = ask(engine, "今年分众组考的学习内容和题库是我们市里自己定的吧", now).answer_text
+    assert city.startswith("是的")
+    law = ask(engine, "消费者权益保护法的题是市商务局报吧", now).answer_text
+    assert law.startswith("不是") and "市市场监督管理局" in law
+    tie = ask(engine, "学法考法跟干部任用晋升冇得关系吧", now).answer_text
+    assert tie.startswith("不是，有")
