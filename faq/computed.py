@@ -15,9 +15,8 @@ from typing import Any
 
 from bot.core.config import Config
 from bot.core.windows import closes_at
-from faq import schedule
+from faq import reason, schedule
 from faq.facts import Facts, Stamp, vocabulary
-from faq import reason
 from faq.reason import Cues, lead, months_to, understand
 from faq.schedule import EXAM, REGISTER, STUDY, Span
 from faq.units import resolve_unit
