@@ -79,6 +79,7 @@ class Cues:
     enough: bool = False
     retire: bool = False
     reckon: bool = False
+    exempted: bool = False
     missed: bool = False
     threshold: bool = False
     failed: bool = False
@@ -230,6 +231,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         and not (cue.study or cue.threshold or cue.retake)
     ):
         return SCORE  # "考了58分算过吗"; not "及格线是80分吧", which asks the rule
+    if cue.exempted and (cue.credit or cue.study) and not cue.register:
+        return NO_STUDY  # "免考的学员也还是要把100学分学满的吧": no credits to count
     if f.required is not None or f.elective is not None or f.total is not None:
         return CREDITS
     if f.required_complete and cue.exam:

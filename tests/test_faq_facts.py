@@ -1575,3 +1575,13 @@ def test_beliefs_confirmed_or_corrected_in_their_own_words(engine, now):
     assert law.startswith("不是") and "市市场监督管理局" in law
     tie = ask(engine, "学法考法跟干部任用晋升冇得关系吧", now).answer_text
     assert tie.startswith("不是，有")
+
+
+def test_an_exempted_learners_credits_are_the_exemptions_rule(engine, now):
+    """ "免考的学员也还是要把100学分学满的吧": exempted learners need no credits; the 100 is no
+    count to judge. A leader's signature alone is no exemption's steps (no answer says it is)."""
+    reply = ask(engine, "免考的学员也还是要把100学分学满的吧", now).answer_text
+    assert reply.startswith("不需要")
+    signed = ask(engine, "免考申请分管领导签个字同意就可以了吧", now)
+    assert signed.entry.id != "exemption-unlisted"
+    assert not (signed.answer_text or "").startswith(("可以", "是的"))
