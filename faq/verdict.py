@@ -24,6 +24,9 @@ GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of 
 
 # A fixed answer's opening yes or no, a sentence of its own ("可以申请。").
 LEAD_SENTENCE = re.compile(r"^[^。，,；;]{1,6}。")
+# An answer that opens with a short yes or no ("不能，还不具备…"), not one whose first words only
+# look like one ("有下属二级及以下单位的，…").
+OWN_LEAD = re.compile(r"^[^。，,；;：:]{1,6}[。，,；;：:]")
 
 # "集中考试是在市司法局考吧": the place a question names for an exam.
 _EXAM_PLACE = re.compile(r"在([^，,。；;\s在]{2,14}?)(?:考试|考|参加考试)")
@@ -87,7 +90,7 @@ class Verdicts:
         computed one that had no numbers to judge (not ``judged``: "及格线是60分吧")."""
         from_numbers = entry.compute is not None and entry.compute not in LOOKUPS and judged
         denied = checks.denies(question, entry.denies, now)
-        if answer.startswith(self.lexicon.answer_leads):
+        if answer.startswith(self.lexicon.answer_leads) and OWN_LEAD.match(answer):
             if denied:
                 return DENIED  # "产假结束了还能免考吗": not "可以申请。正在休产假的…"
             # The answer's own yes ("可以申请。") does not hold for a number the question states
@@ -136,6 +139,8 @@ class Verdicts:
         subject = {w for w in topic if len(w) > 1 and not w.isdigit()}
         if checks.says_no(question, clauses, subject, now):
             return "no"
+        if self._belief_denied(question, clauses, now):
+            return "not"  # "我们一级管理员不用管吧" of "一级管理员要积极履责"
         named = [w for w in words if w in self.terms or w in self.index.key_words]
         named += [t for t in self.terms if t in normalise(question)]
         spoken = set(self.words(answer))  # its words as the question's are read (synonyms)
@@ -146,6 +151,40 @@ class Verdicts:
         ):
             return "yes"
         return None
+
+    def _belief_denied(
+        self, question: str, clauses: list[tuple[str, set[str]]], now: dt.datetime
+    ) -> bool:
+        """Whether a yes-or-no question believes something is not so ("自己是搞不了的吧",
+        "我们一级管理员不用管吧") where a clause of the answer naming the believing clause's
+        subject says it is, with no negation of its own ("学员也可以自己…找回")."""
+        vocab = reason.vocabulary()["negation"]
+        believed: list[str] = vocab["belief"]  # type: ignore[index]
+        negations: list[str] = vocab["words"]  # type: ignore[index]
+        text = facts_text(question, now)
+        if reason.lead(text) is None:
+            return False
+        asking = [c for c in checks.clauses_of(text) if any(b in c for b in believed)]
+        if len(asking) != 1:
+            return False
+        clause = asking[0]
+        for b in believed:
+            clause = clause.replace(b, " ")
+        lex, idf = self.lexicon, self.index.word_idf
+        subject = {
+            w
+            for w in self.words(clause)
+            if len(w) > 1
+            and not w.isdigit()
+            and w not in lex.stopwords | lex.modal_words | self.index.marker_words
+            and idf.get(w, GENERIC_IDF) >= GENERIC_IDF
+        }
+        if not subject:
+            return False
+        return any(
+            subject <= words | {w for w in subject if w in c} and not any(n in c for n in negations)
+            for c, words in clauses
+        )
 
     def _other_place(self, question: str, answer: str, now: dt.datetime) -> bool:
         """A yes-or-no question naming a place for an exam that an answer giving the exam's

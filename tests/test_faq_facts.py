@@ -1585,3 +1585,13 @@ def test_an_exempted_learners_credits_are_the_exemptions_rule(engine, now):
     signed = ask(engine, "免考申请分管领导签个字同意就可以了吧", now)
     assert signed.entry.id != "exemption-unlisted"
     assert not (signed.answer_text or "").startswith(("可以", "是的"))
+
+
+def test_a_belief_that_something_is_not_so_is_corrected_by_the_rule(engine, now):
+    """ "自己是搞不了的吧" of the rule that learners may recover it themselves, "我们一级管理员不用
+    管吧" of the rule that they must: "不是"; a negative the rule states too stands."""
+    self_help = ask(engine, "学员忘了密码只能找管理员重置，自己是搞不了的吧", now).answer_text
+    assert self_help.startswith("不是") and "忘记密码" in self_help
+    duty = ask(engine, "下属二级单位的信息让他们自己去弄，我们一级管理员不用管吧", now)
+    assert duty.answer_text.startswith("不是")
+    assert ask(engine, "免考学员不用学学分吧", now).answer_text.startswith("不需要")
