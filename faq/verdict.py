@@ -116,16 +116,22 @@ class Verdicts:
         idf = self.index.word_idf
         weights = {w: idf.get(w, 1.0) for w in topic}
         clause = checks.clause_about(said, weights)
-        if not checks.quantities(clause) or from_numbers:
+        several = len(checks.quantities(facts_text(question, now))) > 1
+        if not checks.quantities(clause) or from_numbers or several:
             # "政策咨询电话：…": the label, then its value; an answer computed from the asker's
-            # numbers restates them (the count asked, then the rule's): only its whole counts.
+            # numbers restates them (the count asked, then the rule's); a question stating several
+            # numbers ("单选20道多选10道，一共30道"): only its whole counts.
             clause = said
         if checks.refutes(question, clause, now):
             return "not"  # a number stated otherwise: "不是", whatever the question's form
         # the sentence about what is done, not the one naming the doer the question names
         # ("分众组考的读本是省司法厅编的吧": the zone exam's reader, which 市司法局 compiles)
         deed = checks.sentence_about(said, {w: v for w, v in weights.items() if not _body(w)})
-        if checks.contradicts(question, said, now) or checks.other_actor(question, deed, now):
+        about = checks.sentence_about(said, weights)
+        opposed = checks.contradicts(question, said, now) or checks.contradicts(
+            question, about, now
+        )
+        if opposed or checks.other_actor(question, deed, now):
             return "not"  # "调出" where the rule says "调入"; "自己定" where 市委依法治市办 does
         if self._other_place(question, said, now):
             return "not"  # "是在市司法局考吧" of the exam held at 广播电视大学

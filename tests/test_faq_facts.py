@@ -1595,3 +1595,15 @@ def test_a_belief_that_something_is_not_so_is_corrected_by_the_rule(engine, now)
     duty = ask(engine, "下属二级单位的信息让他们自己去弄，我们一级管理员不用管吧", now)
     assert duty.answer_text.startswith("不是")
     assert ask(engine, "免考学员不用学学分吧", now).answer_text.startswith("不需要")
+
+
+def test_beliefs_stating_several_numbers_or_one_of_a_pair(engine, now):
+    """ "单选20道多选10道，一共30道没错吧" states three numbers the rule states: yes, read against
+    the whole rule; "…二维码在附件1里吧" names the attachment the sentence about it does not."""
+    count = ask(engine, "单选20道多选10道，一共30道没错吧", now).answer_text
+    assert count.startswith("是的")
+    assert ask(engine, "单选20道多选20道对吧", now).answer_text.startswith("不是")
+    share = ask(engine, "考试题里公共试题占40%没错吧", now).answer_text
+    assert share.startswith("是的")
+    qr = ask(engine, "管理员联络群的二维码在附件1里吧", now).answer_text
+    assert qr.startswith("不是") and "附件2" in qr
