@@ -198,8 +198,11 @@ def lead(text: str) -> str | None:
     for a question that asks for a fact."""
     if not polar(text):
         return None
-    forms: dict[str, list[str]] = vocabulary()["leads"]  # type: ignore[assignment]
-    return next((form for form, words in forms.items() if any(w in text for w in words)), "be")
+    leads: dict[str, list[str]] = vocabulary()["leads"]  # type: ignore[assignment]
+    for word in leads.get("not_leads", []):  # "具体要求以…为准吧": no 要 of "要不要"
+        text = text.replace(word, " ")
+    forms = ((form, words) for form, words in leads.items() if form != "not_leads")
+    return next((form for form, words in forms if any(w in text for w in words)), "be")
 
 
 def question_lead(question: str, now: dt.datetime) -> str | None:

@@ -1607,3 +1607,14 @@ def test_beliefs_stating_several_numbers_or_one_of_a_pair(engine, now):
     assert share.startswith("是的")
     qr = ask(engine, "管理员联络群的二维码在附件1里吧", now).answer_text
     assert qr.startswith("不是") and "附件2" in qr
+
+
+def test_beliefs_about_levels_and_rules_of_requirement(engine, now):
+    """ "参加对象是科级及以下吧": 县处级, so no; "分类组考的具体要求以市里通知为准吧": 要求 is no
+    "要", so the no is "不是"; "要不要考", naming nothing, gets no exempted learner's rule."""
+    level = ask(engine, "参加对象是科级及以下吧", now).answer_text
+    assert level.startswith("不是") and "县处级" in level
+    rule = ask(engine, "分类组考的具体要求以市里通知为准吧", now).answer_text
+    assert rule.startswith("不是") and "省级部门" in rule
+    vague = ask(engine, "要不要考", now)
+    assert vague.entry is None or vague.entry.id != "exemption-no-study" or vague.kind != "answer"
