@@ -282,6 +282,7 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "period_over": None,
         "next_exam": None,
         "edge": None,  # the day's last or first session, when asked whether it is that one
+        "edge_period": None,  # ... of that part of the day ("下午第一场")
         "asks_last": cue.last_session,
     }
     if day is not None:
@@ -306,9 +307,12 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         out.update(at=at, in_period=listed, before=before, after=after, ends=ends)
         ok = at is not None if time else bool(listed) if hours else None
         if at is not None and cue.last_session != cue.first_session:
-            # "今晚8点那场是最后一场吧": whether it is the day's last (or first) session
-            edge = config.online_sessions[-1 if cue.last_session else 0]
+            # "今晚8点那场是最后一场吧": whether it is the day's last (or first) session; "下午
+            # 第一场是3点半吧": the part of the day's
+            pool = listed or config.online_sessions
+            edge = pool[-1 if cue.last_session else 0]
             out["edge"] = edge
+            out["edge_period"] = listed[0].period if listed else None
             ok = at.time == edge.time
         if out["asked_today"] and out["exam_day"] is not None and listed and cue.still:
             # "上午还有场吗" at 10:45: the part of today whose sessions have all started

@@ -1618,3 +1618,11 @@ def test_beliefs_about_levels_and_rules_of_requirement(engine, now):
     assert rule.startswith("不是") and "省级部门" in rule
     vague = ask(engine, "要不要考", now)
     assert vague.entry is None or vague.entry.id != "exemption-no-study" or vague.kind != "answer"
+
+
+def test_the_first_or_last_session_of_a_part_of_the_day(engine, now):
+    """ "下午第一场是3点半吧": the afternoon's first is 15:30, so yes; "第一场是8点半吧" the day's."""
+    afternoon = ask(engine, "下午第一场是3点半吧", now).answer_text
+    assert afternoon.startswith("是的") and "下午第一场是15:30" in afternoon
+    assert ask(engine, "下午第一场是4点吧", now).answer_text.startswith("不是")
+    assert "当天第一场是8:30" in ask(engine, "第一场是8点半吧", now).answer_text
