@@ -72,20 +72,36 @@ def question_department(config: Config, question: str, now: dt.datetime) -> dict
     if unit_level(unit_mention(question) or "") == COUNTY:
         hits = []  # "衡东县教育局" is a county's bureau, not the city's 市教育局
     qdept: QuestionDepartment | None = config.question_department(hits[0]) if hits else None
-    if qdept is not None:
-        return {"qdept": qdept, "law": None, "named": qdept, "unlisted": None}
     text = without_spaces(question)
-    for q in config.question_bank:
-        for law in q.laws:
-            short = short_law_name(law, city)
-            if law in text or (len(short) >= 2 and short in text):
-                return {"qdept": q, "law": law, "named": q, "unlisted": None}
+    by_law = next(
+        (
+            (q, law)
+            for q in config.question_bank
+            for law in q.laws
+            if law in text or (len(short := short_law_name(law, city)) >= 2 and short in text)
+        ),
+        None,
+    )
+    if by_law is not None and (qdept is None or by_law[0] is not qdept):
+        # "反有组织犯罪法的题是市公安局报的吧": the law's department, and the one named (``asked``)
+        q, law = by_law
+        if qdept is None:
+            return {"qdept": q, "law": law, "named": q, "unlisted": None, "asked": None}
+        return {"qdept": q, "law": law, "named": q, "unlisted": None, "asked": qdept}
+    if qdept is not None:
+        return {"qdept": qdept, "law": None, "named": qdept, "unlisted": None, "asked": None}
     for q in config.question_bank:
         theme = topic_theme(q.topic)
         if theme is not None and theme in text:
-            return {"qdept": q, "law": None, "named": q, "unlisted": None}
+            return {"qdept": q, "law": None, "named": q, "unlisted": None, "asked": None}
     # a unit named that has no duty ("市财政局要报送试题吗"): it is not on the list
-    return {"qdept": None, "law": None, "named": None, "unlisted": unit_mention(question)}
+    return {
+        "qdept": None,
+        "law": None,
+        "named": None,
+        "unlisted": unit_mention(question),
+        "asked": None,
+    }
 
 
 def fact_terms(config: Config) -> tuple[str, ...]:

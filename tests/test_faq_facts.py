@@ -1626,3 +1626,12 @@ def test_the_first_or_last_session_of_a_part_of_the_day(engine, now):
     assert afternoon.startswith("是的") and "下午第一场是15:30" in afternoon
     assert ask(engine, "下午第一场是4点吧", now).answer_text.startswith("不是")
     assert "当天第一场是8:30" in ask(engine, "第一场是8点半吧", now).answer_text
+
+
+def test_a_law_named_with_another_department_than_its_own(engine, now):
+    """ "市民政局报的是未成年人保护方面的题吧": 市教育局 sends those, so no, and 市民政局's own
+    laws follow; a department named with its own law is a yes."""
+    other = ask(engine, "市民政局报的是未成年人保护方面的题吧", now).answer_text
+    assert other.startswith("不是") and "市教育局" in other and "老年人权益保障法" in other
+    own = ask(engine, "市公安局报的是禁毒法吧", now).answer_text
+    assert own.startswith("是的") and "禁毒法" in own
