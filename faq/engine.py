@@ -38,7 +38,7 @@ from faq.names import unit_mentions
 from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
 from faq.text import Lexicon, Segmenter, warm_up
-from faq.units import config_names, fact_terms, law_names
+from faq.units import config_names, fact_terms, law_names, resolve_unit
 from faq.verdict import DENIED, RECANT, Verdicts, without_lead
 
 __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"]
@@ -208,10 +208,32 @@ class FaqEngine:
         A yes-or-no question gets its yes or no first where the answer decides it
         (``faq.verdict``)."""
         units = unit_mentions(question) if entry.compute in LOOKUPS else []
+        if entry.compute == "unit_exam" and len(units) == 2:
+            followed = self._followed(entry, question, units, now)
+            if followed is not None:
+                return followed
         if len(units) < 2:
             return self._rendered(entry, question, now)
         parts = [self._rendered(entry, _only(question, unit, units), now, False) for unit in units]
         return "\n".join(parts) + "\n" + render("faq_source", section=entry.section)
+
+    def _followed(
+        self, entry: Entry, question: str, units: list[str], now: dt.datetime
+    ) -> str | None:
+        """ "县公安局是跟省司法厅考的吧": a unit and the province's body it is said to follow. The
+        unit's own answer, whose yes becomes a no where its system is another body's; None
+        when the two are not a unit and a province's body."""
+        bodies = [u for u in units if u.startswith(reason.PROVINCE_BODIES)]
+        others = [u for u in units if u not in bodies]
+        if len(bodies) != 1 or len(others) != 1:
+            return None
+        dept = resolve_unit(self.config, others[0]).dept
+        if dept is None:
+            return None
+        html = self._rendered(entry, _only(question, others[0], units), now)
+        if dept.name != bodies[0] and reason.question_lead(question, now) is not None:
+            html = f"不是{bodies[0]}。" + html.removeprefix("是的。").removeprefix("不是。")
+        return html
 
     def _rendered(
         self, entry: Entry, question: str, now: dt.datetime, with_source: bool = True

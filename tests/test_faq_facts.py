@@ -1635,3 +1635,11 @@ def test_a_law_named_with_another_department_than_its_own(engine, now):
     assert other.startswith("不是") and "市教育局" in other and "老年人权益保障法" in other
     own = ask(engine, "市公安局报的是禁毒法吧", now).answer_text
     assert own.startswith("是的") and "禁毒法" in own
+
+
+def test_a_unit_said_to_follow_another_provinces_body(engine, now):
+    """ "县公安局是跟省司法厅考的吧": its system is 省公安厅's, so no; with its own body, yes."""
+    other = ask(engine, "县公安局是跟省司法厅考的吧", now).answer_text
+    assert other.startswith("不是省司法厅") and "省公安厅" in other
+    own = ask(engine, "县公安局参加省公安厅的分类考试吧", now).answer_text
+    assert own.startswith("是的") and "省公安厅" in own
