@@ -173,6 +173,9 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
             target = named[0]
         if target is not None:
             verdict = day == (target.start if edge == "start" else target.end)
+        elif named and lead(f.text) == "be" and not cue.still:
+            # "今天是报名最后一天了吧" with two registrations open: the last day of each
+            verdict = all(day == (s.start if edge == "start" else s.end) for s in named)
     left = _left_today(config, day, now)
     # "今天还能考吗" after the day's last session began: no, the next exam day is the chance
     day_over = action == EXAM and cue.still and target is None and left == [] and ends is None
@@ -194,6 +197,7 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "action": action,
         "target": target,
         "edge": edge if target is not None else None,
+        "edge_asked": edge is not None,  # ... of every window open that day, none named
         "hits": hits,
         "coming": coming,
         "past": past[-1] if past else None,

@@ -1643,3 +1643,12 @@ def test_a_unit_said_to_follow_another_provinces_body(engine, now):
     assert other.startswith("不是省司法厅") and "省公安厅" in other
     own = ask(engine, "县公安局参加省公安厅的分类考试吧", now).answer_text
     assert own.startswith("是的") and "省公安厅" in own
+
+
+def test_today_asked_as_a_windows_last_or_first_day(engine, now):
+    """ "今天是报名最后一天了吧" with two registrations open: yes on 9月16日, no on the 15th;
+    "今天是报名第一天吧" yes on the 13th only (一天 is read as 1天)."""
+    assert ask(engine, "今天是报名最后一天了吧", now.replace(day=16)).answer_text.startswith("是的")
+    assert ask(engine, "今天是报名最后一天了吧", now.replace(day=15)).answer_text.startswith("不是")
+    assert ask(engine, "今天是报名第一天吧", now.replace(day=13)).answer_text.startswith("是的")
+    assert ask(engine, "今天是报名第一天吧", now.replace(day=14)).answer_text.startswith("不是")
