@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -51,6 +51,7 @@ ROUTED = 0.9  # the confidence of an answer computed from the facts a question s
 SIBLING_SHARE = 0.66  # of the shorter answer's words (IDF-weighted) the longer one also says
 FULL_RECALL = 0.99  # the entry's words cover every topic word of the question
 PART_SURE = 0.6  # each question of a message that asks several must be answered this surely
+CONFIRMATIONS = ("是的。", "不是。")  # the yes or no a belief stated beside a question gets
 REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
 
 
@@ -350,13 +351,30 @@ class FaqEngine:
         for piece in parts:  # each must be answered surely: the first that is not ends it
             answer = self._decide_one(piece, mode, addressed, now, draft=True)
             if answer.kind != "answer" or answer.entry is None or answer.score < PART_SURE:
-                return result
+                return self._confirming(result, parts, now)
             chosen.setdefault(answer.entry.id, (answer.entry, answer))
         if len(chosen) < 2:
-            return result
+            return self._confirming(result, parts, now)
         answers = [self._answer(a.question, e, a.score, mode, now) for e, a in chosen.values()]
         html = "\n".join(a.answer_html or "" for a in answers)
         return Result(question, answers[0].entry, answers[0].score, html, kind="answer", mode=mode)
+
+    def _confirming(self, result: Result, parts: list[str], now: dt.datetime) -> Result:
+        """ "单选多选各几道？一共30道对吧": the answer to the message, opened with the yes or no
+        its part that states a belief gets from the same entry."""
+        entry, html = result.entry, result.answer_html
+        if result.kind != "answer" or entry is None or not html:
+            return result
+        if strip_html(html).startswith(self.lexicon.answer_leads):
+            return result  # it says its own yes or no
+        for piece in parts:
+            if reason.question_lead(piece, now) != "be":
+                continue
+            opening = strip_html(self._rendered(entry, piece, now, False))
+            lead = next((w for w in CONFIRMATIONS if opening.startswith(w)), None)
+            if lead is not None:
+                return replace(result, answer_html=lead + html)
+        return result
 
     def _decide_one(
         self, question: str, mode: str, addressed: bool, now: dt.datetime, draft: bool = False

@@ -1652,3 +1652,11 @@ def test_today_asked_as_a_windows_last_or_first_day(engine, now):
     assert ask(engine, "今天是报名最后一天了吧", now.replace(day=15)).answer_text.startswith("不是")
     assert ask(engine, "今天是报名第一天吧", now.replace(day=13)).answer_text.startswith("是的")
     assert ask(engine, "今天是报名第一天吧", now.replace(day=14)).answer_text.startswith("不是")
+
+
+def test_a_belief_beside_a_question_of_the_same_rule_gets_its_yes_or_no(engine, now):
+    """ "单选多选各几道？一共30道对吧": the counts, opened with the belief's yes (30) or no (40)."""
+    right = ask(engine, "单选多选各几道？一共30道对吧", now).answer_text
+    assert right.startswith("是的。") and "20道单选" in right
+    wrong = ask(engine, "单选多选各几道？一共40道对吧", now).answer_text
+    assert wrong.startswith("不是。") and "30道" in wrong
