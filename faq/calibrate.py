@@ -20,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.core.config import Config, load_config
-from faq.engine import ROUTED, FaqEngine, Thresholds
+from faq.decision import Thresholds
+from faq.engine import ROUTED, FaqEngine
 from faq.knowledge import load_entries
 from faq.modes import GROUP
 from faq.text import Lexicon

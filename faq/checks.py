@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Any
 
 from faq import facts as facts_
@@ -39,13 +40,19 @@ def quantities(text: str) -> set[tuple[str, str]]:
     when long enough to be a code."""
     found = set()
     for number, unit in _QUANTITY.findall(text):
-        unit = "年" if unit == "周年" else unit  # "2周年内" and "3年以内" count alike
-        unit = "日" if unit == "号" else unit  # "12月31号" is the answer's "12月31日"
+        # "2周年内" and "3年以内" count alike, "12月31号" is the answer's "12月31日"
+        unit = _same_units().get(unit, unit)
         if unit.endswith(("小时", "钟头")):
             number, unit = str(int(number) * 60), "分钟"
         if unit or len(number) >= MIN_CODE_DIGITS:
             found.add((number.lstrip("0") or "0" if unit else number, unit or ""))
     return found
+
+
+@lru_cache(maxsize=1)
+def _same_units() -> dict[str, str]:
+    units: dict[str, str] = vocabulary()["same_units"]  # type: ignore[assignment]
+    return units
 
 
 def clauses_of(answer: str) -> list[str]:
@@ -143,7 +150,6 @@ _ON_BEHALF = ("帮", "给", "替", "为", "代")
 
 # "产假…结束": the two parts in one clause, a few characters apart ("产假今年3月结束了").
 _APART = "…"
-_CLAUSE_GAP = "[^，,。；;！!？?\\s到要才将会还]{0,8}?"  # not "产假到明年3月才结束": yet to come
 
 
 def _holds(text: str, premise: str) -> bool:
@@ -151,7 +157,8 @@ def _holds(text: str, premise: str) -> bool:
     premise "A…B" holds where A comes a little before B in one clause."""
     if _APART in premise:
         first, _, then = premise.partition(_APART)
-        return re.search(re.escape(first) + _CLAUSE_GAP + re.escape(then), text) is not None
+        gap: str = vocabulary()["premises"]["apart"]  # type: ignore[index]
+        return re.search(re.escape(first) + gap + re.escape(then), text) is not None
     at = text.find(premise)
     while at >= 0:
         if not text[:at].endswith(_ON_BEHALF):
@@ -183,9 +190,6 @@ def said_in(word: str, text: str, words: set[str]) -> bool:
     return len(word) == 2 and word.endswith("里") and word[0] in text
 
 
-_PROVINCE_BODY = re.compile(r"省[^，,。；;\s省]{1,6}?(?:厅|委员会|局)")  # "省司法厅"
-
-
 def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
     """Whether a yes-or-no question asks if someone does a thing ("最终场次是我们单位自己定吗", "试题
     是直接报给市司法局吗") that the answer's rule has someone else do ("由市委依法治市办统筹
@@ -200,7 +204,7 @@ def other_actor(question: str, answer: str, now: dt.datetime) -> bool:
         return False
     if any(w in text for w in actors["self"]) and not any(w in text for w in actors["city"]):
         return not any(w in d for d in doers for w in ("单位", "自己", "本人"))
-    if any(w in text for w in actors["province"]) or _PROVINCE_BODY.search(text):
+    if any(w in text for w in actors["province"]) or re.search(actors["province_body"], text):
         return not any(d.startswith(("省", "湖南")) for d in doers)
     named = unit_mention(text)
     return named is not None and not any(named in d or d in named for d in doers)

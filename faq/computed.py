@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from typing import Any
 
 from bot.core.config import Config
 from bot.core.windows import closes_at
-from faq import reason, schedule
-from faq.facts import Facts, Stamp, vocabulary
-from faq.reason import Cues, lead, months_to, understand
+from faq import days, reason, schedule
+from faq.facts import vocabulary
+from faq.reason import lead, months_to, understand
 from faq.schedule import EXAM, REGISTER, STUDY, Span
 from faq.units import resolve_unit
 
@@ -27,96 +26,6 @@ MAX_COMING = 4  # windows listed after the asked day
 
 def _verdict(ok: bool | None) -> str | None:
     return None if ok is None else (YES if ok else NO)
-
-
-def _day(
-    f: Facts, now: dt.datetime, cue: Cues | None = None
-) -> tuple[dt.date | None, dt.date | None]:
-    """The day asked about (the first date, today for "现在", a month's first day) and the last
-    day when a span is asked ("13号到16号", "下周", "7月份")."""
-    asks_now = cue is not None and (cue.still or cue.status_now)
-    relative = any(s.relative for s in f.dates) or f.now
-    for stamp in f.dates:
-        if stamp.day is not None and not stamp.month_only:
-            if asks_now and stamp.floating and stamp.day < now.date():
-                return stamp.day + dt.timedelta(weeks=1), stamp.ends  # "周一还能考吗": the next
-            if asks_now and stamp.relative and stamp.day < now.date():
-                if stamp.ends is not None and stamp.ends >= now.date():
-                    return now.date(), stamp.ends  # "这周还有考试没": the rest of the week
-                continue  # "昨天忘记报了，还来得及不": what was done then, asked of now
-            if relative and not stamp.relative and _deadline_told(f.text, stamp):
-                continue  # "报题截止是15号，我们今天才交，还收不收": today, against the rule's day
-            return stamp.day, stamp.ends
-    if f.now:
-        return now.date(), None
-    for stamp in f.dates:  # "10月还能考吗": the month named, not today
-        if stamp.day is not None and stamp.month_only and stamp.day.year == now.year:
-            first = stamp.day
-            last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-            return first, last - dt.timedelta(days=1)
-    if cue is not None and cue.status_now:
-        return now.date(), None
-    return None, None
-
-
-_BEFORE = ("以前", "之前", "前")
-_AFTER = ("以后", "之后", "往后")
-
-
-def _around(
-    f: Facts, now: dt.datetime, day: dt.date | None, ends: dt.date | None
-) -> tuple[dt.date | None, dt.date | None]:
-    """A day asked with 前 or 以后 after it ("国庆前还有考试吗", "10月1日以后还能考吗"): the days
-    from today up to it, or from it to the year's end."""
-    if day is None or ends is not None:
-        return day, ends
-    spans = [span for stamp, span in zip(f.dates, f.date_spans, strict=False) if stamp.day == day]
-    if not spans:
-        return day, ends
-    tail = f.text[spans[0][1] : spans[0][1] + 2]
-    today = now.date()
-    if tail.startswith(_BEFORE) and day > today + dt.timedelta(days=1):
-        return today, day - dt.timedelta(days=1)
-    if tail.startswith(_AFTER) or (tail.startswith("后") and not tail.startswith("后天")):
-        return day + dt.timedelta(days=1), dt.date(day.year, 12, 31)
-    return day, ends
-
-
-_DEADLINE = ("截止", "截至", "期限", "到期", "为止")
-_CLAUSE = re.compile(r"[，,。！!？?；;\s]")
-_ASKING = re.compile(r"[吗吧呢么嘛啵没不几哪多啥谁怎否?？]")
-
-
-def _told_done(text: str, stamp: Stamp) -> tuple[int, int] | None:
-    """Where the clause holding the date at ``stamp`` is, when it tells what has happened and
-    does not ask ("今天报名截止了"): a clause ending in 了 with no question word."""
-    start = max((m.end() for m in _CLAUSE.finditer(text, 0, stamp.at)), default=0)
-    end = next((m.start() for m in _CLAUSE.finditer(text, stamp.at)), len(text))
-    clause = text[start:end]
-    return (start, end) if clause.endswith("了") and _ASKING.search(clause) is None else None
-
-
-def _asked(question: str, now: dt.datetime) -> tuple[Facts, Cues]:
-    """The facts and cues of what ``question`` asks: a dated clause telling what has happened,
-    before another date, is left out ("今天报名截止了，明天开考第一场几点": tomorrow's sessions,
-    not today's registration)."""
-    f, cue = understand(question, now)
-    told = [_told_done(f.text, s) for s in f.dates[:-1]]
-    spans = [t for t in told if t is not None]
-    if not spans:
-        return f, cue
-    text = f.text
-    for start, end in reversed(spans):
-        text = text[:start] + text[end:]
-    return understand(text, now)
-
-
-def _deadline_told(text: str, stamp: Stamp) -> bool:
-    """Whether the date at ``stamp`` is told as a rule's deadline ("截止是15号", "15号截止")."""
-    before, after = text[max(0, stamp.at - 4) : stamp.at], text[stamp.at : stamp.at + 10]
-    return any(w in before for w in _DEADLINE) or any(
-        re.match(rf"[\d月日号]*{w}", after) for w in _DEADLINE
-    )
 
 
 # --- calendar: a day against every window --------------------------------------------------
@@ -129,8 +38,8 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     ``past``: the last one before it; ``zone_day``: the zone round examining that day;
     ``edge``: "start"/"end" when a yes-or-no question asks whether the day is the window's
     first or last ("9月20号开始吧")."""
-    f, cue = _asked(question, now)
-    day, ends = _around(f, now, *_day(f, now, cue))
+    f, cue = days.asked(question, now)
+    day, ends = days.around(f, now, *days.day_asked(f, now, cue))
     if day is None:
         return {"day": None, "named": None}
     action = cue.action
@@ -145,7 +54,7 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     if target is None and scope is not None:
         target = next((s for s in schedule.of(config, key=scope)), None)
     if target is not None:
-        day, ends = _in_window(f, day, ends, target)
+        day, ends = days.in_window(f, day, ends, target)
     last = ends or day
 
     def closed(span: schedule.Span) -> bool:
@@ -222,25 +131,6 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _in_window(
-    f: Facts, day: dt.date, ends: dt.date | None, target: Span
-) -> tuple[dt.date, dt.date | None]:
-    """A weekday or weekend named with no week ("补考周末能考吗") asked of a window: its first
-    such days from the window's start (within it, or the first after it when it has none)."""
-    stamp = next((s for s in f.dates if s.floating and day.weekday() in s.floating), None)
-    if stamp is None:
-        return day, ends
-    first = target.start
-    while first.weekday() not in stamp.floating:
-        first += dt.timedelta(days=1)
-    last = first
-    while (last + dt.timedelta(days=1)).weekday() in stamp.floating:
-        last += dt.timedelta(days=1)
-    if first <= target.end < last:
-        last = target.end
-    return first, (last if last > first else None)
-
-
 def _next_exam_day(config: Config, day: dt.date) -> dt.date | None:
     """The zone exam day after ``day``, when its round goes on the next day."""
     following = day + dt.timedelta(days=1)
@@ -263,7 +153,7 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     of the day; ``left``: those still to start today; ``day``/``exam_day``: the day asked and
     the window examining it."""
     f, cue = understand(question, now)
-    day, _ = _day(f, now)
+    day, _ = days.day_asked(f, now)
     if day is None and cue.still:
         day = now.date()
     time = f.times[0].time if f.times else None

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
-from typing import Any
 
 from markupsafe import Markup
 
@@ -30,6 +29,7 @@ from faq.asked import AskedKinds
 from faq.compiled import compiled
 from faq.compute import COMPUTES, LOOKUPS, base_context
 from faq.coverage import Coverage
+from faq.decision import Result, Thresholds
 from faq.detect import QuestionDetector
 from faq.followup import Chat, FollowUps
 from faq.knowledge import Entry, load_entries
@@ -51,64 +51,7 @@ ROUTED = 0.9  # the confidence of an answer computed from the facts a question s
 SIBLING_SHARE = 0.66  # of the shorter answer's words (IDF-weighted) the longer one also says
 FULL_RECALL = 0.99  # the entry's words cover every topic word of the question
 PART_SURE = 0.6  # each question of a message that asks several must be answered this surely
-CONFIRMATIONS = ("是的。", "不是。")  # the yes or no a belief stated beside a question gets
 REPEATABLE = ("answer", "contact")  # what the group repeat rule points back to
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    group: float = 0.45  # a plain group question must be at least this sure
-    group_phrase: float = 0.5  # ... and a bare phrase without a question marker
-    clear_bonus: float = 0.07  # ... less this when no other entry comes within ``margin``
-    addressed: float = 0.36  # /faq, a mention or a reply: answer from here
-    private: float = 0.40  # private chat: answer from here, else suggest
-    suggest: float = 0.18  # candidates below this are not worth suggesting
-    margin: float = 0.08  # a runner-up this close to a plain group question's best ...
-    # When asked directly, a runner-up this close means "did you mean" (three buttons hold the
-    # answer far more often than a direct answer this close to another is right) ...
-    direct_margin: float = 0.2
-    sure: float = 0.75  # ... unless the best is this sure
-    # A plain group message is answered only when the ranking is also sure of its choice
-    # (``FaqEngine.agreed``): calibrated on the knowledge base's own phrasings, each ranked
-    # against an index built without it (``python -m faq.calibrate``).
-    group_margin: float = 0.08  # no runner-up within this ...
-    group_sure: float = 0.75  # ... or a score this high ...
-    agree_margin: float = 0.02  # ... or this margin, with the answer's words or all the
-    # question's topic words behind the choice
-
-
-@dataclass(frozen=True)
-class Result:
-    """What the engine decided for one message (shared by every asker of the same question
-    within a minute: ``FaqEngine._decided``)."""
-
-    question: str
-    entry: Entry | None
-    score: float
-    answer_html: str | None  # what to send; None: stay silent
-    suggestions: list[Entry] = field(default_factory=list)
-    kind: str = "silent"  # "answer" | "suggest" | "contact" | "fallback" | "repeat" | "silent"
-    mode: str = GROUP  # the chat it was decided for: GROUP | PRIVATE
-    reply_to: int | None = None  # "repeat": the message holding the earlier answer
-
-    @property
-    def answer_text(self) -> str | None:
-        return strip_html(self.answer_html) if self.answer_html is not None else None
-
-    @property
-    def choices(self) -> list[Entry]:
-        """The suggestions to offer as buttons (private chat; the group gets a numbered list)."""
-        return self.suggestions if self.kind == "suggest" and self.mode == PRIVATE else []
-
-    def as_json(self) -> dict[str, Any]:
-        """The ``python -m faq ask --json`` contract."""
-        return {
-            "question": self.question,
-            "answer": self.answer_text,
-            "entry": self.entry.id if self.entry and self.kind == "answer" else None,
-            "score": round(self.score, 4),
-            "suggestions": [e.question for e in self.suggestions],
-        }
 
 
 class FaqEngine:
@@ -127,6 +70,9 @@ class FaqEngine:
         self.config = config
         self.thresholds = thresholds or Thresholds()
         self.by_id = {e.id: e for e in entries}
+        patterns: dict[str, list[str]] = reason.vocabulary()["patterns"]  # type: ignore[assignment]
+        yes, no = patterns["confirmations"]
+        self._confirmations = (yes, no)
         self.detector = QuestionDetector(lexicon)
         names = {name for name in config_names(config) if len(name) >= 2}
         self.segmenter = Segmenter(lexicon, names)
@@ -224,7 +170,7 @@ class FaqEngine:
         """ "县公安局是跟省司法厅考的吧": a unit and the province's body it is said to follow. The
         unit's own answer, whose yes becomes a no where its system is another body's; None
         when the two are not a unit and a province's body."""
-        bodies = [u for u in units if u.startswith(reason.PROVINCE_BODIES)]
+        bodies = [u for u in units if reason.province_body(u)]
         others = [u for u in units if u not in bodies]
         if len(bodies) != 1 or len(others) != 1:
             return None
@@ -233,7 +179,9 @@ class FaqEngine:
             return None
         html = self._rendered(entry, _only(question, others[0], units), now)
         if dept.name != bodies[0] and reason.question_lead(question, now) is not None:
-            html = f"不是{bodies[0]}。" + html.removeprefix("是的。").removeprefix("不是。")
+            yes, no = self._confirmations
+            followed = render("faq_followed", body=bodies[0]).strip()
+            html = followed + html.removeprefix(yes).removeprefix(no)
         return html
 
     def _rendered(
@@ -371,7 +319,7 @@ class FaqEngine:
             if reason.question_lead(piece, now) != "be":
                 continue
             opening = strip_html(self._rendered(entry, piece, now, False))
-            lead = next((w for w in CONFIRMATIONS if opening.startswith(w)), None)
+            lead = next((w for w in self._confirmations if opening.startswith(w)), None)
             if lead is not None:
                 return replace(result, answer_html=lead + html)
         return result

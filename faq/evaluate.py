@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faq.engine import GROUP, PRIVATE, FaqEngine, Result
+from faq.decision import Result
+from faq.engine import GROUP, PRIVATE, FaqEngine
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 EVAL_PATH = DATA / "faq_eval.toml"

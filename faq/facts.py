@@ -26,9 +26,6 @@ ATTACH_CHARS = 6  # a time this close after a date is that date's time ("19号�
 ASKED = "(?<![哪几])"  # "哪两位": the count asked after, not one stated
 FACTS_CACHE = 4096
 SATURDAY, SUNDAY = 5, 6
-# A weekday with no week word ("周一"): this week's, or, said at the weekend, the coming one.
-BARE_WEEKS = ("周", "星期", "礼拜")
-BARE_WEEKENDS = ("周末",)
 
 
 def _alt(words: Any) -> str:
@@ -106,7 +103,7 @@ class Vocabulary:
             ),
             day_only=re.compile(
                 # not "衡法办〔2022〕12号", a document's number
-                f"(?<![\\d{month}./:〕\\]])(\\d{{1,2}})(?:{day})"
+                f"(?<![\\d{month}./:{re.escape(m['not_day_before'])}])(\\d{{1,2}})(?:{day})"
                 f"(?!{_alt(raw['times']['not_after_day'])})"
             ),
             span_end=re.compile(
@@ -340,9 +337,10 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
             weeks = v.raw["weeks"][m[1]]
             monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=weeks)
             day = monday + dt.timedelta(days=v.raw["weekdays"][m[2]])
-            if m[1] in BARE_WEEKS and day < today and today.weekday() >= SATURDAY:
+            bare = m[1] in v.raw["marks"]["bare_weeks"]  # "周一": no week word
+            if bare and day < today and today.weekday() >= SATURDAY:
                 day += dt.timedelta(weeks=1)  # "周一截止" said at the weekend: the coming one
-            floating: tuple[int, ...] = (day.weekday(),) if m[1] in BARE_WEEKS else ()
+            floating: tuple[int, ...] = (day.weekday(),) if bare else ()
             add(Stamp(m.start(), day, relative=True, floating=floating), *m.span())
     for m in v.year_month.finditer(text):
         if free(m.start(), m.end()):
@@ -355,7 +353,8 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
             saturday = monday + dt.timedelta(days=5, weeks=v.raw["weekends"][m.group()])
             first = max(saturday, today)  # asked on a Sunday: that Sunday
             end = saturday + dt.timedelta(days=1)
-            weekend = (SATURDAY, SUNDAY) if m.group() in BARE_WEEKENDS else ()
+            bare_weekend = m.group() in v.raw["marks"]["bare_weekends"]
+            weekend = (SATURDAY, SUNDAY) if bare_weekend else ()
             stamp = Stamp(m.start(), first, ends=end if end > first else None, relative=True)
             add(replace(stamp, floating=weekend), *m.span())
     for m in v.week_only.finditer(text):

@@ -292,20 +292,14 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
 GROUNDS = {"ground_maternity": "exemption-maternity", "ground_illness": "exemption-illness"}
 
 
-# "能申请免考吗", "可以免考不", "免考行不行": whether someone may be exempted is what is asked.
-_MAY_BE_EXEMPT = re.compile(
-    r"(?:能|可以|可否|能否|可不可以|行不行)[^，,。？?]{0,4}(?:免考|免试|免)"
-    r"|(?:免考|免试)[^，,。？?]{0,3}(?:吗|不|么|没|行不行|可以不|可不可以|能不能|行吗|可以吗|吧)"
-)
-
-
 def ground_asked(question: str, now: dt.datetime) -> str | None:
     """The entry of the one ground of exemption a "能免考吗" question names ("8月20号刚生小孩现在
     在休产假她今年能申请免考吗"; not one like it: "陪产假"), or None."""
     if not asks_exemption(question, now):
         return None
     f = understand(question, now)[0]
-    if lead(f.text) != "can" or not _MAY_BE_EXEMPT.search(f.text):
+    may_be: str = vocabulary()["patterns"]["may_be_exempt"]  # type: ignore[index]
+    if lead(f.text) != "can" or not re.search(may_be, f.text):
         return None  # "休产假免考的人年底能评优秀吗": exempt already, something else asked
     return ground_named(f.text)
 
@@ -373,7 +367,11 @@ def bare_unit(config: Config, text: str) -> bool:
     return unit.dept is not None or unit.member is not None
 
 
-PROVINCE_BODIES = ("省", "湖南省")  # a body of the province takes none of the city's exams
+def province_body(name: str) -> bool:
+    """Whether ``name`` is a body of the province ("省司法厅"), which takes none of the city's
+    exams."""
+    bodies: dict[str, list[str]] = vocabulary()["bodies"]  # type: ignore[assignment]
+    return name.startswith(tuple(bodies["province"]))
 
 
 def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str | None:
@@ -393,7 +391,7 @@ def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str
     if not (cue.which_exam or cue.exam) or cue.exemption:
         return None  # "我们是县教育局，免考要备案吗": the exemption's rule, not the unit's exam
     unit = resolve_unit(config, text)
-    if unit.dept is None and unit.mention is not None and unit.mention.startswith(PROVINCE_BODIES):
+    if unit.dept is None and unit.mention is not None and province_body(unit.mention):
         return None  # "读本是省司法厅编的吧": a body of the province, of no system of attachment 1
     if unit.level != COUNTY and find_names(text, config.centralized.units, city):
         return None if timed else CENTRALIZED_UNIT

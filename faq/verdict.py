@@ -24,9 +24,7 @@ GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of 
 
 # A fixed answer's opening yes or no, a sentence of its own ("可以申请。").
 LEAD_SENTENCE = re.compile(r"^[^。，,；;]{1,6}。")
-# An answer that opens with a short yes or no ("不能，还不具备…"), not one whose first words only
-# look like one ("有下属二级及以下单位的，…").
-OWN_LEAD = re.compile(r"^[^。，,；;：:]{1,6}[。，,；;：:]")
+
 
 # "集中考试是在市司法局考吧": the place a question names for an exam.
 _EXAM_PLACE = re.compile(r"在([^，,。；;\s在]{2,14}?)(?:考试|考|参加考试)")
@@ -34,9 +32,8 @@ _EXAM_PLACE = re.compile(r"在([^，,。；;\s在]{2,14}?)(?:考试|考|参加�
 
 def _body(word: str) -> bool:
     """Whether ``word`` names a body or its level ("省", "司法厅", "市委依法治市办")."""
-    return word in ("省", "市", "县") or (
-        len(word) > 2 and word.endswith(("厅", "局", "委", "办", "部", "院"))
-    )
+    bodies: dict[str, list[str]] = reason.vocabulary()["bodies"]  # type: ignore[assignment]
+    return word in bodies["levels"] or (len(word) > 2 and word.endswith(tuple(bodies["endings"])))
 
 
 def without_lead(body: str) -> str:
@@ -74,6 +71,10 @@ class Verdicts:
         self.segmenter = segmenter
         self.terms = terms  # names a question may check (faq.units.fact_terms)
         self.laws = laws  # the question bank's laws (faq.units.law_names)
+        # An answer that opens with a short yes or no ("不能，还不具备…"), not one whose first
+        # words only look like one ("有下属二级及以下单位的，…").
+        patterns: dict[str, str] = reason.vocabulary()["patterns"]  # type: ignore[assignment]
+        self._own_lead = re.compile(patterns["own_lead"])
 
     def words(self, text: str) -> list[str]:
         return self.segmenter.words(text)
@@ -90,7 +91,7 @@ class Verdicts:
         computed one that had no numbers to judge (not ``judged``: "及格线是60分吧")."""
         from_numbers = entry.compute is not None and entry.compute not in LOOKUPS and judged
         denied = checks.denies(question, entry.denies, now)
-        if answer.startswith(self.lexicon.answer_leads) and OWN_LEAD.match(answer):
+        if answer.startswith(self.lexicon.answer_leads) and self._own_lead.match(answer):
             if denied:
                 return DENIED  # "产假结束了还能免考吗": not "可以申请。正在休产假的…"
             # The answer's own yes ("可以申请。") does not hold for a number the question states

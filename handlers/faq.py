@@ -30,7 +30,7 @@ from faq.repeats import RecentAnswers
 from handlers.common import app_ctx, is_private, reply, send_text, topic_of
 
 if TYPE_CHECKING:  # the engine itself loads in a worker thread (bot.app)
-    from faq.engine import Result
+    from faq.decision import Result
 
 CALLBACK_PREFIX = "faq:"
 RECENT_KEY = "faq_recent"  # chat_data: the group's recent answers (faq.repeats)
