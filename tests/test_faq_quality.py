@@ -72,21 +72,21 @@ def test_second_set_tune_half_does_not_regress(report):
         # Measured when each set came (before tuning on it), group right / wrong: 87.6% / 5.6%,
         # 77.5% / 12.9%, 82.6% / 7.9%, 69.7% / 9.5%, 81.2% / 12.3%, 84.1% / 11.2%, 48.7% /
         # 37.9%, 85.1% / 6.2%, 63.2% / 9.2%, 84.3% / 10.9% and 83.5% / 7.6%; now (after the
-        # lessons of its tune half) 96.7% / 1.4%, 95.3% / 1.4%, 97.2% / 1.6%, 88.2% / 0%, 92.3%
-        # / 2.2%, 94.4% / 3.2%, 75.0% / 3.4%, 93.9% / 0.8%, 87.7% / 2.3%, 88.8% / 6.1% and 87.2%
-        # / 4.2%.
-        ("blind3", 0.95, 0.02, 0.97, 0.80),
-        ("blind4", 0.94, 0.02, 0.97, 0.80),
+        # lessons of its tune half) 97.5% / 0.7%, 96.1% / 0.7%, 97.2% / 1.6%, 88.2% / 0%, 93.2%
+        # / 0.7%, 94.4% / 3.2%, 76.3% / 3.4%, 93.9% / 0.8%, 88.6% / 1.5%, 90.3% / 4.1%, 89.0% /
+        # 2.5% and 86.9% / 3.4% (the fourteenth measured 70.0% / 18.6% when it came).
+        ("blind3", 0.96, 0.01, 0.97, 0.80),
+        ("blind4", 0.95, 0.01, 0.97, 0.80),
         ("blind5", 0.95, 0.02, 0.96, 0.80),
         ("blind6", 0.86, 0.01, 0.92, 0.80),
-        ("blind7", 0.90, 0.03, 0.94, 0.80),
+        ("blind7", 0.92, 0.01, 0.95, 0.80),
         ("blind8", 0.92, 0.04, 0.95, 0.80),
         ("blind9", 0.72, 0.05, 0.92, 0.60),  # long messages telling their circumstances
         ("blind10", 0.92, 0.02, 0.96, 0.80),  # the everyday group traffic, terse
-        ("blind11", 0.86, 0.03, 0.90, 0.80),  # short, one-fact and long; wrong premises
-        ("blind12", 0.87, 0.07, 0.91, 0.80),  # one administrator's campaign, in order
-        ("blind13", 0.86, 0.05, 0.89, 0.80),  # the busy weeks of September, each at its moment
-        ("blind14", 0.73, 0.16, 0.78, 0.80),  # beliefs stated for confirmation, half of them false
+        ("blind11", 0.87, 0.02, 0.91, 0.80),  # short, one-fact and long; wrong premises
+        ("blind12", 0.89, 0.05, 0.93, 0.80),  # one administrator's campaign, in order
+        ("blind13", 0.88, 0.03, 0.92, 0.80),  # the busy weeks of September, each at its moment
+        ("blind14", 0.86, 0.04, 0.92, 0.80),  # beliefs stated for confirmation, half of them false
     ],
 )
 def test_later_sets_tune_halves_do_not_regress(report, name, right, wrong, private, contacts):
@@ -132,22 +132,22 @@ def test_holdout_half_is_reported_as_totals_only(report):
     ("name", "ceiling"),
     [
         # First measured 11.2%, 5.8%, 7.2%, 11.3%, 5.8%, 14.4%, 14.2%, 8.3%, 28.6%, 11.8%,
-        # 15.4%, 12.3% and 12.4% wrong; now 5.6%, 3.6%, 3.6%, 7.1%, 2.5%, 9.8%, 9.0%, 5.8%,
-        # 11.9%, 10.9%, 13.7%, 10.9% and 12.4%.
-        ("blind", 0.06),
+        # 15.4%, 12.3%, 12.4% and 19.6% wrong; now 4.9%, 3.6%, 3.6%, 5.7%, 2.5%, 8.3%, 7.5%,
+        # 4.1%, 11.9%, 10.9%, 12.0%, 9.4%, 12.4% and 16.7%.
+        ("blind", 0.055),
         ("blind2", 0.04),
         ("blind3", 0.04),
-        ("blind4", 0.075),
+        ("blind4", 0.06),
         ("blind5", 0.03),
-        ("blind6", 0.105),
-        ("blind7", 0.095),
-        ("blind8", 0.065),
+        ("blind6", 0.09),
+        ("blind7", 0.08),
+        ("blind8", 0.045),
         ("blind9", 0.125),
         ("blind10", 0.115),
-        ("blind11", 0.145),
-        ("blind12", 0.115),
+        ("blind11", 0.125),
+        ("blind12", 0.10),
         ("blind13", 0.13),
-        ("blind14", 0.20),
+        ("blind14", 0.17),
     ],
 )
 def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
@@ -156,7 +156,7 @@ def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
     assert group.wrong_rate <= ceiling, f"{group.wrong_rate:.1%} wrong on {name}'s holdout"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 5.6% wrong on the holdout")
+@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: 4.9% wrong on the holdout")
 def test_holdout_half_wrong_answers_meet_the_target(report):
     group = report.get(part("blind", HOLDOUT), GROUP)
     assert group.wrong_rate <= 0.02, f"{group.wrong_rate:.1%} wrong on the holdout half"
