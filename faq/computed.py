@@ -113,8 +113,9 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "ended_today": ended_today,
         "still": cue.still,  # "补考还能考吗" in September: yes, it is still to come
         "later": cue.later,  # "以后还有冇机会": what is to come, whatever the day holds
-        # "报名截止了吗" (no day named): asks whether it is over, so an open window is a no.
-        "asks_over": cue.ends and not f.dates,
+        # "报名截止了吗" (no day named): asks whether it is over, so an open window is a no;
+        # "还没截止吧" asks whether it is still open
+        "asks_over": cue.ends and not f.dates and not cue.open_still,
         "target_over": target is not None and (target.end < now.date() or closed(target)),
         # "报题截止是15号，我们今天才交，还收不收": over, and asked whether it still may be done
         "late": target is not None

@@ -79,6 +79,7 @@ class Cues:
     enough: bool = False
     retire: bool = False
     reckon: bool = False
+    open_still: bool = False
     exempted: bool = False
     missed: bool = False
     threshold: bool = False

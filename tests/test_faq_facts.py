@@ -1660,3 +1660,15 @@ def test_a_belief_beside_a_question_of_the_same_rule_gets_its_yes_or_no(engine, 
     assert right.startswith("是的。") and "20道单选" in right
     wrong = ask(engine, "单选多选各几道？一共40道对吧", now).answer_text
     assert wrong.startswith("不是。") and "30道" in wrong
+
+
+def test_still_open_asked_with_the_end_negated(engine, now):
+    """ "集中考试预报名还没截止吧": yes at 17:00 on its last day, no after the 18:00 close;
+    "…截止了吧" the other way round."""
+    last_day = now.replace(day=16)
+    assert ask(
+        engine, "集中考试预报名还没截止吧", last_day.replace(hour=17)
+    ).answer_text.startswith("是的")
+    closed = last_day.replace(hour=19)
+    assert ask(engine, "集中考试预报名还没截止吧", closed).answer_text.startswith("不是")
+    assert ask(engine, "集中考试预报名截止了吧", closed).answer_text.startswith("是的")
