@@ -1672,3 +1672,11 @@ def test_still_open_asked_with_the_end_negated(engine, now):
     closed = last_day.replace(hour=19)
     assert ask(engine, "集中考试预报名还没截止吧", closed).answer_text.startswith("不是")
     assert ask(engine, "集中考试预报名截止了吧", closed).answer_text.startswith("是的")
+
+
+def test_started_or_over_asked_as_a_belief_of_now(engine, now):
+    """ "第二次考试已经开始了吧" on 9月27日 is yes, on the 26th no; "第一次考试结束了吧" on the 23rd
+    yes."""
+    assert ask(engine, "第二次考试已经开始了吧", now.replace(day=27)).answer_text.startswith("是的")
+    assert ask(engine, "第二次考试已经开始了吧", now.replace(day=26)).answer_text.startswith("不是")
+    assert ask(engine, "第一次考试结束了吧", now.replace(day=23)).answer_text.startswith("是的")
