@@ -1680,3 +1680,10 @@ def test_started_or_over_asked_as_a_belief_of_now(engine, now):
     assert ask(engine, "第二次考试已经开始了吧", now.replace(day=27)).answer_text.startswith("是的")
     assert ask(engine, "第二次考试已经开始了吧", now.replace(day=26)).answer_text.startswith("不是")
     assert ask(engine, "第一次考试结束了吧", now.replace(day=23)).answer_text.startswith("是的")
+
+
+def test_the_citys_exam_named_in_words_of_its_own(engine, now):
+    """ "市税务局不用参加市里的考试吧": 市里的考试 is the city's zone exam, which it does not take."""
+    reply = ask(engine, "市税务局不用参加市里的考试吧", now).answer_text
+    assert reply.startswith("不用") and "分类组考" in reply
+    assert ask(engine, "县科技局要参加市里的考试吧", now).answer_text.startswith("要")
