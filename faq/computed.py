@@ -50,6 +50,8 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         scope = schedule.STUDY_KEY
     kinds = schedule.of(config, action if action in (EXAM, REGISTER, STUDY) else None)
     kinds = [s for s in kinds if s.action != STUDY or scope == schedule.STUDY_KEY]
+    if cue.enrol and scope is None:  # "现在能报名吗": an exam's registration, not a submission
+        kinds = [s for s in kinds if s.key not in (schedule.QUESTIONS, schedule.COUNTY_PLANS)]
     target = next((s for s in kinds if scope is not None and s.key == scope), None)
     if target is None and scope is not None:
         target = next((s for s in schedule.of(config, key=scope)), None)
@@ -71,6 +73,8 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         verdict = (
             target.contains(day) and (ends is None or target.contains(ends)) and not closed(target)
         )
+        if target.key in (schedule.QUESTIONS, schedule.COUNTY_PLANS):
+            verdict = (ends or day) <= target.end  # a deadline ("9月1日前"): any day before it
     else:
         verdict = bool(hits)
     # "第一次考试是9月20号开始吧": whether the day is the window's first (or last) day.

@@ -79,6 +79,7 @@ class Cues:
     enough: bool = False
     retire: bool = False
     reckon: bool = False
+    enrol: bool = False
     open_still: bool = False
     exempted: bool = False
     missed: bool = False
@@ -285,8 +286,9 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return NO_STUDY
     if (this_year or f.now) and (cue.action or cue.scope or cue.agenda) and not cue.exemption:
         return CALENDAR  # not "8月20号生了小孩…能申请免考吗": the notice sets no days for 免考
-    if cue.status_now and cue.action in (EXAM, REGISTER) and not (cue.failed or cue.after):
-        return CALENDAR
+    submitted = cue.scope in (QUESTIONS, COUNTY_PLANS)  # "报题还来得及吗": a submission's deadline
+    if cue.status_now and (cue.action in (EXAM, REGISTER) or submitted) and not cue.failed:
+        return CALENDAR if not cue.after else None
     return None
 
 

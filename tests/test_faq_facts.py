@@ -1687,3 +1687,18 @@ def test_the_citys_exam_named_in_words_of_its_own(engine, now):
     reply = ask(engine, "市税务局不用参加市里的考试吧", now).answer_text
     assert reply.startswith("不用") and "分类组考" in reply
     assert ask(engine, "县科技局要参加市里的考试吧", now).answer_text.startswith("要")
+
+
+def test_registration_and_submissions_as_of_now(engine, now):
+    """ "现在能报名吗" in June: no exam registration is open (the questions' submission is no
+    报名); "报题还来得及吗" on 6月10日 yes, on the 20th no; a county's plan on 8月30日 is before
+    its 9月1日 deadline."""
+    june = now.replace(month=6, day=10)
+    enrol = ask(engine, "现在能报名吗", june).answer_text
+    assert enrol.startswith("不能") and "试题报送" not in enrol
+    assert ask(engine, "报题还来得及吗", june).answer_text.startswith("来得及")
+    assert ask(engine, "报题还来得及吗", june.replace(day=20)).answer_text.startswith("来不及")
+    plan = ask(engine, "县里的组考方案还来得及报吗", now.replace(month=8, day=30)).answer_text
+    assert plan.startswith("来得及") and "9月1日" in plan
+    soon = ask(engine, "最近有什么截止的", now.replace(month=8, day=28)).answer_text
+    assert "还有4天截止" in soon
