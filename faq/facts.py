@@ -437,7 +437,14 @@ def read_counts(text: str) -> dict[str, Any]:
     """People, units, credits and a score."""
     v = vocabulary()
     out: dict[str, Any] = {}
-    m = v.people.search(text)
+    found = list(v.people.finditer(text))
+    # "每场80人对吧？我们有120人怎么办": the asker's own count, not a rule's told back
+    own = [
+        f
+        for f in found
+        if any(w in text[max(0, f.start() - 6) : f.start()] for w in v.raw["counts"]["own"])
+    ]
+    m = (own or found)[-1] if found else None
     if m:
         out["people_about"] = int(m[1])
         out["people"] = int(m[1]) + 1 if m[2] else int(m[1])

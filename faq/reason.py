@@ -165,6 +165,19 @@ def read_cues(text: str) -> Cues:
 EXAM_KINDS = ("makeup", "centralized", "category", "zone")
 
 
+def round_words(text: str) -> str:
+    """The zone round ``text`` (normalised) names and what of it ("第二次报名", "第一次考试"), or
+    "" when it names none or both."""
+    cue = read_cues(text)
+    if cue.round is None:
+        return ""
+    rounds: dict[str, list[str]] = vocabulary()["rounds"]  # type: ignore[assignment]
+    word = next(w for w in rounds[str(cue.round)] if w in text)
+    actions: dict[str, list[str]] = vocabulary()["round_actions"]  # type: ignore[assignment]
+    action = next((a for a in actions["words"] if word + a in text or a in text), "")
+    return word + action
+
+
 def exam_kind_word(text: str) -> str | None:
     """The word by which ``text`` (normalised) names the one kind of exam it speaks of
     (补考, 集中考试, 分类, 分众), or None when it names none or several. A clause said in the

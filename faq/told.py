@@ -28,6 +28,7 @@ from faq.reason import (
     exam_kind_word,
     months_to,
     read_cues,
+    round_words,
 )
 from faq.text import normalise
 
@@ -57,10 +58,13 @@ def asked_parts(question: str, now: dt.datetime, asks: Callable[[str], bool]) ->
     for piece in pieces(question):
         if len(piece) >= MIN_PART_CHARS and asks(piece):
             told_kind = exam_kind_word(normalise("，".join(before)))
+            told_round = round_words(normalise("，".join(before)))
             if not asking and before and facts_.read(before[-1], now.date()).states_count:
                 asking.append(f"{before[-1]}，{piece}")
             elif told_kind and exam_kind_word(normalise(piece)) is None:
                 asking.append(told_kind + piece)
+            elif told_round and not round_words(normalise(piece)) and _asks_edge(piece):
+                asking.append(told_round + piece)  # "第二次报名9月23号开始吧，几号截止"
             else:
                 asking.append(piece)
         before.append(piece)
@@ -82,6 +86,13 @@ def asking_part(question: str, asks: Callable[[str], bool], premise: bool = Fals
 
 def _moment(f: Facts) -> bool:
     return bool(f.dates or f.times or f.periods or f.now)
+
+
+def _asks_edge(text: str) -> bool:
+    """Whether ``text`` asks when something starts or ends ("几号截止"), of the window named
+    before it."""
+    cue = read_cues(normalise(text))
+    return cue.starts or cue.ends
 
 
 def _asks_exam(text: str) -> bool:

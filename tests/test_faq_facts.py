@@ -1702,3 +1702,13 @@ def test_registration_and_submissions_as_of_now(engine, now):
     assert plan.startswith("来得及") and "9月1日" in plan
     soon = ask(engine, "最近有什么截止的", now.replace(month=8, day=28)).answer_text
     assert "还有4天截止" in soon
+
+
+def test_the_askers_own_count_and_a_round_named_before(engine, now):
+    """ "集中考试每场80人对吧？我们有120人怎么办": the asker's 120, not the rule's 80 told back;
+    "第二次报名9月23号开始吧，几号截止": the second registration's end."""
+    seats = ask(engine, "集中考试每场80人对吧？我们有120人怎么办", now).answer_text
+    assert "坐不下" in seats and "120人" in seats
+    assert facts.read("我们单位85个人，80人一场能坐下吗", TODAY).people == 85
+    ends = ask(engine, "第二次报名9月23号开始吧，几号截止", now.replace(day=20)).answer_text
+    assert ends.startswith("是的") and "9月23日至26日" in ends and "6月15日" not in ends
