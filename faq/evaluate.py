@@ -47,6 +47,7 @@ BLIND_SETS = {
     "blind12": DATA / "faq_eval_blind12.toml",
     "blind13": DATA / "faq_eval_blind13.toml",
     "blind14": DATA / "faq_eval_blind14.toml",
+    "blind15": DATA / "faq_eval_blind15.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"

@@ -1712,3 +1712,13 @@ def test_the_askers_own_count_and_a_round_named_before(engine, now):
     assert facts.read("我们单位85个人，80人一场能坐下吗", TODAY).people == 85
     ends = ask(engine, "第二次报名9月23号开始吧，几号截止", now.replace(day=20)).answer_text
     assert ends.startswith("是的") and "9月23日至26日" in ends and "6月15日" not in ends
+
+
+def test_the_group_talking_among_itself_and_asking_for_the_service_line(engine, now):
+    """ "各位你们一般选几点的场", "今天大家考得么样啊": for the others; "技术服务电话发一下咯": the
+    technical service's line; 过哒 is 过了."""
+    for chat in ("各位你们一般选几点的场？我们打算上午8点半那场", "今天大家考得么样啊"):
+        assert ask(engine, chat, now).answer_html is None, chat
+    line = ask(engine, "技术服务电话发一下咯", now)
+    assert line.kind == "answer" and "0731-84586345" in line.answer_text
+    assert "过了" in facts.read("第一次报名是不是过哒", TODAY).text
