@@ -201,8 +201,26 @@ def polar(text: str) -> bool:
         # With 吗 at its end a wh-word is an indefinite ("请了几天病假能免吗": a few days),
         # unless the question asks to be told the fact ("知道补考是哪天吗").
         ends = _TAIL.sub("", text).endswith("吗")
-        return ends and not any(w in text for w in forms["tell"])
+        if ends:
+            return not any(w in text for w in forms["tell"])
+        return _polar_clause(text, forms)
     return any(w in text for w in forms["polar"])
+
+
+def _polar_clause(text: str, forms: dict[str, list[str]]) -> bool:
+    """ "今晚还有场次吗？还有几个人冇考": a clause asks yes or no, and the clause holding a
+    wh-word tells (几个人: some people), asking nothing with a question mark."""
+    clauses = [c for c in re.split(r"([，,。；;！!？?])", text)]
+    pieces = ["".join(clauses[i : i + 2]) for i in range(0, len(clauses), 2)]
+    asks_yes_no = asks_fact = False
+    for piece in pieces:
+        wh = any(w in piece for w in forms["wh"])
+        asks = piece.endswith(("？", "?")) or piece.rstrip("，,。；;！!").endswith("呢")
+        if wh and asks:
+            asks_fact = True
+        elif not wh and _TAIL.sub("", piece).endswith(("吗", "吧", "么")):
+            asks_yes_no = True
+    return asks_yes_no and not asks_fact
 
 
 _TAIL = re.compile(r"[\s?？!！。.~～]+$")

@@ -1722,3 +1722,13 @@ def test_the_group_talking_among_itself_and_asking_for_the_service_line(engine, 
     line = ask(engine, "技术服务电话发一下咯", now)
     assert line.kind == "answer" and "0731-84586345" in line.answer_text
     assert "过了" in facts.read("第一次报名是不是过哒", TODAY).text
+
+
+def test_a_yes_or_no_clause_beside_one_that_tells_with_a_wh_word(engine, now):
+    """ "今晚还有场次吗？还有几个人冇考": 几个人 tells (some people), the first clause asks yes or
+    no: "有"; "第一次考试哪天开始？每天几场？" asks facts only."""
+    evening = ask(
+        engine, "今晚还有场次吗？还有几个人冇考", now.replace(day=22, hour=19)
+    ).answer_text
+    assert evening.startswith("有") and "19:30" in evening
+    assert reason.lead("第一次考试哪天开始？每天几场？") is None
