@@ -135,6 +135,10 @@ class QuestionDetector:
             rest = text.partition(turn)[2]
             if rest and self.describes_problem(rest):
                 return False
+        done_at = min((text.find(m) for m in lex.done_markers if m in text), default=-1)
+        problems = [text.find(m) for m in lex.problem_markers if m in text]
+        if done_at >= 0 and any(at > done_at for at in problems):
+            return False  # "免考已经设置好了，学员那边登录还显示要学积分": the problem comes after
         for problem in lex.problem_markers:  # "提示已注册" quotes an error, reports nothing done
             text = text.replace(problem, " ")
         for quoting in lex.quoting:  # "系统显示账号已在…": the platform's words, not the asker's

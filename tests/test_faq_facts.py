@@ -1732,3 +1732,17 @@ def test_a_yes_or_no_clause_beside_one_that_tells_with_a_wh_word(engine, now):
     ).answer_text
     assert evening.startswith("有") and "19:30" in evening
     assert reason.lead("第一次考试哪天开始？每天几场？") is None
+
+
+def test_problems_told_without_a_question_get_the_technical_service(engine, campaign_config, now):
+    """ "免考已经设置好了，学员那边登录还显示要学积分": a problem after a thing done, no report;
+    "视频看完哒不计学分", "单位属性选错哒，现在改不回来": platform faults."""
+    tech = campaign_config.contacts.tech_phone
+    for problem in (
+        "免考已经设置好了，学员那边登录还显示要学积分",
+        "视频看完哒不计学分，看了三遍都是0分",
+        "单位属性选错哒，现在改不回来",
+    ):
+        result = ask(engine, problem, now)
+        assert result.kind == "contact" and tech in result.answer_text, problem
+    assert ask(engine, "我们单位已经报好了", now).answer_html is None
