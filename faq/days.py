@@ -88,7 +88,14 @@ def asked(question: str, now: dt.datetime) -> tuple[Facts, Cues]:
     not today's registration)."""
     f, cue = understand(question, now)
     told = [told_done(f.text, s) for s in f.dates[:-1]]
-    spans = [t for t in told if t is not None]
+    if f.now:  # "…现在回来了。想问一下第二轮几号报名": the moment told, not asked
+        words: list[str] = vocabulary().raw["times"]["now_words"]
+        at = min((f.text.find(w) for w in words if w in f.text), default=-1)
+        clause = told_done(f.text, Stamp(at)) if at >= 0 else None
+        asking = re.compile(str(_words()["asking"]))
+        if clause is not None and asking.search(f.text[clause[1] :]):
+            told.append(clause)  # ... when a question follows it
+    spans = sorted({t for t in told if t is not None})
     if not spans:
         return f, cue
     text = f.text

@@ -1746,3 +1746,14 @@ def test_problems_told_without_a_question_get_the_technical_service(engine, camp
         result = ask(engine, problem, now)
         assert result.kind == "contact" and tech in result.answer_text, problem
     assert ask(engine, "我们单位已经报好了", now).answer_html is None
+
+
+def test_a_moment_told_before_a_question_is_not_the_moment_asked(engine, now):
+    """ "…第一轮有8个人出差冇考成，现在回来了。想问一下第二轮几号报名，几号考？": 现在 tells when
+    they came back; the second round's registration and exam days are asked."""
+    asked = (
+        "我们单位一共42个人，第一轮有8个人出差冇考成，现在回来了。想问一下第二轮几号报名，几号考？"
+    )
+    reply = ask(engine, asked, now.replace(day=22)).answer_text
+    assert "9月23日至26日" in reply and "9月27日至30日" in reply
+    assert ask(engine, "现在还能报名吗", now.replace(day=22)).answer_text.startswith("不能")
