@@ -1757,3 +1757,11 @@ def test_a_moment_told_before_a_question_is_not_the_moment_asked(engine, now):
     reply = ask(engine, asked, now.replace(day=22)).answer_text
     assert "9月23日至26日" in reply and "9月27日至30日" in reply
     assert ask(engine, "现在还能报名吗", now.replace(day=22)).answer_text.startswith("不能")
+
+
+def test_a_police_station_is_of_the_police_system(engine, now):
+    """ "乡镇派出所的民警要不要参加市里的分众组考": 派出所 is of 公安, whose provincial category
+    exam reaches the counties: no."""
+    reply = ask(engine, "乡镇派出所的民警要不要参加市里的分众组考", now).answer_text
+    assert reply.startswith("不用") and "省公安厅" in reply
+    assert "省公安厅系统的单位属于" not in ask(engine, "派出所参加哪个考试", now).answer_text
