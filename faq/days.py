@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Any
 
 from faq.facts import Facts, Stamp, vocabulary
@@ -16,6 +17,13 @@ from faq.schedule import Span
 def _words() -> dict[str, Any]:
     days: dict[str, Any] = vocabulary().raw["days"]
     return days
+
+
+@lru_cache(maxsize=1)
+def _clauses() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """What breaks a question into clauses, and what in a clause asks (``[days]``)."""
+    w = _words()
+    return re.compile(str(w["clause"])), re.compile(str(w["asking"]))
 
 
 def day_asked(
@@ -73,12 +81,11 @@ def around(
 def told_done(text: str, stamp: Stamp) -> tuple[int, int] | None:
     """Where the clause holding the date at ``stamp`` is, when it tells what has happened and
     does not ask ("今天报名截止了"): a clause ending in 了 with no question word."""
-    w = _words()
-    breaks, asking = re.compile(str(w["clause"])), re.compile(str(w["asking"]))
+    breaks, asking = _clauses()
     start = max((m.end() for m in breaks.finditer(text, 0, stamp.at)), default=0)
     end = next((m.start() for m in breaks.finditer(text, stamp.at)), len(text))
     clause = text[start:end]
-    told = clause.endswith(str(w["told_ending"])) and asking.search(clause) is None
+    told = clause.endswith(str(_words()["told_ending"])) and asking.search(clause) is None
     return (start, end) if told else None
 
 
@@ -92,8 +99,7 @@ def asked(question: str, now: dt.datetime) -> tuple[Facts, Cues]:
         words: list[str] = vocabulary().raw["times"]["now_words"]
         at = min((f.text.find(w) for w in words if w in f.text), default=-1)
         clause = told_done(f.text, Stamp(at)) if at >= 0 else None
-        asking = re.compile(str(_words()["asking"]))
-        if clause is not None and asking.search(f.text[clause[1] :]):
+        if clause is not None and _clauses()[1].search(f.text[clause[1] :]):
             told.append(clause)  # ... when a question follows it
     spans = sorted({t for t in told if t is not None})
     if not spans:

@@ -174,7 +174,7 @@ def round_words(text: str) -> str:
     rounds: dict[str, list[str]] = vocabulary()["rounds"]  # type: ignore[assignment]
     word = next(w for w in rounds[str(cue.round)] if w in text)
     actions: dict[str, list[str]] = vocabulary()["round_actions"]  # type: ignore[assignment]
-    action = next((a for a in actions["words"] if word + a in text or a in text), "")
+    action = next((a for a in actions["words"] if a in text), "")
     return word + action
 
 
@@ -210,7 +210,7 @@ def polar(text: str) -> bool:
 def _polar_clause(text: str, forms: dict[str, list[str]]) -> bool:
     """ "今晚还有场次吗？还有几个人冇考": a clause asks yes or no, and the clause holding a
     wh-word tells (几个人: some people), asking nothing with a question mark."""
-    clauses = [c for c in re.split(r"([，,。；;！!？?])", text)]
+    clauses = re.split(r"([，,。；;！!？?])", text)
     pieces = ["".join(clauses[i : i + 2]) for i in range(0, len(clauses), 2)]
     asks_yes_no = asks_fact = False
     for piece in pieces:

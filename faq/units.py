@@ -85,8 +85,6 @@ def question_department(config: Config, question: str, now: dt.datetime) -> dict
     if by_law is not None and (qdept is None or by_law[0] is not qdept):
         # "反有组织犯罪法的题是市公安局报的吧": the law's department, and the one named (``asked``)
         q, law = by_law
-        if qdept is None:
-            return {"qdept": q, "law": law, "named": q, "unlisted": None, "asked": None}
         return {"qdept": q, "law": law, "named": q, "unlisted": None, "asked": qdept}
     if qdept is not None:
         return {"qdept": qdept, "law": None, "named": qdept, "unlisted": None, "asked": None}

@@ -103,8 +103,8 @@ class Verdicts:
             own = LEAD_SENTENCE.match(answer) is not None and not asked <= checks.quantities(said)
             # An answer that judges the asker's own numbers ("8点半是第一场吧" → 8:30, "必修60
             # 选修50够了吗" → 总学分110分) restates them in its own form.
-            judged = entry.id in OWN_VERDICTS
-            if own and claimed and not judged and checks.refutes(question, said, now):
+            own_verdict = entry.id in OWN_VERDICTS
+            if own and claimed and not own_verdict and checks.refutes(question, said, now):
                 return RECANT
             if LEAD_SENTENCE.match(answer) and checks.other_receiver(question, said, now):
                 return RECANT  # "免考要报市司法局备案吗" of "需要。…须报市委依法治市办备案"
