@@ -15,7 +15,7 @@ from typing import Any
 from bot.core.config import Config
 from bot.core.windows import closes_at
 from faq import days, reason, schedule
-from faq.facts import vocabulary
+from faq.facts import Facts, vocabulary
 from faq.reason import lead, months_to, understand
 from faq.schedule import EXAM, REGISTER, STUDY, Span
 from faq.units import resolve_unit
@@ -57,6 +57,10 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         target = next((s for s in schedule.of(config, key=scope)), None)
     if target is not None:
         day, ends = days.in_window(f, day, ends, target)
+    booked = _booked(config, f)
+    if booked is not None:  # "9月24日报的名 能选9月22号考吗": the round registered for
+        day, ends, action, target = booked["asked"], None, EXAM, booked["exam"]
+        kinds = schedule.of(config, EXAM)
     last = ends or day
 
     def closed(span: schedule.Span) -> bool:
@@ -133,7 +137,22 @@ def calendar(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "next_exam_day": _next_exam_day(config, day) if day_over else None,
         "verdict": _verdict(verdict),
         "lead": lead(f.text),
+        "booked": booked,
     }
+
+
+def _booked(config: Config, f: Facts) -> dict[str, Any] | None:
+    """``day``, ``span``: the day a question says it registered on and that registration;
+    ``exam``: its exam; ``asked``: the exam day asked (``days.booked``)."""
+    registered = days.booked(f)
+    if registered is None:
+        return None
+    on, asked = registered
+    spans = [s for s in schedule.of(config, REGISTER) if s.contains(on)]
+    exam = span_of(config, spans[0].key, EXAM) if len(spans) == 1 else None
+    if exam is None:
+        return None
+    return {"day": on, "span": spans[0], "exam": exam, "asked": asked}
 
 
 def _next_exam_day(config: Config, day: dt.date) -> dt.date | None:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from faq.facts import Facts, Stamp, vocabulary
-from faq.reason import Cues, understand
+from faq.reason import Cues, asks_itself, polar, read_cues, understand
 from faq.schedule import Span
 
 
@@ -81,11 +81,9 @@ def around(
 def told_done(text: str, stamp: Stamp) -> tuple[int, int] | None:
     """Where the clause holding the date at ``stamp`` is, when it tells what has happened and
     does not ask ("今天报名截止了"): a clause ending in 了 with no question word."""
-    breaks, asking = _clauses()
-    start = max((m.end() for m in breaks.finditer(text, 0, stamp.at)), default=0)
-    end = next((m.start() for m in breaks.finditer(text, stamp.at)), len(text))
+    start, end = _clause(text, stamp.at)
     clause = text[start:end]
-    told = clause.endswith(str(_words()["told_ending"])) and asking.search(clause) is None
+    told = clause.endswith(str(_words()["told_ending"])) and _clauses()[1].search(clause) is None
     return (start, end) if told else None
 
 
@@ -94,7 +92,7 @@ def asked(question: str, now: dt.datetime) -> tuple[Facts, Cues]:
     before another date, is left out ("今天报名截止了，明天开考第一场几点": tomorrow's sessions,
     not today's registration)."""
     f, cue = understand(question, now)
-    told = [told_done(f.text, s) for s in f.dates[:-1]]
+    told = [told_done(f.text, s) or _before_asked(f, i) for i, s in enumerate(f.dates[:-1])]
     if f.now:  # "…现在回来了。想问一下第二轮几号报名": the moment told, not asked
         words: list[str] = vocabulary().raw["times"]["now_words"]
         at = min((f.text.find(w) for w in words if w in f.text), default=-1)
@@ -108,6 +106,48 @@ def asked(question: str, now: dt.datetime) -> tuple[Facts, Cues]:
     for start, end in reversed(spans):
         text = text[:start] + text[end:]
     return understand(text, now)
+
+
+def _clause(text: str, at: int) -> tuple[int, int]:
+    breaks = _clauses()[0]
+    start = max((m.end() for m in breaks.finditer(text, 0, at)), default=0)
+    end = next((m.start() for m in breaks.finditer(text, at)), len(text))
+    return start, end
+
+
+def _before_asked(f: Facts, i: int) -> tuple[int, int] | None:
+    """Where the clause holding the ``i``-th date is, when it speaks of nothing of the
+    campaign's, asks nothing, and a later date's clause asks by its own form ("9月19日到22日那
+    几天要搞活动，集中考试能不能改到9月28号去考？": the 28th is asked; not "9月24日报的名 能选9月
+    22号考吗", whose days are compared)."""
+    stamp = f.dates[i]
+    start, end = _clause(f.text, stamp.at)
+    clause = f.text[start : end + 1]
+    cue = read_cues(clause)
+    if stamp.relative or asks_itself(clause) or cue.action or cue.scope:
+        return None
+    for later in f.dates[i + 1 :]:
+        s, e = _clause(f.text, later.at)
+        if s >= end and asks_itself(f.text[s : e + 1]):
+            return start, end
+    return None
+
+
+def booked(f: Facts) -> tuple[dt.date, dt.date] | None:
+    """The day registered on and the exam day asked, when a clause tells the first and a later
+    one asks of the second ("9月24日报的名 能选9月22号考吗"), or None."""
+    if len(f.dates) < 2:
+        return None
+    first, last = f.dates[0], f.dates[-1]
+    if None in (first.day, last.day) or first.day == last.day or first.ends or last.ends:
+        return None
+    start, end = _clause(f.text, first.at)
+    s, e = _clause(f.text, last.at)
+    told, asking = read_cues(f.text[start:end]), f.text[s : e + 1]
+    cue = read_cues(asking)
+    if s < end or not told.register or told.exam or not cue.exam or cue.register:
+        return None
+    return (first.day, last.day) if polar(asking) else None  # type: ignore[return-value]
 
 
 def deadline_told(text: str, stamp: Stamp) -> bool:

@@ -154,7 +154,8 @@ def read_cues(text: str) -> Cues:
     for name in CUE_NAMES:
         where = text
         for word in groups.get(f"not_{name}", []):  # "报题" is no "报", "学法考法" no "学法"
-            where = where.replace(word, " ")
+            # ... and "日报" no "报", but "24日报的名" is: a day's 日 is no word's
+            where = re.sub(rf"(?<!\d){re.escape(word)}", " ", where)
         present[name] = any(w in where for w in groups.get(name, []))
     rounds: dict[str, list[str]] = vocab["rounds"]  # type: ignore[assignment]
     named = [int(n) for n, words in rounds.items() if any(w in text for w in words)]
@@ -218,9 +219,19 @@ def _polar_clause(text: str, forms: dict[str, list[str]]) -> bool:
         asks = piece.endswith(("？", "?")) or piece.rstrip("，,。；;！!").endswith("呢")
         if wh and asks:
             asks_fact = True
-        elif not wh and _TAIL.sub("", piece).endswith(("吗", "吧", "么")):
-            asks_yes_no = True
+        elif not wh and asks_itself(piece):
+            asks_yes_no = True  # "…那几天要搞活动，集中考试能不能改到9月28号去考？"
     return asks_yes_no and not asks_fact
+
+
+def asks_itself(clause: str) -> bool:
+    """Whether a clause asks by its own form: it ends in 吗, 吧 or 么, or holds a paired form
+    ("能不能", "行不行") and a question mark."""
+    forms: dict[str, list[str]] = vocabulary()["forms"]  # type: ignore[assignment]
+    if _TAIL.sub("", clause).endswith(("吗", "吧", "么")):
+        return True
+    paired = (w for w in forms["polar"] if len(w) > 2)
+    return clause.rstrip().endswith(("？", "?")) and any(w in clause for w in paired)
 
 
 _TAIL = re.compile(r"[\s?？!！。.~～]+$")

@@ -1765,3 +1765,35 @@ def test_a_police_station_is_of_the_police_system(engine, now):
     reply = ask(engine, "乡镇派出所的民警要不要参加市里的分众组考", now).answer_text
     assert reply.startswith("不用") and "省公安厅" in reply
     assert "省公安厅系统的单位属于" not in ask(engine, "派出所参加哪个考试", now).answer_text
+
+
+def test_a_unit_listed_by_name_asked_yes_or_no(engine, now):
+    """ "衡阳海关参加我们市里的分众考试么": a member named in attachment 1 gets its yes or no
+    before its row, as a unit of a system does."""
+    zone = ask(engine, "衡阳海关参加我们市里的分众考试么", now).answer_text
+    assert zone.startswith("不是") and "长沙海关" in zone
+    assert ask(engine, "衡阳海关是参加长沙海关的分类考吧", now).answer_text.startswith("是的")
+    assert ask(engine, "衡阳海关要去电大集中考吗", now).answer_text.startswith("不用")
+    assert not ask(engine, "衡阳海关在哪考", now).answer_text.startswith(("是", "不"))
+
+
+def test_a_day_told_of_something_else_before_the_day_asked(engine, now):
+    """ "…9月19日到22日那几天要搞活动，…集中考试能不能改到9月28号那周去考？": the clause with
+    the first days tells and speaks of nothing of the campaign's; the 28th is asked. Days told
+    of the campaign ("9月24日报的名") are the question's."""
+    early = now.replace(day=9)
+    asked = "我们单位9月19日到22日那几天要搞活动，人凑不齐，集中考试能不能改到9月28号那周去考？"
+    reply = ask(engine, asked, early).answer_text
+    assert reply.startswith("不能") and "9月28日" in reply and "9月19日至22日" in reply
+    assert reason.polar(reason.understand(asked, early)[0].text)
+    assert reason.read_cues("9月24日报的名 能选9月22号考吗").register
+    assert not reason.read_cues("今天的日报交了没").register
+
+
+def test_an_exam_day_asked_of_the_round_registered_for(engine, now):
+    """ "9月24日报的名 能选9月22号考吗": the 24th is in the second round's registration, whose
+    exam is the 27th to the 30th; the 22nd is not in it."""
+    early = ask(engine, "9月24日报的名 能选9月22号考吗", now).answer_text
+    assert early.startswith("不能") and "9月27日至30日" in early and "第二次考试报名" in early
+    fits = ask(engine, "我9月24号报的名，能不能9月28号考", now).answer_text
+    assert fits.startswith("可以") and "9月27日至30日" in fits
