@@ -48,6 +48,7 @@ BLIND_SETS = {
     "blind13": DATA / "faq_eval_blind13.toml",
     "blind14": DATA / "faq_eval_blind14.toml",
     "blind15": DATA / "faq_eval_blind15.toml",
+    "blind16": DATA / "faq_eval_blind16.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"
