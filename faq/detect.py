@@ -15,6 +15,8 @@ import re
 from faq.text import PUNCT, Lexicon, normalise, squash
 
 MAX_PHRASE_CHARS = 14  # a marker-less message longer than this is a statement, not a keyword phrase
+# "三十几个人", "十几场", "几十个", "好几个": 几 counting roughly, asking nothing.
+ROUGH_COUNT = re.compile(r"(?<=[\d十百千])几|几(?=[十百千])|好几")
 
 
 class QuestionDetector:
@@ -35,6 +37,14 @@ class QuestionDetector:
         self._run_on = re.compile(f"(?<=吧)(?=(?:{first}))")
         roles = "|".join(re.escape(r) for r in sorted(lexicon.bot_roles, key=len, reverse=True))
         self._bot_mention = re.compile(f"@\\s*(?:{roles})" if roles else "(?!)")
+        relayers = "|".join(re.escape(w) for w in sorted(lexicon.relayers, key=len, reverse=True))
+        verbs = "|".join(re.escape(w) for w in sorted(lexicon.relay_verbs, key=len, reverse=True))
+        # ... not "学员手机号问题": 问题, 说明 and 说话 are no verbs of passing on
+        self._relay = re.compile(
+            f"(?:^|(?<=[\\s，,。；;！!？?]))(?:{relayers})[^\\s，,。；;！!？?]{{0,6}}?(?:{verbs})(?![题明话])[，,:：\\s]*"
+            if relayers and verbs
+            else "(?!)"
+        )
 
     def marker_words(self) -> set[str]:
         """The question markers as segmented words (normalised, synonyms mapped): they say
@@ -84,12 +94,18 @@ class QuestionDetector:
             return text
         return self._bot_mention.sub(" ", normalise(text)).strip() or text
 
+    def without_relay(self, text: str) -> str:
+        """``text`` without who passed the question on ("学员问我看视频的学分一直不涨": what is
+        asked is the rest)."""
+        return self._relay.sub("", text, count=1).strip() or text
+
     def has_question_marker(self, text: str) -> bool:
         """A question word or mark, a clause ending in a bare negation or 吧 (the lexicon's
         ``tail_markers``), or a verb repeated around 不/没."""
         text = normalise(text)
         for said in self.lexicon.not_markers:  # "我去问下领导": asking someone else, later
             text = text.replace(said, " ")
+        text = ROUGH_COUNT.sub("", text)
         if any(marker in text for marker in self.lexicon.question_markers):
             return True
         if self._repeat.search(text):

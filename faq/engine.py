@@ -336,12 +336,14 @@ class FaqEngine:
         if d.is_chatter(question):
             return silent
         in_group = mode == GROUP and not addressed
-        if in_group and (d.addressed_to_other(question) or not self.is_question_for_us(question)):
+        relayed = d.without_relay(question)  # "学员问我…": the learner's question, in his words
+        if in_group and (d.addressed_to_other(question) or not self.is_question_for_us(relayed)):
             return silent  # chatter, notices, reports, messages for someone else: not for us
         if in_group and self.followups.fragment(question) is not None:
             return silent  # "那第二次呢": a reply within someone's conversation
         asks = d.has_question_marker(question) or d.describes_problem(question)
-        asked = d.without_bot_mention(question)  # "@管理员 …": what is asked, not of whom
+        # "@管理员 …", "学员问我…": what is asked, not of whom or by whom
+        asked = d.without_relay(d.without_bot_mention(question))
         fault = d.describes_problem(question) and d.platform_problem(question)
         if (asks or not in_group) and not fault:  # "成绩显示0分 系统出问题了": not a score check
             routed = reason.route(self.config, d.without_off_topic(asked), now)

@@ -125,6 +125,8 @@ class Lexicon:
     problem_markers: tuple[str, ...] = ()
     persisting: tuple[str, ...] = ()  # "重置了还是登不上": a problem the remedy did not end
     bot_roles: tuple[str, ...] = ()
+    relayers: tuple[str, ...] = ()  # "学员问我…", "领导让我问一下…": whose question it is
+    relay_verbs: tuple[str, ...] = ()
     peer_questions: tuple[str, ...] = ()
     uncovered_words: tuple[str, ...] = ()
     generic_words: frozenset[str] = frozenset()
@@ -173,6 +175,8 @@ class Lexicon:
             problem_markers=tuple(normalise(w) for w in data.get("problem_markers", [])),
             persisting=tuple(normalise(w) for w in data.get("persisting", [])),
             bot_roles=tuple(normalise(w) for w in data.get("bot_roles", [])),
+            relayers=tuple(normalise(w) for w in data.get("relayers", [])),
+            relay_verbs=tuple(normalise(w) for w in data.get("relay_verbs", [])),
             peer_questions=tuple(normalise(w) for w in data.get("peer_questions", [])),
             uncovered_words=tuple(normalise(w) for w in data.get("uncovered_words", [])),
             generic_words=frozenset(normalise(w) for w in data.get("generic_words", [])),

@@ -1797,3 +1797,36 @@ def test_an_exam_day_asked_of_the_round_registered_for(engine, now):
     assert early.startswith("不能") and "9月27日至30日" in early and "第二次考试报名" in early
     fits = ask(engine, "我9月24号报的名，能不能9月28号考", now).answer_text
     assert fits.startswith("可以") and "9月27日至30日" in fits
+
+
+def test_a_rough_count_asks_nothing_and_counts_no_zero(engine, now):
+    """ "三十几个人" counts roughly: no question in "…三十几个人明天上午都考 预祝顺利"; "几十个人"
+    is no count of 0 (the people regex no longer starts inside a number)."""
+    assert ask(engine, "我们单位三十几个人明天上午都考 预祝顺利", now).answer_html is None
+    assert facts.read("几十个人分几批", now.date()).people is None
+    assert "0人" not in (ask(engine, "我们有几十个人，要分几批", now).answer_text or "")
+
+
+def test_a_question_passed_on_is_read_without_who_passed_it(engine, now):
+    """ "学员问我…", "领导让我问一下…", "隔壁单位的管理员说…": the question is what follows."""
+    d = engine.detector
+    assert d.without_relay("领导让我问一下补考几号") == "补考几号"
+    assert d.without_relay("隔壁单位的管理员说免考不用备案，是真的吗") == "免考不用备案，是真的吗"
+    assert d.without_relay("学员手机号问题怎么解决") == "学员手机号问题怎么解决"
+    relayed = ask(engine, "学员问不参加考试会怎么样", now)
+    assert relayed.entry.id == "consequence-absent" and relayed.answer_html is not None
+    fault = ask(engine, "学员问我看视频的学分一直不涨 都看了两个小时了", now).answer_text
+    assert "0731-84586345" in fault
+
+
+def test_credits_written_in_words_at_a_clauses_end(engine, now):
+    assert facts.read("他总学分已经一百二了", now.date()).total == 120
+    assert facts.read("必修学分六十，选修四十", now.date()).elective == 40
+    assert facts.read("学分一直不涨", now.date()).total is None
+    reply = ask(engine, "学员说他总学分已经一百二了 是不是就有考试资格了", now).answer_text
+    assert "60" in reply and "120" in reply
+
+
+def test_a_new_hire_is_a_matter_the_notice_does_not_rule_on(engine, now):
+    reply = ask(engine, "新考录的公务员十月份才报到 今年还要考吗", now).answer_text
+    assert "0734-8194586" in reply
