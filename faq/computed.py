@@ -417,16 +417,6 @@ def retirement_check(config: Config, question: str, now: dt.datetime) -> dict[st
 # --- units: which exam a named unit takes -------------------------------------------------
 
 
-def _named_last(text: str, cue: str, other: str) -> bool:
-    """Whether the words of cue group ``cue`` come last in ``text``, after those of ``other``."""
-    groups: dict[str, list[str]] = reason.vocabulary()["cues"]  # type: ignore[assignment]
-
-    def last(name: str) -> int:
-        return max((text.rfind(w) for w in groups[name]), default=-1)
-
-    return last(cue) > last(other)
-
-
 def unit_exam(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     """``dept``/``member``: as ``category_department`` (the rows named or the unit's row);
     ``unit``: the unit as written; ``level``; ``covered``: whether the row's exam covers the
@@ -454,7 +444,8 @@ def unit_exam(config: Config, question: str, now: dt.datetime) -> dict[str, Any]
         "asks_centralized": cue.centralized,
         # "县法院要参加分众考吗": the question names the city's exam as the one it takes.
         # "…不在分类名单里，那就是参加分众了啵": both named, the one named last is claimed
-        "asks_zone": cue.zone and (not cue.category or _named_last(f.text, "zone", "category")),
+        "asks_zone": cue.zone
+        and (not cue.category or reason.named_last(f.text, "zone", "category")),
     }
 
 

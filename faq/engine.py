@@ -39,7 +39,7 @@ from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
 from faq.text import Lexicon, Segmenter, warm_up
 from faq.units import config_names, fact_terms, law_names, resolve_unit
-from faq.verdict import DENIED, RECANT, Verdicts, without_lead
+from faq.verdict import AGREED, DENIED, RECANT, Verdicts, without_lead
 
 __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"]
 
@@ -200,6 +200,8 @@ class FaqEngine:
             body, verdict = without_lead(body), "not"
         elif verdict == DENIED:
             body, verdict = without_lead(body), "no"
+        elif verdict == AGREED:  # "…就没有机会了吧": "是的，不能。…"
+            verdict = "yes_so"
         return render(
             "faq_answer",
             c=self.config,

@@ -35,6 +35,7 @@ COUNTY_UNITS = "county-min-units"
 RETIREMENT = "exemption-retirement"
 UNLISTED = "exemption-unlisted"
 NO_STUDY = "exemption-no-study"
+AFTER_MAKEUP = "after-makeup"
 UNIT_EXAM = "category-department-scope"
 CENTRALIZED_UNIT = "centralized-units"
 QUESTION_DUTY = "question-department-laws"
@@ -318,6 +319,12 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     if cue.session and cue.still and any(s.relative for s in f.dates) and not cue.register:
         return SESSIONS
     later = any(s.day is not None and s.day > now.date() for s in f.dates)
+    # "补考也没赶上还有机会吗": none after it; not "第一次没赶上，补考几号", nor a makeup day
+    # missed while days of it are left
+    missed_makeup = cue.missed and cue.makeup and _makeup_missed(f.text)
+    makeup_left = config.makeup.exam_start <= now.date() < config.makeup.exam_end
+    if missed_makeup and not cue.register and not makeup_left:
+        return AFTER_MAKEUP
     if cue.missed and cue.exam and not cue.register and not later:
         # "错过了今天的考试 还有机会吗": the makeup's rule, whatever the day; but "都没赶上，10月
         # 份还有考试吗" asks of a time to come
@@ -332,6 +339,29 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     if cue.status_now and (cue.action in (EXAM, REGISTER) or submitted) and not cue.failed:
         return CALENDAR if not cue.after else None
     return None
+
+
+def _makeup_missed(text: str) -> bool:
+    """Whether the makeup is said to be missed itself ("补考也没赶上", "补考那几天又没考成"): a
+    word of missing a few characters after its name, and no one it is for ("补考是给…没赶上的人
+    考的吧")."""
+    groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]
+    missed = "|".join(re.escape(w) for w in groups["missed"])
+    makeup = "|".join(re.escape(w) for w in groups["makeup"])
+    return (
+        re.search(f"(?:{makeup})[^，,。；;？?！!\\s给对是]{{0,4}}(?:{missed})(?!的(?!话))", text)
+        is not None
+    )
+
+
+def named_last(text: str, cue: str, other: str) -> bool:
+    """Whether the words of cue group ``cue`` come last in ``text``, after those of ``other``."""
+    groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]
+
+    def last(name: str) -> int:
+        return max((text.rfind(w) for w in groups[name]), default=-1)
+
+    return last(cue) > last(other)
 
 
 GROUNDS = {"ground_maternity": "exemption-maternity", "ground_illness": "exemption-illness"}

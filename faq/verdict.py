@@ -20,6 +20,7 @@ RECANT = "recant"  # the answer's own yes is taken back: it says "不是" instea
 # Entries whose answer judges the asker's numbers itself, and says its own yes or no.
 OWN_VERDICTS = frozenset({reason.SESSIONS, reason.CREDITS, reason.SEATS, reason.SCORE})
 DENIED = "denied"  # ... for a premise the rule denies: it says no in the question's form
+AGREED = "agreed"  # its own no bears out a belief that something is not so: "是的，" first
 GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of its own
 
 # A fixed answer's opening yes or no, a sentence of its own ("可以申请。").
@@ -75,6 +76,7 @@ class Verdicts:
         # words only look like one ("有下属二级及以下单位的，…").
         patterns: dict[str, str] = reason.vocabulary()["patterns"]  # type: ignore[assignment]
         self._own_lead = re.compile(patterns["own_lead"])
+        self._no_leads = tuple(w for w in lexicon.answer_leads if w.startswith(("不", "没")))
 
     def words(self, text: str) -> list[str]:
         return self.segmenter.words(text)
@@ -108,6 +110,9 @@ class Verdicts:
                 return RECANT
             if LEAD_SENTENCE.match(answer) and checks.other_receiver(question, said, now):
                 return RECANT  # "免考要报市司法局备案吗" of "需要。…须报市委依法治市办备案"
+            fixed = entry.compute is None  # a computed answer says its no in the form asked
+            if fixed and answer.startswith(self._no_leads) and self._believes_not(question, now):
+                return AGREED  # "补考也没赶上的话，就没有机会了吧" of "不能。…"
             return None
         if denied:
             return "no"
@@ -156,8 +161,18 @@ class Verdicts:
         if checks.confirms(question, said, now, named) and all(
             checks.said_in(w, said, spoken) for w in needed
         ):
-            return "yes"
+            # "退休的不用参加了吧": borne out, "是的", not the form's "要"
+            return AGREED if self._believes_not(question, now) else "yes"
         return None
+
+    def _believes_not(self, question: str, now: dt.datetime) -> bool:
+        """Whether the question states, for confirmation, that something is not so: a clause
+        holding a belief's negation ("没有机会了", "考不了了"), ending in 吧."""
+        believed: list[str] = reason.vocabulary()["negation"]["belief"]  # type: ignore[index]
+        text = facts_text(question, now).rstrip("？?。.!！~～ ")
+        if not text.endswith("吧") or reason.lead(text) in (None, "none"):
+            return False  # "…冇得关系吧" has a form of its own: "不是，有。"
+        return any(b in c for c in checks.clauses_of(text) for b in believed)
 
     def _belief_denied(
         self, question: str, clauses: list[tuple[str, set[str]]], now: dt.datetime
@@ -188,10 +203,10 @@ class Verdicts:
         }
         if not subject:
             return False
-        return any(
-            subject <= words | {w for w in subject if w in c} and not any(n in c for n in negations)
-            for c, words in clauses
-        )
+        naming = [c for c, words in clauses if subject <= words | {w for w in subject if w in c}]
+        # ... and none says it is not ("已退休的不用参加：参加对象是…在职…": borne out)
+        negative = [any(n in c for n in negations) for c in naming]
+        return bool(naming) and not any(negative)
 
     def _other_place(self, question: str, answer: str, now: dt.datetime) -> bool:
         """A yes-or-no question naming a place for an exam that an answer giving the exam's

@@ -1594,7 +1594,7 @@ def test_a_belief_that_something_is_not_so_is_corrected_by_the_rule(engine, now)
     assert self_help.startswith("不是") and "忘记密码" in self_help
     duty = ask(engine, "下属二级单位的信息让他们自己去弄，我们一级管理员不用管吧", now)
     assert duty.answer_text.startswith("不是")
-    assert ask(engine, "免考学员不用学学分吧", now).answer_text.startswith("不需要")
+    assert ask(engine, "免考学员不用学学分吧", now).answer_text.startswith("是的，不需要")
 
 
 def test_beliefs_stating_several_numbers_or_one_of_a_pair(engine, now):
@@ -1830,3 +1830,32 @@ def test_credits_written_in_words_at_a_clauses_end(engine, now):
 def test_a_new_hire_is_a_matter_the_notice_does_not_rule_on(engine, now):
     reply = ask(engine, "新考录的公务员十月份才报到 今年还要考吗", now).answer_text
     assert "0734-8194586" in reply
+
+
+def test_the_makeup_itself_missed(engine, campaign_config):
+    """ "补考也没赶上还有机会吗": no exam after the makeup; but a makeup day missed while days of
+    it are left still has them, and "第一次没赶上，补考几号" asks of the makeup."""
+    tz = campaign_config.tz
+    after = ask(engine, "补考也没赶上还有机会吗", dt.datetime(2022, 11, 2, 10, tzinfo=tz))
+    assert after.entry.id == "after-makeup" and after.answer_text.startswith("不能")
+    during = ask(engine, "今天补考没赶上，还能考吗", dt.datetime(2022, 10, 28, 10, tzinfo=tz))
+    assert during.entry.id != "after-makeup" and "10月27日至31日" in during.answer_text
+    whom = ask(
+        engine, "补考是给第一次第二次都没赶上的人考的吧", dt.datetime(2022, 9, 14, tzinfo=tz)
+    )
+    assert whom.entry is None or whom.entry.id != "after-makeup"
+    first = ask(engine, "第一次没赶上，补考几号", dt.datetime(2022, 10, 2, 10, tzinfo=tz))
+    assert "10月27日" in first.answer_text
+
+
+def test_a_belief_that_something_is_not_so_borne_out(engine, now):
+    """ "补考也没赶上的话，就没有机会了吧" of "不能。…", "退休的不用参加了吧" of "已退休的不用参加":
+    "是的", not the answer's bare no, nor the form's "要"; "…冇得关系吧" keeps its own form."""
+    late = now.replace(month=11, day=2)
+    assert ask(engine, "补考也没赶上的话，就没有机会了吧", late).answer_text.startswith(
+        "是的，不能"
+    )
+    assert ask(engine, "退休的不用参加了吧", now).answer_text.startswith("是的，已退休的不用参加")
+    assert ask(engine, "退休了还要参加吗", now).answer_text.startswith("不用")
+    reply = ask(engine, "学法考法跟干部任用晋升冇得关系吧", now).answer_text
+    assert reply.startswith("不是，有")
