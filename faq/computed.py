@@ -189,6 +189,7 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
     out: dict[str, Any] = {
         "named": None,
         "centralized": centralized,
+        "cites": "centralized-slots" if centralized else None,  # its section, not the zone's
         "time": time,
         "hours": hours,
         "day": day,

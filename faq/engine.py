@@ -19,6 +19,7 @@ import datetime as dt
 import threading
 from dataclasses import replace
 from functools import lru_cache
+from typing import Any
 
 from markupsafe import Markup
 
@@ -206,10 +207,16 @@ class FaqEngine:
             "faq_answer",
             c=self.config,
             body=Markup(body),
-            section=entry.section if with_source else None,
+            section=self._section(entry, context) if with_source else None,
             verdict=verdict,
             lead=context["lead"],
         )
+
+    def _section(self, entry: Entry, context: dict[str, Any]) -> str:
+        """The part of the notice an answer comes from: its entry's, or the entry's whose rule
+        a computed answer speaks of (``cites``: "集中考试上午有几场" is 五（四）'s)."""
+        cited = self.by_id.get(context.get("cites") or "")
+        return (cited or entry).section
 
     def chosen(self, entry_id: str, now: dt.datetime, asked: str = "") -> Result | None:
         """The answer to a suggestion the asker picked, for the question ``asked`` (a private

@@ -306,7 +306,7 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     # whether the unit is on the list
     dated = bool(f.days or f.now) and (cue.register or cue.still or lead(f.text) is not None)
     unit = named_unit(config, f.text, cue, timed=bool(f.times or f.periods) or dated)
-    if unit == UNIT_EXAM and f.now and cue.still:
+    if unit == UNIT_EXAM and f.now and (cue.still or cue.status_now):
         unit = None  # "县税务局…现在还能在分类里考吗": whether the exam is still on
     if unit is not None:
         return unit

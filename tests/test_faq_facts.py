@@ -1859,3 +1859,15 @@ def test_a_belief_that_something_is_not_so_borne_out(engine, now):
     assert ask(engine, "退休了还要参加吗", now).answer_text.startswith("不用")
     reply = ask(engine, "学法考法跟干部任用晋升冇得关系吧", now).answer_text
     assert reply.startswith("不是，有")
+
+
+def test_a_named_units_exam_asked_of_now(engine, now):
+    """ "我们是祁东县税务局的，现在还在分类组考的考试时间内吗": whether the window is open now,
+    not which exam the unit takes."""
+    reply = ask(engine, "我们是祁东县税务局的，现在还在分类组考的考试时间内吗", now).answer_text
+    assert reply.startswith("不是") and "8月31日" in reply
+
+
+def test_centralized_sessions_of_a_part_of_the_day_are_counted(engine, now):
+    reply = ask(engine, "集中考试上午有几场", now).answer_text
+    assert reply.startswith("2场") and "通知 五（四）" in reply and "五（二）" not in reply
