@@ -1871,3 +1871,9 @@ def test_a_named_units_exam_asked_of_now(engine, now):
 def test_centralized_sessions_of_a_part_of_the_day_are_counted(engine, now):
     reply = ask(engine, "集中考试上午有几场", now).answer_text
     assert reply.startswith("2场") and "通知 五（四）" in reply and "五（二）" not in reply
+
+
+def test_words_typed_in_pinyin_are_read_as_their_characters():
+    assert normalise("mima重置了是多少") == "密码重置了是多少"
+    assert normalise("Bukao几号") == "补考几号"
+    assert reason.read_cues(normalise("第一次报名是不是过哒")).status_now
