@@ -49,6 +49,7 @@ BLIND_SETS = {
     "blind14": DATA / "faq_eval_blind14.toml",
     "blind15": DATA / "faq_eval_blind15.toml",
     "blind16": DATA / "faq_eval_blind16.toml",
+    "blind17": DATA / "faq_eval_blind17.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"

@@ -463,8 +463,10 @@ def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str
             return QUESTION_DUTY
         if bank or unit_mention(text) is not None:
             return QUESTION_DUTY
-    if not (cue.which_exam or cue.exam) or cue.exemption:
-        return None  # "我们是县教育局，免考要备案吗": the exemption's rule, not the unit's exam
+    if not (cue.which_exam or cue.exam) or cue.exemption or cue.makeup:
+        # "我们是县教育局，免考要备案吗": the exemption's rule, not the unit's exam; "县法院有5个
+        # 干警分类考试冇及格…补考是几号": the makeup, the province's, whichever exam was failed
+        return None
     unit = resolve_unit(config, text)
     if unit.dept is None and unit.mention is not None and province_body(unit.mention):
         return None  # "读本是省司法厅编的吧": a body of the province, of no system of attachment 1
