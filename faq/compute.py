@@ -19,7 +19,7 @@ from bot.core.config import Config, Window
 from bot.core.rounds import ExamRound
 from bot.core.windows import CLOSED, UPCOMING
 from bot.core.windows import state as window_state
-from faq import computed, reason, units
+from faq import computed, forms, reason, units
 from faq.names import find_names
 
 CENTRALIZED = "centralized"  # the centralized exam's pre-registration
@@ -90,7 +90,7 @@ def base_context(config: Config, now: dt.datetime, question: str = "") -> dict[s
     return {
         "c": config,
         "now": now,
-        "lead": reason.question_lead(question, now),
+        "lead": forms.question_lead(question, now),
         "cue": reason.understand(question, now)[1] if question else reason.Cues(),
         "today": now.date(),
         "windows": windows,

@@ -10,7 +10,8 @@ from functools import lru_cache
 from typing import Any
 
 from faq.facts import Facts, Stamp, vocabulary
-from faq.reason import Cues, asks_itself, polar, read_cues, understand
+from faq.forms import asks_itself, polar
+from faq.reason import Cues, read_cues, understand
 from faq.schedule import Span
 
 

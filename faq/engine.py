@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from bot.core.config import Config
 from bot.core.render import render, strip_html
-from faq import reason, repeats, told
+from faq import forms, reason, repeats, told
 from faq.asked import AskedKinds
 from faq.compiled import compiled
 from faq.compute import COMPUTES, LOOKUPS, base_context
@@ -179,7 +179,7 @@ class FaqEngine:
         if dept is None:
             return None
         html = self._rendered(entry, _only(question, others[0], units), now)
-        if dept.name != bodies[0] and reason.question_lead(question, now) is not None:
+        if dept.name != bodies[0] and forms.question_lead(question, now) is not None:
             yes, no = self._confirmations
             followed = render("faq_followed", body=bodies[0]).strip()
             html = followed + html.removeprefix(yes).removeprefix(no)
@@ -325,7 +325,7 @@ class FaqEngine:
         if strip_html(html).startswith(self.lexicon.answer_leads):
             return result  # it says its own yes or no
         for piece in parts:
-            if reason.question_lead(piece, now) != "be":
+            if forms.question_lead(piece, now) != "be":
                 continue
             opening = strip_html(self._rendered(entry, piece, now, False))
             lead = next((w for w in self._confirmations if opening.startswith(w)), None)

@@ -118,9 +118,9 @@ class Vocabulary:
                 f"(?!{_alt(m['not_people_after'])})"
             ),
             people_word=re.compile(f"(?:{_alt(counts['people_words'])}){fill}(\\d+)"),
-            # "60来个人" counts people, not units
+            # "60来个人" counts people, not units; "这2个单位" points at units named, counts none
             units=re.compile(
-                f"{ASKED}(\\d+)\\s*({more})?\\s*(?:{_alt(counts['units'])})(?![人名位])"
+                f"{ASKED}(?<![这那])(\\d+)\\s*({more})?\\s*(?:{_alt(counts['units'])})(?![人名位])"
             ),
             required=re.compile(f"(?:{_alt(scores['required'])}){fill}(\\d+)"),
             elective=re.compile(f"(?:{_alt(scores['elective'])}){fill}(\\d+)"),

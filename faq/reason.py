@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from pathlib import Path
 
 from bot.core.config import Config
 from faq import facts as facts_
 from faq.facts import Facts
+from faq.forms import lead, vocabulary
 from faq.names import COUNTY, find_names, unit_mention
 from faq.schedule import CENTRALIZED, COUNTY_PLANS, EXAM, QUESTIONS, REGISTER, STUDY
 from faq.units import question_department, resolve_unit
-
-CUES_PATH = Path(__file__).resolve().parent / "cues.toml"
 
 # The entries whose templates compute an answer (faq/entries.toml).
 CALENDAR = "registration-status"
@@ -140,12 +137,6 @@ class Cues:
 CUE_NAMES = [f.name for f in fields(Cues) if f.type in ("bool", bool)]
 
 
-@lru_cache(maxsize=1)
-def vocabulary() -> dict[str, object]:
-    with CUES_PATH.open("rb") as fh:
-        return tomllib.load(fh)
-
-
 @lru_cache(maxsize=4096)
 def read_cues(text: str) -> Cues:
     """The cues in ``text`` (already normalised, as ``Facts.text``)."""
@@ -193,67 +184,6 @@ def exam_kind_word(text: str) -> str | None:
         return None
     groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]
     return next(w for w in groups[kinds[0]] if w in text)
-
-
-def polar(text: str) -> bool:
-    """Whether the question wants yes or no ("能考吗", "行不行", "对吧"), not a fact ("哪天")."""
-    vocab = vocabulary()
-    forms: dict[str, list[str]] = vocab["forms"]  # type: ignore[assignment]
-    if any(w in text for w in forms["wh"]):
-        # With 吗 at its end a wh-word is an indefinite ("请了几天病假能免吗": a few days),
-        # unless the question asks to be told the fact ("知道补考是哪天吗").
-        ends = _TAIL.sub("", text).endswith("吗")
-        if ends:
-            return not any(w in text for w in forms["tell"])
-        return _polar_clause(text, forms)
-    return any(w in text for w in forms["polar"])
-
-
-def _polar_clause(text: str, forms: dict[str, list[str]]) -> bool:
-    """ "今晚还有场次吗？还有几个人冇考": a clause asks yes or no, and the clause holding a
-    wh-word tells (几个人: some people), asking nothing with a question mark."""
-    clauses = re.split(r"([，,。；;！!？?])", text)
-    pieces = ["".join(clauses[i : i + 2]) for i in range(0, len(clauses), 2)]
-    asks_yes_no = asks_fact = False
-    for piece in pieces:
-        wh = any(w in piece for w in forms["wh"])
-        asks = piece.endswith(("？", "?")) or piece.rstrip("，,。；;！!").endswith("呢")
-        if wh and asks:
-            asks_fact = True
-        elif not wh and asks_itself(piece):
-            asks_yes_no = True  # "…那几天要搞活动，集中考试能不能改到9月28号去考？"
-    return asks_yes_no and not asks_fact
-
-
-def asks_itself(clause: str) -> bool:
-    """Whether a clause asks by its own form: it ends in 吗, 吧 or 么, or holds a paired form
-    ("能不能", "行不行") and a question mark."""
-    forms: dict[str, list[str]] = vocabulary()["forms"]  # type: ignore[assignment]
-    if _TAIL.sub("", clause).endswith(("吗", "吧", "么")):
-        return True
-    paired = (w for w in forms["polar"] if len(w) > 2)
-    return clause.rstrip().endswith(("？", "?")) and any(w in clause for w in paired)
-
-
-_TAIL = re.compile(r"[\s?？!！。.~～]+$")
-
-
-def lead(text: str) -> str | None:
-    """How a yes-or-no question's answer starts (a form of ``cues.toml`` [leads]), or None
-    for a question that asks for a fact."""
-    if not polar(text):
-        return None
-    leads: dict[str, list[str]] = vocabulary()["leads"]  # type: ignore[assignment]
-    for word in leads.get("not_leads", []):  # "具体要求以…为准吧": no 要 of "要不要"
-        text = text.replace(word, " ")
-    forms = ((form, words) for form, words in leads.items() if form != "not_leads")
-    return next((form for form, words in forms if any(w in text for w in words)), "be")
-
-
-def question_lead(question: str, now: dt.datetime) -> str | None:
-    """``lead`` of the question as asked (normalised, its facts read): how a yes-or-no
-    answer to it starts; None when it asks for a fact."""
-    return lead(facts_.read(question, now.date()).text) if question else None
 
 
 def understand(question: str, now: dt.datetime) -> tuple[Facts, Cues]:
@@ -352,6 +282,15 @@ def _makeup_missed(text: str) -> bool:
         re.search(f"(?:{makeup})[^，,。；;？?！!\\s给对是]{{0,4}}(?:{missed})(?!的(?!话))", text)
         is not None
     )
+
+
+def _asks_makeup(text: str) -> bool:
+    """Whether a question asks of the makeup: a question word after its name ("…补考是几号？
+    哪个报名？"), not the makeup named as a time ("补考前想搞清楚")."""
+    groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]
+    forms: dict[str, list[str]] = vocabulary()["forms"]  # type: ignore[assignment]
+    at = max((text.rfind(w) for w in groups["makeup"]), default=-1)
+    return at >= 0 and any(w in text[at:] for w in (*forms["wh"], "吗", "么", "吧"))
 
 
 def named_last(text: str, cue: str, other: str) -> bool:
@@ -463,7 +402,7 @@ def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str
             return QUESTION_DUTY
         if bank or unit_mention(text) is not None:
             return QUESTION_DUTY
-    if not (cue.which_exam or cue.exam) or cue.exemption or cue.makeup:
+    if not (cue.which_exam or cue.exam) or cue.exemption or _asks_makeup(text):
         # "我们是县教育局，免考要备案吗": the exemption's rule, not the unit's exam; "县法院有5个
         # 干警分类考试冇及格…补考是几号": the makeup, the province's, whichever exam was failed
         return None

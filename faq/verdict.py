@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from faq import checks, reason
+from faq import checks, forms, reason
 from faq import facts as facts_
 from faq.compute import LOOKUPS
 from faq.knowledge import Entry
@@ -54,6 +54,32 @@ def exam_place(question: str, now: dt.datetime) -> str | None:
     if reason.lead(text) is None or m is None or "哪" in m.group(1):
         return None
     return m.group(1)
+
+
+# "报劳动合同法的题": a law named, after what is done with it, that the bank may not hold
+_LAW = re.compile(
+    r"(?:报|出|是|的|交|《)([\u4e00-\u9fff]{2,10}?法)(?=》|的|题|吧|吗|呢|[？?，,。]|$)"
+)
+
+
+def _law_named(text: str) -> list[str]:
+    return [m.group(1) for m in _LAW.finditer(text) if not m.group(1).endswith(_NOT_LAWS)]
+
+
+_NOT_LAWS = (
+    "学法",
+    "考法",
+    "办法",
+    "方法",
+    "做法",
+    "普法",
+    "依法",
+    "执法",
+    "合法",
+    "违法",
+    "说法",
+    "看法",
+)
 
 
 class Verdicts:
@@ -141,7 +167,7 @@ class Verdicts:
             return "not"  # "调出" where the rule says "调入"; "自己定" where 市委依法治市办 does
         if self._other_place(question, said, now):
             return "not"  # "是在市司法局考吧" of the exam held at 广播电视大学
-        if self._other_law(question, said, now):
+        if self._other_law(question, said, now) or self._not_only(question, said, now):
             return "not"  # a law of the question bank other than the one the answer names
         if from_numbers:
             return None  # it says its own yes or no from the asker's numbers
@@ -221,10 +247,24 @@ class Verdicts:
         """A yes-or-no question naming laws none of which the answer names, where the answer
         names another law of the question bank."""
         text = normalise(question)
-        asked = [law for law in self.laws if law in text]
-        if not asked or reason.question_lead(question, now) is None:
+        asked = [law for law in self.laws if law in text] or _law_named(text)
+        if not asked or forms.question_lead(question, now) is None:
             return False
         return not any(law in answer for law in asked) and any(law in answer for law in self.laws)
+
+    def _not_only(self, question: str, answer: str, now: dt.datetime) -> bool:
+        """A yes-or-no question believing a law is the only one ("只报老年人权益保障法", "是禁
+        毒法吧，就这一部吗") of an answer naming another of the bank's laws too."""
+        text = normalise(question)
+        only: list[str] = reason.vocabulary()["cues"]["only"]  # type: ignore[index]
+        asked = [law for law in self.laws if law in text]
+        if (
+            not asked
+            or not any(w in text for w in only)
+            or forms.question_lead(question, now) is None
+        ):
+            return False
+        return any(law in answer and law not in asked for law in self.laws)
 
     def topic(self, question: str, words: set[str]) -> set[str]:
         """The question's topic words: what the answer must speak of to bear it out ("新管理

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from faq import checks, facts, reason, told
+from faq import checks, facts, forms, reason, told
 from faq.engine import GROUP, PRIVATE, engine_for
 from faq.followup import FollowUps
 from faq.text import normalise
@@ -1285,8 +1285,8 @@ def test_a_count_told_beside_a_session_asked_by_its_time_is_no_seat_question(eng
 def test_a_wh_word_before_a_closing_ma_is_an_indefinite(engine, now):
     """ "请了几天病假能免吗": 几天 is "a few days" and the question wants yes or no; "知道补考是
     哪天吗" still asks for the day."""
-    assert reason.polar("出差了几天 还能考吗") and reason.polar("有什么要注意的吗")
-    assert not reason.polar("知道补考是哪天吗") and not reason.polar("补考是哪天")
+    assert forms.polar("出差了几天 还能考吗") and forms.polar("有什么要注意的吗")
+    assert not forms.polar("知道补考是哪天吗") and not forms.polar("补考是哪天")
     reply = ask(engine, "普通感冒请了几天病假能免吗", now).answer_text
     assert reply.startswith("不属于")
 
@@ -1785,7 +1785,7 @@ def test_a_day_told_of_something_else_before_the_day_asked(engine, now):
     asked = "我们单位9月19日到22日那几天要搞活动，人凑不齐，集中考试能不能改到9月28号那周去考？"
     reply = ask(engine, asked, early).answer_text
     assert reply.startswith("不能") and "9月28日" in reply and "9月19日至22日" in reply
-    assert reason.polar(reason.understand(asked, early)[0].text)
+    assert forms.polar(reason.understand(asked, early)[0].text)
     assert reason.read_cues("9月24日报的名 能选9月22号考吗").register
     assert not reason.read_cues("今天的日报交了没").register
 
@@ -1877,3 +1877,32 @@ def test_words_typed_in_pinyin_are_read_as_their_characters():
     assert normalise("mima重置了是多少") == "密码重置了是多少"
     assert normalise("Bukao几号") == "补考几号"
     assert reason.read_cues(normalise("第一次报名是不是过哒")).status_now
+
+
+def test_a_law_believed_to_be_all_there_is_or_not_in_the_bank(engine, now):
+    """ "就这一部吗", "只报…": the answer names another law of the department's, so "不是"; a
+    law the bank never names ("劳动合同法") asked with a question mark alone is no yes."""
+    only = ask(engine, "市公安局报的是禁毒法吧，就这一部吗？", now).answer_text
+    assert only.startswith("不是") and "道路交通安全法" in only
+    assert ask(engine, "民政局报题是不是只报老年人权益保障法", now).answer_text.startswith("不是")
+    assert ask(engine, "市公安局报的是禁毒法吧", now).answer_text.startswith("是的")
+    other = ask(engine, "市人社局报劳动合同法的题？", now).answer_text
+    assert other.startswith("不是") and "社会保险法" in other
+
+
+def test_a_statement_asked_with_a_question_mark_alone(engine, now):
+    """ "补考是下周四开始考，一直考到下下周一？": yes or no; "补考时间？" wants the fact."""
+    assert forms.polar("补考是下周四开始考,一直考到下下周一?")
+    assert not forms.polar("补考时间?")
+    reply = ask(engine, "补考是下周四开始考，一直考到下下周一？", now.replace(month=10, day=20))
+    assert reply.answer_text.startswith("是的") and "10月27日" in reply.answer_text
+
+
+def test_units_pointed_at_are_no_count_and_the_makeup_as_a_time_no_question(engine, now):
+    """ "南岳区民政局、南岳区财政局这两个单位属于分类组考吗": which exam each takes, not a county
+    plan of 2 units; "…分类组考还是分众组考？补考前想搞清楚" asks which exam, not of the makeup."""
+    assert facts.read("这两个单位属于分类组考吗", now.date()).units is None
+    both = ask(engine, "南岳区民政局、南岳区财政局这两个单位属于分类组考吗", now).answer_text
+    assert "南岳区民政局" in both and "南岳区财政局" in both and "还差" not in both
+    which = ask(engine, "县自然资源局到底属于分类组考还是分众组考？补考前想搞清楚", now)
+    assert "省自然资源厅" in which.answer_text
