@@ -117,6 +117,29 @@ def centralized_unit(config: Config, question: str, now: dt.datetime) -> dict[st
     }
 
 
+def participant_level(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
+    """``level``: the rank of staff the question names; ``within``: whether the scope of
+    participants holds it (None: no rank named); ``only``: the question believes one rank is
+    all there is ("是不是只有科级干部才算学员")."""
+    text = reason.understand(question, now)[0].text
+    level, within = reason.level_named(text)
+    cues: dict[str, list[str]] = reason.vocabulary()["cues"]  # type: ignore[assignment]
+    only = cues["only"]
+    return {
+        "level": level,
+        "within": within,
+        "only": any(w in text for w in only),
+        "believes_not": forms.believes_not(text),  # "调研员应该不用参加了吧"
+        # "…也要参加吗还是可以不参加": whether they may stay away
+        "asks_not": any(w in text for w in cues["stay_away"]),
+        # "参加对象是科级及以下吧": the rank said to be the top, which it is not
+        "low_top": within is True
+        and level not in cues["level_top"]
+        and any(f"{level}{w}" in text for w in cues["level_bound"]),
+        "named": None,
+    }
+
+
 Compute = Callable[[Config, str, dt.datetime], dict[str, Any]]
 
 COMPUTES: dict[str, Compute] = {
@@ -131,6 +154,7 @@ COMPUTES: dict[str, Compute] = {
     "seats_check": computed.seats_check,
     "county_units_check": computed.county_units_check,
     "retirement_check": computed.retirement_check,
+    "participant_level": participant_level,
 }
 """Every compute returns ``named``: what the question names that the entry looks up (a unit, a
 department, a law), or None; the ranking boosts an entry whose look-up names something."""

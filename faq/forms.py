@@ -100,3 +100,15 @@ def question_lead(question: str, now: dt.datetime) -> str | None:
     """``lead`` of the question as asked (normalised, its facts read): how a yes-or-no
     answer to it starts; None when it asks for a fact."""
     return lead(facts_.read(question, now.date()).text) if question else None
+
+
+def believes_not(text: str) -> bool:
+    """Whether a question (normalised, facts read) states, for confirmation, that something is
+    not so: a clause holding a belief's negation ("没有机会了", "不用参加了"), ending in 吧. "…冇
+    得关系吧" has a form of its own ("不是，有。")."""
+    believed: list[str] = vocabulary()["negation"]["belief"]  # type: ignore[index]
+    text = text.rstrip("？?。.!！~～ ")
+    if not text.endswith("吧") or lead(text) in (None, "none"):
+        return False
+    clauses = re.split(r"[，,。；;！!？?\s]", text)
+    return any(b in c for c in clauses for b in believed)

@@ -33,6 +33,7 @@ RETIREMENT = "exemption-retirement"
 UNLISTED = "exemption-unlisted"
 NO_STUDY = "exemption-no-study"
 AFTER_MAKEUP = "after-makeup"
+WHO_TAKES_PART = "who-participates"
 UNIT_EXAM = "category-department-scope"
 CENTRALIZED_UNIT = "centralized-units"
 QUESTION_DUTY = "question-department-laws"
@@ -215,6 +216,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return CREDITS
     if f.required_complete and cue.exam:
         return CREDITS
+    if asks_level(f.text, cue):
+        return WHO_TAKES_PART  # "厅级干部也要考吗", "考试对象到么子级别为止"
     timed = bool(f.times or f.periods)
     if f.people is not None and (
         cue.seat or (cue.centralized and not timed and (cue.session or not cue.which_exam))
@@ -291,6 +294,38 @@ def _asks_makeup(text: str) -> bool:
     forms: dict[str, list[str]] = vocabulary()["forms"]  # type: ignore[assignment]
     at = max((text.rfind(w) for w in groups["makeup"]), default=-1)
     return at >= 0 and any(w in text[at:] for w in (*forms["wh"], "吗", "么", "吧"))
+
+
+def level_named(text: str) -> tuple[str | None, bool | None]:
+    """The rank of staff ``text`` names and whether the participants' scope holds it (a rank
+    above it named wins: "厅级干部…处级以下"), or (None, None)."""
+    groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]
+    above = next((w for w in _longest(groups["level_above"]) if w in text), None)
+    if above is not None:
+        return above, False
+    within = next((w for w in _longest(groups["level_within"]) if w in text), None)
+    return within, (True if within is not None else None)
+
+
+def asks_level(text: str, cue: Cues) -> bool:
+    """Whether a question asks if staff of a rank take part ("科员办事员都要考吧"), or up to
+    which rank they do ("参加对象到哪一级为止"), and nothing else of theirs."""
+    groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]
+    asks_rank = any(w in text for w in groups["level_asked"])
+    if level_named(text)[0] is None and not asks_rank:
+        return False
+    other = (
+        cue.exemption
+        or cue.retire
+        or cue.register
+        or cue.credit
+        or cue.centralized
+        or cue.makeup
+        or cue.which_exam
+        or cue.question_duty
+        or cue.session
+    )
+    return not other and (asks_rank or lead(text) is not None)
 
 
 def named_last(text: str, cue: str, other: str) -> bool:
@@ -416,3 +451,7 @@ def named_unit(config: Config, text: str, cue: Cues, timed: bool = False) -> str
     if unit.mention is not None and cue.which_exam:
         return UNIT_EXAM
     return None
+
+
+def _longest(words: list[str]) -> list[str]:
+    return sorted(words, key=len, reverse=True)

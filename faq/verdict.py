@@ -192,13 +192,7 @@ class Verdicts:
         return None
 
     def _believes_not(self, question: str, now: dt.datetime) -> bool:
-        """Whether the question states, for confirmation, that something is not so: a clause
-        holding a belief's negation ("没有机会了", "考不了了"), ending in 吧."""
-        believed: list[str] = reason.vocabulary()["negation"]["belief"]  # type: ignore[index]
-        text = facts_text(question, now).rstrip("？?。.!！~～ ")
-        if not text.endswith("吧") or reason.lead(text) in (None, "none"):
-            return False  # "…冇得关系吧" has a form of its own: "不是，有。"
-        return any(b in c for c in checks.clauses_of(text) for b in believed)
+        return forms.believes_not(facts_text(question, now))
 
     def _belief_denied(
         self, question: str, clauses: list[tuple[str, set[str]]], now: dt.datetime

@@ -1906,3 +1906,18 @@ def test_units_pointed_at_are_no_count_and_the_makeup_as_a_time_no_question(engi
     assert "南岳区民政局" in both and "南岳区财政局" in both and "还差" not in both
     which = ask(engine, "县自然资源局到底属于分类组考还是分众组考？补考前想搞清楚", now)
     assert "省自然资源厅" in which.answer_text
+
+
+def test_a_rank_of_staff_against_the_participants_scope(engine, now):
+    """ "厅级干部也要考吗": no, above 县处级; "科员办事员都要考吧": yes; "只有科级干部才算学员":
+    no, all up to 县处级; "调研员应该不用参加了吧": no, they take part too."""
+    above = ask(engine, "衡阳市今年学法考法的参加对象是不是包括所有厅级干部？", now).answer_text
+    assert above.startswith("不是") and "厅级不在参加对象范围内" in above
+    assert ask(engine, "厅级干部可以不参加吧", now).answer_text.startswith("是的")
+    assert ask(engine, "科级干部要参加不", now).answer_text.startswith("要")
+    only = ask(engine, "是不是只有科级干部才算学员，一般干部不用学？", now).answer_text
+    assert only.startswith("不是") and "县处级" in only
+    told = "我们局几个调研员说他们不是领导职务了，应该不用参加学法考法了吧"
+    assert ask(engine, told, now).answer_text.startswith("不是。调研员也要参加")
+    three = "我们单位有三个副调研员两个四级调研员，他们今年也要参加学法考法吗还是可以不参加"
+    assert "也要参加" in ask(engine, three, now).answer_text

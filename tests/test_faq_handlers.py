@@ -87,20 +87,23 @@ async def test_private_low_confidence_offers_buttons(bot, ctx):
 
 
 async def test_a_chosen_suggestion_answers_the_question_asked(bot, ctx):
-    """The button's answer is rendered for the asker's question: "副厅级领导也要考吗" gets
-    its 不 first, which the entry's own question would not give."""
-    question = "副厅级领导也要考吗"
+    """The button's answer is rendered for the asker's question: "考试时间是我们单位自己定吗"
+    gets its 不是 first (the city office settles the sessions), which the entry's own question
+    would not give."""
+    question = "考试时间是我们单位自己定吗"
     result = ctx.faq.decide(question, mode="private", now=ctx.now())
     assert result.kind == "suggest"
     ids = [e.id for e in result.choices]
-    assert "who-participates" in ids
+    assert "centralized-batching" in ids
+    own = ctx.faq.chosen("centralized-batching", ctx.now()).answer_text
+    assert not own.split("\n", 1)[1].startswith("不是")
     await bot.send(question)
     _, buttons = bot.last_buttons
     assert [data for _, data in buttons] == [f"faq:{i}" for i in ids]
-    out = await bot.press(ids.index("who-participates") + 1)
-    assert out and "县处级" in out[-1]
+    out = await bot.press(ids.index("centralized-batching") + 1)
+    assert out and "市委依法治市办统筹确定" in out[-1]
     answer = out[-1].split("\n", 1)[1].strip()  # below the entry's question, its heading
-    assert answer.startswith("不用"), out[-1]
+    assert answer.startswith("不是"), out[-1]
 
 
 async def test_forged_suggestion_is_refused(bot):
