@@ -266,6 +266,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
     if cue.exemption and (cue.credit or cue.study) and not cue.register:
         # "给他免考的话他还要看视频挣学分不": the exemption's rule, whatever the date
         return NO_STUDY
+    if _asks_day_after_told(f):
+        return None  # "分类组考是7月1日到8月31日之间，具体哪天考？": the day is asked for
     if (this_year or f.now) and (cue.action or cue.scope or cue.agenda) and not cue.exemption:
         return CALENDAR  # not "8月20号生了小孩…能申请免考吗": the notice sets no days for 免考
     submitted = cue.scope in (QUESTIONS, COUNTY_PLANS)  # "报题还来得及吗": a submission's deadline
@@ -326,6 +328,18 @@ def asks_level(text: str, cue: Cues) -> bool:
         or cue.session
     )
     return not other and (asks_rank or lead(text) is not None)
+
+
+def _asks_day_after_told(f: Facts) -> bool:
+    """Whether the last clause asks for a day ("具体哪天考？") and names none, the days of the
+    message standing in the clauses before it."""
+    forms_: dict[str, list[str]] = vocabulary()["forms"]  # type: ignore[assignment]
+    start = max(
+        (m.end() for m in re.finditer(r"[，,。；;！!？?]", f.text.rstrip("？?。 "))), default=0
+    )
+    last = f.text[start:]
+    told = f.dates and all(s.at < start and not s.relative for s in f.dates)
+    return bool(told) and lead(last) is None and any(w in last for w in forms_["when"])
 
 
 def named_last(text: str, cue: str, other: str) -> bool:

@@ -62,24 +62,13 @@ _LAW = re.compile(
 )
 
 
+def _not_laws() -> tuple[str, ...]:
+    words: list[str] = reason.vocabulary()["laws"]["not_laws"]  # type: ignore[index]
+    return tuple(words)
+
+
 def _law_named(text: str) -> list[str]:
-    return [m.group(1) for m in _LAW.finditer(text) if not m.group(1).endswith(_NOT_LAWS)]
-
-
-_NOT_LAWS = (
-    "学法",
-    "考法",
-    "办法",
-    "方法",
-    "做法",
-    "普法",
-    "依法",
-    "执法",
-    "合法",
-    "违法",
-    "说法",
-    "看法",
-)
+    return [m.group(1) for m in _LAW.finditer(text) if not m.group(1).endswith(_not_laws())]
 
 
 class Verdicts:

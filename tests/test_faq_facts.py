@@ -1921,3 +1921,17 @@ def test_a_rank_of_staff_against_the_participants_scope(engine, now):
     assert ask(engine, told, now).answer_text.startswith("不是。调研员也要参加")
     three = "我们单位有三个副调研员两个四级调研员，他们今年也要参加学法考法吗还是可以不参加"
     assert "也要参加" in ask(engine, three, now).answer_text
+
+
+def test_a_day_asked_for_after_days_told(engine, now):
+    """ "分类组考是7月1日到8月31日之间，具体哪天考？": the day is asked for, so the rule that
+    says who sets it, not whether the told days are in the window; "今天开始报名了，截止是哪
+    天？" still asks of today."""
+    reply = ask(engine, "分类组考是7月1日到8月31日之间，具体哪天考？", now.replace(month=6))
+    assert "省级部门" in reply.answer_text and reply.entry.id != "registration-status"
+
+
+def test_questions_not_yet_done_asked_of_now(engine, now):
+    june = now.replace(month=6, day=20)
+    late = ask(engine, "我们市卫健委的题还没弄完，现在交还来得及吗", june).answer_text
+    assert late.startswith("来不及") and "6月15日" in late
