@@ -355,7 +355,11 @@ class FaqEngine:
         asked = d.without_relay(d.without_bot_mention(question))
         fault = d.describes_problem(question) and d.platform_problem(question)
         if (asks or not in_group) and not fault:  # "成绩显示0分 系统出问题了": not a score check
-            routed = reason.route(self.config, d.without_off_topic(asked), now)
+            routed = (
+                reason.PLATFORM
+                if reason.platform_asked(asked, now)
+                else reason.route(self.config, d.without_off_topic(asked), now)
+            )
             entry = self.by_id.get(routed or "")
             if entry is not None and self.coverage.computes(entry, asked, now, self.rank):
                 return answer(asked, entry, ROUTED, mode, now)

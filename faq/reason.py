@@ -34,6 +34,7 @@ UNLISTED = "exemption-unlisted"
 NO_STUDY = "exemption-no-study"
 AFTER_MAKEUP = "after-makeup"
 WHO_TAKES_PART = "who-participates"
+PLATFORM = "platform"
 UNIT_EXAM = "category-department-scope"
 CENTRALIZED_UNIT = "centralized-units"
 QUESTION_DUTY = "question-department-laws"
@@ -67,6 +68,7 @@ class Cues:
     category: bool = False
     zone: bool = False
     online_self: bool = False
+    other_platform: bool = False
     consent: bool = False
     starts: bool = False
     ends: bool = False
@@ -328,6 +330,19 @@ def asks_level(text: str, cue: Cues) -> bool:
         or cue.session
     )
     return not other and (asks_rank or lead(text) is not None)
+
+
+def platform_asked(question: str, now: dt.datetime) -> bool:
+    """Whether a question asks if the campaign is on another platform ("听说今年学法考法改到学
+    习强国上考了，是真的吗", "换平台了，不在如法网上考了"): it is on 如法网. Read before another
+    app's name is set aside."""
+    f, cue = understand(question, now)
+    return cue.other_platform and (cue.exam or cue.study) and bool(lead(f.text) or _wh(f.text))
+
+
+def _wh(text: str) -> bool:
+    forms_: dict[str, list[str]] = vocabulary()["forms"]  # type: ignore[assignment]
+    return any(w in text for w in forms_["wh"])
 
 
 def _asks_day_after_told(f: Facts) -> bool:

@@ -1935,3 +1935,14 @@ def test_questions_not_yet_done_asked_of_now(engine, now):
     june = now.replace(month=6, day=20)
     late = ask(engine, "我们市卫健委的题还没弄完，现在交还来得及吗", june).answer_text
     assert late.startswith("来不及") and "6月15日" in late
+
+
+def test_another_platform_said_to_be_the_campaigns(engine, now):
+    """ "听说今年学法考法改到学习强国上考了，是真的吗": no, 如法网; another app's own matters stay
+    another app's ("学习强国积分怎么不涨")."""
+    reply = ask(engine, "听说今年学法考法改到学习强国上考了，是真的吗", now).answer_text
+    assert reply.startswith("不是") and "如法网" in reply
+    assert ask(engine, "听说今年换平台了，不在如法网上考了，真的假的", now).answer_text.startswith(
+        "不是"
+    )
+    assert ask(engine, "学习强国积分怎么不涨", now).answer_html is None
