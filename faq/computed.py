@@ -225,14 +225,15 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         ends = _ends(config, at.time) if at is not None else None
         out.update(at=at, in_period=listed, before=before, after=after, ends=ends)
         ok = at is not None if time else bool(listed) if hours else None
-        if at is not None and cue.last_session != cue.first_session:
+        if time is not None and cue.last_session != cue.first_session:
             # "今晚8点那场是最后一场吧": whether it is the day's last (or first) session; "下午
             # 第一场是3点半吧": the part of the day's
             pool = listed or config.online_sessions
             edge = pool[-1 if cue.last_session else 0]
             out["edge"] = edge
             out["edge_period"] = listed[0].period if listed else None
-            ok = at.time == edge.time
+            out["ends"] = _ends(config, edge.time) if at is None else ends
+            ok = at is not None and at.time == edge.time  # "上午最后一场是11点的吧": none then
         if out["asked_today"] and out["exam_day"] is not None and listed and cue.still:
             # "上午还有场吗" at 10:45: the part of today whose sessions have all started
             upcoming = [s for s in listed if s.time > now.time()]

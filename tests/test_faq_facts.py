@@ -1946,3 +1946,9 @@ def test_another_platform_said_to_be_the_campaigns(engine, now):
         "不是"
     )
     assert ask(engine, "学习强国积分怎么不涨", now).answer_html is None
+
+
+def test_the_last_session_believed_at_a_time_with_none(engine, now):
+    """ "上午最后一场是11点的吧": no session at 11:00; the morning's last is 10:30."""
+    reply = ask(engine, "上午最后一场是11点的吧", now).answer_text
+    assert reply.startswith("不是。上午最后一场是10:30") and "11:00" not in reply
