@@ -1952,3 +1952,11 @@ def test_the_last_session_believed_at_a_time_with_none(engine, now):
     """ "上午最后一场是11点的吧": no session at 11:00; the morning's last is 10:30."""
     reply = ask(engine, "上午最后一场是11点的吧", now).answer_text
     assert reply.startswith("不是。上午最后一场是10:30") and "11:00" not in reply
+
+
+def test_the_zone_exam_asked_with_no_round_named_gets_both(engine, now):
+    """ "分众考试么时候报名啊": both rounds' registrations; "第一次报名几号" the first only."""
+    early = now.replace(day=8)
+    both = ask(engine, "分众考试么时候报名啊", early).answer_text
+    assert "9月13日至16日" in both and "9月23日至26日" in both
+    assert "9月23日" not in ask(engine, "第一次报名几号", early).answer_text
