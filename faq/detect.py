@@ -97,7 +97,14 @@ class QuestionDetector:
     def without_relay(self, text: str) -> str:
         """``text`` without who passed the question on ("学员问我看视频的学分一直不涨": what is
         asked is the rest)."""
-        return self._relay.sub("", text, count=1).strip() or text
+        m = self._relay.search(text)
+        if m is None:
+            return text
+        said = m.group()
+        rest = text[m.end() :]
+        if said.rstrip("，,:： ").endswith("下") and rest.startswith(self.lexicon.after_xia):
+            said = said.rstrip("，,:： ")[:-1]  # "有人问下周还有考试吗": 下周, not 问下
+        return (text[: m.start()] + text[m.start() + len(said) :]).strip() or text
 
     def has_question_marker(self, text: str) -> bool:
         """A question word or mark, a clause ending in a bare negation or 吧 (the lexicon's

@@ -127,6 +127,7 @@ class Lexicon:
     bot_roles: tuple[str, ...] = ()
     relayers: tuple[str, ...] = ()  # "学员问我…", "领导让我问一下…": whose question it is
     relay_verbs: tuple[str, ...] = ()
+    after_xia: tuple[str, ...] = ()  # "下周", "下午": a 下 that starts a word, not 问下's
     peer_questions: tuple[str, ...] = ()
     uncovered_words: tuple[str, ...] = ()
     generic_words: frozenset[str] = frozenset()
@@ -177,6 +178,7 @@ class Lexicon:
             bot_roles=tuple(normalise(w) for w in data.get("bot_roles", [])),
             relayers=tuple(normalise(w) for w in data.get("relayers", [])),
             relay_verbs=tuple(normalise(w) for w in data.get("relay_verbs", [])),
+            after_xia=tuple(data.get("after_xia", [])),
             peer_questions=tuple(normalise(w) for w in data.get("peer_questions", [])),
             uncovered_words=tuple(normalise(w) for w in data.get("uncovered_words", [])),
             generic_words=frozenset(normalise(w) for w in data.get("generic_words", [])),

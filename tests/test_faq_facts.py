@@ -1813,6 +1813,8 @@ def test_a_question_passed_on_is_read_without_who_passed_it(engine, now):
     assert d.without_relay("领导让我问一下补考几号") == "补考几号"
     assert d.without_relay("隔壁单位的管理员说免考不用备案，是真的吗") == "免考不用备案，是真的吗"
     assert d.without_relay("学员手机号问题怎么解决") == "学员手机号问题怎么解决"
+    assert d.without_relay("有人问下周还有考试吗") == "下周还有考试吗"  # 下周, not 问下
+    assert d.without_relay("领导让我问下补考几号") == "补考几号"
     relayed = ask(engine, "学员问不参加考试会怎么样", now)
     assert relayed.entry.id == "consequence-absent" and relayed.answer_html is not None
     fault = ask(engine, "学员问我看视频的学分一直不涨 都看了两个小时了", now).answer_text
