@@ -139,7 +139,7 @@ def test_holdout_half_is_reported_as_totals_only(report):
     [
         # First measured 11.2%, 5.8%, 7.2%, 11.3%, 5.8%, 14.4%, 14.2%, 8.3%, 28.6%, 11.8%,
         # 15.4%, 12.3%, 12.4%, 19.6%, 3.6%, 2.5% and 15.0% wrong; now 4.2%, 3.6%, 3.6%, 4.3%,
-        # 2.5%, 7.6%, 6.7%, 2.5%, 11.9%, 10.1%, 10.3%, 8.7%, 12.4%, 15.9%, 3.6%, 2.5% and 14.2%.
+        # 2.5%, 7.6%, 6.7%, 2.5%, 11.9%, 10.1%, 10.3%, 8.7%, 12.4%, 15.9%, 3.6%, 2.5% and 13.3%.
         ("blind", 0.045),
         ("blind2", 0.04),
         ("blind3", 0.04),
@@ -156,7 +156,7 @@ def test_holdout_half_is_reported_as_totals_only(report):
         ("blind14", 0.165),
         ("blind15", 0.04),  # measured 3.6% wrong when it came, after the rest of the tuning
         ("blind16", 0.03),  # measured 2.5% wrong when it came
-        ("blind17", 0.145),  # measured 15.0% wrong when it came
+        ("blind17", 0.14),  # measured 15.0% wrong when it came
     ],
 )
 def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
