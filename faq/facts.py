@@ -180,10 +180,23 @@ def read_dates(text: str, today: dt.date) -> tuple[list[Stamp], list[tuple[int, 
         if day and free(m.start(), m.end()):
             end, stop = _span_end(text, m.end(), day)
             add(Stamp(m.start(), day, ends=end), m.start(), stop)
+    relative = [
+        (r.start(), today + dt.timedelta(days=v.raw["relative_days"][r.group()]))
+        for r in v.relative.finditer(text)
+    ]
     for m in v.day_only.finditer(text):
         if not free(m.start(), m.end()):
             continue
-        month = stamps[-1].day.month if stamps and stamps[-1].day else today.month
+        # "13号": the month of the nearest day named before it ("9月份…，今天10号": today's)
+        earlier = [(s.at, s.day) for s in stamps if s.day and s.at < m.start()]
+        earlier += [(at, day) for at, day in relative if at < m.start()]
+        month = (
+            max(earlier)[1].month
+            if earlier
+            else stamps[-1].day.month
+            if stamps and stamps[-1].day
+            else today.month
+        )
         day = _date(year, month, int(m[1]))
         if day:
             end, stop = _span_end(text, m.end(), day)

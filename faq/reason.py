@@ -253,7 +253,11 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return SESSIONS  # "想报晚上20:30那场，有这个场次吗": the session, not the registration
     if cue.session and cue.still and any(s.relative for s in f.dates) and not cue.register:
         return SESSIONS
-    later = any(s.day is not None and s.day > now.date() for s in f.dates)
+    # a day to come, or today named by its date ("…都错过了，今天10号能考吗")
+    later = any(
+        s.day is not None and (s.day > now.date() or (s.day == now.date() and not s.relative))
+        for s in f.dates
+    )
     # "补考也没赶上还有机会吗": none after it; not "第一次没赶上，补考几号", nor a makeup day
     # missed while days of it are left
     missed_makeup = cue.missed and cue.makeup and _makeup_missed(f.text)

@@ -1962,3 +1962,13 @@ def test_the_zone_exam_asked_with_no_round_named_gets_both(engine, now):
     both = ask(engine, "分众考试么时候报名啊", early).answer_text
     assert "9月13日至16日" in both and "9月23日至26日" in both
     assert "9月23日" not in ask(engine, "第一次报名几号", early).answer_text
+
+
+def test_a_bare_day_takes_the_month_of_the_day_named_before_it(engine, campaign_config):
+    """ "9月份两次都错过了，今天10号能考吗" on 10月10日: 10号 is today's, not September's; asked
+    of a day named, the calendar answers (with the makeup to come)."""
+    today = dt.date(2022, 10, 10)
+    assert dt.date(2022, 10, 10) in facts.read("9月份两次都错过了，今天10号能考吗", today).days
+    at = dt.datetime(2022, 10, 10, 10, tzinfo=campaign_config.tz)
+    reply = ask(engine, "9月份两次都错过了，今天10号能考吗", at).answer_text
+    assert reply.startswith("不能") and "10月27日至31日" in reply
