@@ -27,6 +27,7 @@ def polar(text: str) -> bool:
     """Whether the question wants yes or no ("能考吗", "行不行", "对吧"), not a fact ("哪天")."""
     vocab = vocabulary()
     forms: dict[str, list[str]] = vocab["forms"]  # type: ignore[assignment]
+    text = _POINTED.sub("", text)  # "这几天能报名冇": those days, no question word
     if any(w in text for w in forms["wh"]):
         # With 吗 at its end a wh-word is an indefinite ("请了几天病假能免吗": a few days),
         # unless the question asks to be told the fact ("知道补考是哪天吗").
@@ -35,6 +36,10 @@ def polar(text: str) -> bool:
             return not any(w in text for w in forms["tell"])
         return _polar_clause(text, forms)
     return any(w in text for w in forms["polar"]) or _marked_statement(text)
+
+
+# "这几天", "那几个人", "前几天": 几 pointing at days or people told of, asking nothing.
+_POINTED = re.compile(r"[这那前]几(?=[天个次场位])")
 
 
 def _marked_statement(text: str) -> bool:

@@ -1972,3 +1972,11 @@ def test_a_bare_day_takes_the_month_of_the_day_named_before_it(engine, campaign_
     at = dt.datetime(2022, 10, 10, 10, tzinfo=campaign_config.tz)
     reply = ask(engine, "9月份两次都错过了，今天10号能考吗", at).answer_text
     assert reply.startswith("不能") and "10月27日至31日" in reply
+
+
+def test_a_holiday_and_days_pointed_at(engine, now):
+    """ "中秋放假这几天能报名冇": 中秋 is 9月10日 in the campaign year, 这几天 points at it and
+    asks nothing: no, registration opens 9月13日."""
+    assert forms.polar("中秋放假这几天能报名没") and not forms.polar("几号考")
+    reply = ask(engine, "中秋放假这几天能报名冇", now.replace(day=6)).answer_text
+    assert reply.startswith("不能") and "9月13日至16日" in reply
