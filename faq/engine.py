@@ -40,7 +40,7 @@ from faq.ranking import Index
 from faq.repeats import RecentAnswers, Topic
 from faq.text import Lexicon, Segmenter, warm_up
 from faq.units import config_names, fact_terms, law_names, resolve_unit
-from faq.verdict import AGREED, DENIED, RECANT, Verdicts, without_lead
+from faq.verdict import AGREED, AGREED_NO, DENIED, RECANT, Verdicts, without_lead
 
 __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"]
 
@@ -203,6 +203,8 @@ class FaqEngine:
             body, verdict = without_lead(body), "no"
         elif verdict == AGREED:  # "…就没有机会了吧": "是的，不能。…"
             verdict = "yes_so"
+        elif verdict == AGREED_NO:  # "产假结束了就不能免考了吧": not "是的，可以申请。…"
+            body, verdict = without_lead(body), "yes_no"
         return render(
             "faq_answer",
             c=self.config,

@@ -21,6 +21,9 @@ RECANT = "recant"  # the answer's own yes is taken back: it says "不是" instea
 OWN_VERDICTS = frozenset({reason.SESSIONS, reason.CREDITS, reason.SEATS, reason.SCORE})
 DENIED = "denied"  # ... for a premise the rule denies: it says no in the question's form
 AGREED = "agreed"  # its own no bears out a belief that something is not so: "是的，" first
+AGREED_NO = (
+    "agreed_no"  # ... a premise denied as believed, over an answer's own yes: "是的，不能。"
+)
 GENERIC_IDF = 2.0  # a word this common in the knowledge base names no topic of its own
 
 # A fixed answer's opening yes or no, a sentence of its own ("可以申请。").
@@ -109,6 +112,8 @@ class Verdicts:
         from_numbers = entry.compute is not None and entry.compute not in LOOKUPS and judged
         denied = checks.denies(question, entry.denies, now)
         if answer.startswith(self.lexicon.answer_leads) and self._own_lead.match(answer):
+            if denied and self._believes_not(question, now):
+                return AGREED_NO  # "产假结束了就不能免考了吧": denied, as believed
             if denied:
                 return DENIED  # "产假结束了还能免考吗": not "可以申请。正在休产假的…"
             # The answer's own yes ("可以申请。") does not hold for a number the question states

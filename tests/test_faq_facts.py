@@ -1980,3 +1980,11 @@ def test_a_holiday_and_days_pointed_at(engine, now):
     assert forms.polar("中秋放假这几天能报名没") and not forms.polar("几号考")
     reply = ask(engine, "中秋放假这几天能报名冇", now.replace(day=6)).answer_text
     assert reply.startswith("不能") and "9月13日至16日" in reply
+
+
+def test_a_premise_denied_as_the_asker_believes(engine, now):
+    """ "产假结束了就不能免考了吧": the rule denies the premise, as the asker believes, over the
+    answer's own yes: "是的，不能。", then the rule; asked without the belief, "不能"."""
+    ended = ask(engine, "产假结束了就不能免考了吧", now).answer_text
+    assert ended.startswith("是的，不能。") and "可以申请" not in ended
+    assert ask(engine, "产假结束了还能免考吗", now).answer_text.startswith("不能")
