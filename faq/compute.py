@@ -121,8 +121,10 @@ def participant_level(config: Config, question: str, now: dt.datetime) -> dict[s
     """``level``: the rank of staff the question names; ``within``: whether the scope of
     participants holds it (None: no rank named); ``only``: the question believes one rank is
     all there is ("是不是只有科级干部才算学员")."""
-    text = reason.understand(question, now)[0].text
-    level, within = reason.level_named(text)
+    f, cue = reason.understand(question, now)
+    text = f.text
+    # a rank judged only where the rank is what is asked ("调研员能免考吗" is not)
+    level, within = reason.level_named(text) if reason.asks_level(text, cue) else (None, None)
     cues: dict[str, list[str]] = reason.vocabulary()["cues"]  # type: ignore[assignment]
     only = cues["only"]
     return {

@@ -322,8 +322,10 @@ def asks_level(text: str, cue: Cues) -> bool:
     asks_rank = any(w in text for w in groups["level_asked"])
     if level_named(text)[0] is None and not asks_rank:
         return False
+    # "他说他是调研员不用考": whether they take part, not an exemption (免考, 免试 …)
+    exempted = any(w in text for w in groups["exemption"] if "免" in w)
     other = (
-        cue.exemption
+        exempted
         or cue.retire
         or cue.register
         or cue.credit

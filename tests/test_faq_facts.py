@@ -1988,3 +1988,12 @@ def test_a_premise_denied_as_the_asker_believes(engine, now):
     ended = ask(engine, "产假结束了就不能免考了吧", now).answer_text
     assert ended.startswith("是的，不能。") and "可以申请" not in ended
     assert ask(engine, "产假结束了还能免考吗", now).answer_text.startswith("不能")
+
+
+def test_a_rank_said_not_to_take_part_is_no_exemption_question(engine, now):
+    """ "他说他是调研员不用考，是不是真的啵": whether 调研员 take part (they do), not an exemption;
+    "调研员能免考吗" is an exemption question: no rank judged for it."""
+    told = ask(engine, "县政协有个四级调研员，他说他是调研员不用考，是不是真的啵", now).answer_text
+    assert told.startswith("不是。调研员也要参加")
+    exempt = ask(engine, "调研员能免考吗", now).answer_text or ""
+    assert "在参加对象范围内" not in exempt
