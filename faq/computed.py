@@ -203,6 +203,8 @@ def sessions(config: Config, question: str, now: dt.datetime) -> dict[str, Any]:
         "edge": None,  # the day's last or first session, when asked whether it is that one
         "edge_period": None,  # ... of that part of the day ("下午第一场")
         "asks_last": cue.last_session,
+        # "四天加起来一共有多少场": every session of the window counted
+        "total": cue.total and not (time or hours),
     }
     if day is not None:
         spans = (

@@ -69,6 +69,7 @@ class Cues:
     zone: bool = False
     online_self: bool = False
     other_platform: bool = False
+    total: bool = False
     consent: bool = False
     starts: bool = False
     ends: bool = False
@@ -249,6 +250,8 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return UNIT_EXAM  # "衡东县教育局呢", asked out of the blue: which exam it takes
     if timed and (cue.session or cue.exam) and not cue.register and not cue.study:
         return SESSIONS
+    if cue.total and cue.session and _wh(f.text) and not (cue.register or cue.seat):
+        return SESSIONS  # "集中考试四天加起来一共有多少场可以选"
     if f.times and cue.session and not cue.study:
         return SESSIONS  # "想报晚上20:30那场，有这个场次吗": the session, not the registration
     if cue.session and cue.still and any(s.relative for s in f.dates) and not cue.register:

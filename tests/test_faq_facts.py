@@ -1997,3 +1997,10 @@ def test_a_rank_said_not_to_take_part_is_no_exemption_question(engine, now):
     assert told.startswith("不是。调研员也要参加")
     exempt = ask(engine, "调研员能免考吗", now).answer_text or ""
     assert "在参加对象范围内" not in exempt
+
+
+def test_the_sessions_of_a_whole_window_counted(engine, now):
+    """ "集中考试四天加起来一共有多少场": 4 days of 3 slots, 12; the zone exam's 4 days of 10."""
+    centralized = ask(engine, "集中考试四天加起来一共有多少场可以选", now).answer_text
+    assert "一共12场" in centralized and "通知 五（四）" in centralized
+    assert "每次一共40场" in ask(engine, "分众考试一共多少场", now).answer_text
