@@ -118,9 +118,9 @@ def _clause(text: str, at: int) -> tuple[int, int]:
 
 def _before_asked(f: Facts, i: int) -> tuple[int, int] | None:
     """Where the clause holding the ``i``-th date is, when it speaks of nothing of the
-    campaign's, asks nothing, and a later date's clause asks by its own form ("9月19日到22日那
-    几天要搞活动，集中考试能不能改到9月28号去考？": the 28th is asked; not "9月24日报的名 能选9月
-    22号考吗", whose days are compared)."""
+    campaign's, asks nothing, and a later date's clause asks by its own form ("X日到Y日那几天要
+    搞活动，集中考试能不能改到Z号去考？": day Z is asked; not "X日报的名 能选Y号考吗", whose days
+    are compared)."""
     stamp = f.dates[i]
     start, end = _clause(f.text, stamp.at)
     clause = f.text[start : end + 1]

@@ -28,7 +28,7 @@ def polar(text: str) -> bool:
     vocab = vocabulary()
     forms: dict[str, list[str]] = vocab["forms"]  # type: ignore[assignment]
     text = _POINTED.sub("", text)  # "这几天能报名冇": those days, no question word
-    if any(w in text for w in forms["wh"]):
+    if has_wh(text):
         # With 吗 at its end a wh-word is an indefinite ("请了几天病假能免吗": a few days),
         # unless the question asks to be told the fact ("知道补考是哪天吗").
         ends = _TAIL.sub("", text).endswith("吗")
@@ -36,6 +36,12 @@ def polar(text: str) -> bool:
             return not any(w in text for w in forms["tell"])
         return _polar_clause(text, forms)
     return any(w in text for w in forms["polar"]) or _marked_statement(text)
+
+
+def has_wh(text: str) -> bool:
+    """Whether ``text`` holds a question word ("哪", "几", "什么" …)."""
+    forms: dict[str, list[str]] = vocabulary()["forms"]  # type: ignore[assignment]
+    return any(w in text for w in forms["wh"])
 
 
 # "这几天", "那几个人", "前几天": 几 pointing at days or people told of, asking nothing.
@@ -67,7 +73,7 @@ def _polar_clause(text: str, forms: dict[str, list[str]]) -> bool:
     pieces = ["".join(clauses[i : i + 2]) for i in range(0, len(clauses), 2)]
     asks_yes_no = asks_fact = False
     for piece in pieces:
-        wh = any(w in piece for w in forms["wh"])
+        wh = has_wh(piece)
         asks = piece.endswith(("？", "?")) or piece.rstrip("，,。；;！!").endswith("呢")
         if wh and asks:
             asks_fact = True

@@ -16,7 +16,7 @@ from functools import lru_cache
 from bot.core.config import Config
 from faq import facts as facts_
 from faq.facts import Facts
-from faq.forms import lead, vocabulary
+from faq.forms import has_wh, lead, vocabulary
 from faq.names import COUNTY, find_names, unit_mention
 from faq.schedule import CENTRALIZED, COUNTY_PLANS, EXAM, QUESTIONS, REGISTER, STUDY
 from faq.units import question_department, resolve_unit
@@ -250,7 +250,7 @@ def route(config: Config, question: str, now: dt.datetime) -> str | None:
         return UNIT_EXAM  # "衡东县教育局呢", asked out of the blue: which exam it takes
     if timed and (cue.session or cue.exam) and not cue.register and not cue.study:
         return SESSIONS
-    if cue.total and cue.session and _wh(f.text) and not (cue.register or cue.seat):
+    if cue.total and cue.session and has_wh(f.text) and not (cue.register or cue.seat):
         return SESSIONS  # "集中考试四天加起来一共有多少场可以选"
     if f.times and cue.session and not cue.study:
         return SESSIONS  # "想报晚上20:30那场，有这个场次吗": the session, not the registration
@@ -302,20 +302,27 @@ def _asks_makeup(text: str) -> bool:
     """Whether a question asks of the makeup: a question word after its name ("…补考是几号？
     哪个报名？"), not the makeup named as a time ("补考前想搞清楚")."""
     groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]
-    forms: dict[str, list[str]] = vocabulary()["forms"]  # type: ignore[assignment]
     at = max((text.rfind(w) for w in groups["makeup"]), default=-1)
-    return at >= 0 and any(w in text[at:] for w in (*forms["wh"], "吗", "么", "吧"))
+    rest = text[at:]
+    return at >= 0 and (has_wh(rest) or any(w in rest for w in ("吗", "么", "吧")))
 
 
 def level_named(text: str) -> tuple[str | None, bool | None]:
     """The rank of staff ``text`` names and whether the participants' scope holds it (a rank
     above it named wins: "厅级干部…处级以下"), or (None, None)."""
+    above, within = _levels()
+    named = next((w for w in above if w in text), None)
+    if named is not None:
+        return named, False
+    named = next((w for w in within if w in text), None)
+    return named, (True if named is not None else None)
+
+
+@lru_cache(maxsize=1)
+def _levels() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The ranks above the scope and within it, longest first ("副厅级" before "厅级")."""
     groups: dict[str, list[str]] = vocabulary()["cues"]  # type: ignore[assignment]
-    above = next((w for w in _longest(groups["level_above"]) if w in text), None)
-    if above is not None:
-        return above, False
-    within = next((w for w in _longest(groups["level_within"]) if w in text), None)
-    return within, (True if within is not None else None)
+    return tuple(_longest(groups["level_above"])), tuple(_longest(groups["level_within"]))
 
 
 def asks_level(text: str, cue: Cues) -> bool:
@@ -346,12 +353,7 @@ def platform_asked(question: str, now: dt.datetime) -> bool:
     习强国上考了，是真的吗", "换平台了，不在如法网上考了"): it is on 如法网. Read before another
     app's name is set aside."""
     f, cue = understand(question, now)
-    return cue.other_platform and (cue.exam or cue.study) and bool(lead(f.text) or _wh(f.text))
-
-
-def _wh(text: str) -> bool:
-    forms_: dict[str, list[str]] = vocabulary()["forms"]  # type: ignore[assignment]
-    return any(w in text for w in forms_["wh"])
+    return cue.other_platform and (cue.exam or cue.study) and bool(lead(f.text) or has_wh(f.text))
 
 
 def _asks_day_after_told(f: Facts) -> bool:
