@@ -33,6 +33,8 @@ SECOND = 0.2  # weight of an entry's second-best phrasing in its confidence
 SPECIFIC_IDF = 4.0  # a question whose known words weigh less than this is vague ("考试")
 NAMED_BOOST = 0.3  # a question naming a unit or law an entry looks up
 MISSING_KEY = 0.75  # confidence kept per domain word of the question an entry never uses
+QUALIFIER_SHARE = 0.9  # a domain word this share of an entry's phrasings name is its subject
+UNQUALIFIED = 0.8  # confidence kept by an entry whose subject the question never names
 POOL = 6  # entries scored for confidence (the best by BM25, and those a look-up names)
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # the look-ups only read the question, not "now"
 
@@ -99,8 +101,19 @@ class Index:
             for i in range(len(entries))
         ]
         self.answer_sets = [set(a) for a in answer_docs]
+        self.qualifiers = [self._qualifiers(i) for i in range(len(entries))]
         self.answer_bm25 = bm25_index(answer_docs)
         self.answer_idf = idf_table(answer_docs)
+
+    def _qualifiers(self, entry_index: int) -> frozenset[str]:
+        """The domain words nearly every phrasing of an entry names ("补考" of "补考谁来报"):
+        what the entry is about, so that a question naming none of them is likely another's."""
+        docs = self.entry_docs[entry_index]
+        counts: dict[str, int] = {}
+        for d in docs:
+            for w in self.word_sets[d] & self.key_words:
+                counts[w] = counts.get(w, 0) + 1
+        return frozenset(w for w, n in counts.items() if n >= QUALIFIER_SHARE * len(docs))
 
     @property
     def size(self) -> int:
@@ -191,6 +204,8 @@ class Index:
         for entry_index in candidates:
             conf = self.entry_confidence(query, entry_index, fused) * (0.5 + 0.5 * specificity)
             conf *= MISSING_KEY ** len(keys - self.entry_words[entry_index])
+            if self.qualifiers[entry_index] and not self.qualifiers[entry_index] & qwords:
+                conf *= UNQUALIFIED
             if entry_index in named:
                 conf = min(1.0, conf + NAMED_BOOST)
             ranked.append((self.entries[entry_index], conf, float(total[entry_index])))

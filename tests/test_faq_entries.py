@@ -332,3 +332,18 @@ def test_exam_count_covers_category_and_zone_rounds(entries, config, env):
     assert f"分众组考安排{cn_count(len(config.zone_rounds))}次" in text  # 两次, as it is said
     for label in ("9月19日至22日", "9月27日至30日", "7月1日至8月31日", "10月27日至31日"):
         assert label in text
+
+
+def test_an_entry_about_one_matter_yields_to_one_the_question_fits(config):
+    """Nearly every phrasing of "补考由谁报名" names 补考: a question of who registers that
+    never names it ("报考是学员自己报还是管理员统一报") is the regular exams' question."""
+    from faq.engine import engine_for
+
+    engine = engine_for(config)
+    makeup = engine.index.position["makeup-registered-by"]
+    assert "补考" in engine.index.qualifiers[makeup]
+    now = dt.datetime(2022, 9, 14, 10, tzinfo=config.tz)
+    for question in ("报考是学员自己报还是管理员统一报", "谁负责报考？学员自己报还是管理员报"):
+        result = engine.decide(question, now=now)  # in the group: sure enough to answer
+        assert result.kind == "answer" and result.entry.id == "exam-registration-who", result
+    assert engine.rank("补考是学员自己报还是管理员统一报", k=1)[0][0].id == "makeup-registered-by"
