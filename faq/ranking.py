@@ -34,6 +34,7 @@ SPECIFIC_IDF = 4.0  # a question whose known words weigh less than this is vague
 NAMED_BOOST = 0.3  # a question naming a unit or law an entry looks up
 MISSING_KEY = 0.75  # confidence kept per domain word of the question an entry never uses
 QUALIFIER_SHARE = 0.9  # a domain word this share of an entry's phrasings name is its subject
+OWN_USES, OWN_SHARE = 2, 0.5  # an entry's own word: this many of its uses, this share of all
 UNQUALIFIED = 0.8  # confidence kept by an entry whose subject the question never names
 POOL = 6  # entries scored for confidence (the best by BM25, and those a look-up names)
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # the look-ups only read the question, not "now"
@@ -102,6 +103,7 @@ class Index:
         ]
         self.answer_sets = [set(a) for a in answer_docs]
         self.qualifiers = [self._qualifiers(i) for i in range(len(entries))]
+        self.own_words = self._own_words()
         self.answer_bm25 = bm25_index(answer_docs)
         self.answer_idf = idf_table(answer_docs)
 
@@ -114,6 +116,21 @@ class Index:
             for w in self.word_sets[d] & self.key_words:
                 counts[w] = counts.get(w, 0) + 1
         return frozenset(w for w, n in counts.items() if n >= QUALIFIER_SHARE * len(docs))
+
+    def _own_words(self) -> list[frozenset[str]]:
+        """Each entry's own words: those most of whose uses are in its phrasings ("孩子", "生"
+        of the maternity entry), which name its subject as well as its usual word does."""
+        uses: dict[str, list[int]] = {}
+        for doc, words in enumerate(self.word_sets):
+            for w in words - self.marker_words:
+                uses.setdefault(w, []).append(int(self.doc_entry[doc]))
+        own: list[set[str]] = [set() for _ in self.entries]
+        for w, entries in uses.items():
+            for entry_index in set(entries):
+                mine = entries.count(entry_index)
+                if mine >= OWN_USES and mine >= OWN_SHARE * len(entries):
+                    own[entry_index].add(w)
+        return [frozenset(words) for words in own]
 
     @property
     def size(self) -> int:
@@ -204,13 +221,19 @@ class Index:
         for entry_index in candidates:
             conf = self.entry_confidence(query, entry_index, fused) * (0.5 + 0.5 * specificity)
             conf *= MISSING_KEY ** len(keys - self.entry_words[entry_index])
-            if self.qualifiers[entry_index] and not self.qualifiers[entry_index] & qwords:
+            if self.unqualified(entry_index, qwords):
                 conf *= UNQUALIFIED
             if entry_index in named:
                 conf = min(1.0, conf + NAMED_BOOST)
             ranked.append((self.entries[entry_index], conf, float(total[entry_index])))
         ranked.sort(key=lambda item: (-item[1], -item[2]))
         return tuple((entry, conf) for entry, conf, _ in ranked[:k])
+
+    def unqualified(self, entry_index: int, words: set[str]) -> bool:
+        """Whether a question is unlike the entry's: it names neither the matter nearly every
+        phrasing names nor any word of the entry's own."""
+        subject = self.qualifiers[entry_index]
+        return bool(subject) and not (subject | self.own_words[entry_index]) & words
 
     def specificity(self, words: set[str]) -> float:
         """How specific the question's topic words are, 0..1. Marker words ("怎么", "几") say
