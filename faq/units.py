@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.core.config import CategoryDepartment, Config, QuestionDepartment
@@ -82,6 +83,7 @@ def question_department(config: Config, question: str, now: dt.datetime) -> dict
         ),
         None,
     )
+    by_law = by_law or law_in_words(config, text)
     if by_law is not None and (qdept is None or by_law[0] is not qdept):
         # "反有组织犯罪法的题是市公安局报的吧": the law's department, and the one named (``asked``)
         q, law = by_law
@@ -100,6 +102,45 @@ def question_department(config: Config, question: str, now: dt.datetime) -> dict
         "unlisted": unit_mention(question),
         "asked": None,
     }
+
+
+def law_in_words(config: Config, text: str) -> tuple[QuestionDepartment, str] | None:
+    """A law named in a question's own words ("秸秆焚烧那个条例", "安全生产那块"): the law
+    whose own character pairs (those of no other department's laws) the question holds, over
+    ``LAW_CHARS`` characters at least; None when no law, or more than one, is so named."""
+    bank = tuple((q.department, tuple(q.laws)) for q in config.question_bank)
+    found = {
+        (dept, law)
+        for dept, law, pairs in _law_pairs(bank, config.campaign.city)
+        if len({ch for pair in pairs if pair in text for ch in pair}) >= LAW_CHARS
+    }
+    if len({dept for dept, _ in found}) != 1:
+        return None
+    dept, law = sorted(found)[0]
+    q = config.question_department(dept)
+    return (q, law) if q is not None else None
+
+
+LAW_CHARS = 3  # "秸秆焚烧", "安全生产": a law's own pairs; "交通" alone names no law
+
+
+@lru_cache(maxsize=4)
+def _law_pairs(
+    bank: tuple[tuple[str, tuple[str, ...]], ...], city: str
+) -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """Each law of the question bank (department, its laws) with its character pairs that no
+    other department's laws use (the city's name and the laws' common endings aside)."""
+    laws = [(dept, law, _pairs(short_law_name(law, city))) for dept, own in bank for law in own]
+    out = []
+    for dept, law, pairs in laws:
+        others = set().union(*(p for d, _, p in laws if d != dept))
+        out.append((dept, law, frozenset(pairs - others)))
+    return tuple(out)
+
+
+def _pairs(name: str) -> set[str]:
+    text = without_spaces(normalise(name))
+    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def fact_terms(config: Config) -> tuple[str, ...]:

@@ -347,3 +347,25 @@ def test_an_entry_about_one_matter_yields_to_one_the_question_fits(config):
         result = engine.decide(question, now=now)  # in the group: sure enough to answer
         assert result.kind == "answer" and result.entry.id == "exam-registration-who", result
     assert engine.rank("补考是学员自己报还是管理员统一报", k=1)[0][0].id == "makeup-registered-by"
+
+
+def test_a_law_named_in_a_questions_own_words(config):
+    """ "秸秆焚烧那个条例" is the 市农业局's law; a word that several departments' laws share
+    ("安全") or one pair alone ("交通") names none."""
+    from faq.units import law_in_words
+
+    for words, department in (
+        ("秸秆露天焚烧那个条例的题", "市农业局"),
+        ("安全生产那块的题", "市应急管理局"),
+        ("食品安全的题", "市市场监督管理局"),
+    ):
+        found = law_in_words(config, words)
+        assert found is not None and found[0].department == department, (words, found)
+    for words in ("交通不方便去考点", "安全的题", "考试资格", "老年人的题"):
+        assert law_in_words(config, words) is None, words
+    from faq.engine import engine_for
+
+    engine = engine_for(config)
+    now = dt.datetime(2022, 6, 8, 10, 40, tzinfo=config.tz)
+    text = engine.decide("秸秆露天焚烧那个条例的题是市生态环境局报吧", now=now).answer_text
+    assert text.startswith("不是") and "由市农业局报送" in text, text
