@@ -22,6 +22,7 @@ from faq.text import normalise
 
 TECH, POLICY, BOTH = "tech", "policy", "both"
 Ranker = Callable[[str, int], list[tuple[Entry, float]]]
+KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 UNKNOWN_SHARE = 0.45  # a question this much about words the knowledge base lacks is not covered
 UNKNOWN_SURE = 0.6  # ... unless its best entry matches it this well
 # A fact-computed answer whose facts are only told stands only when the ranking puts it within
@@ -147,3 +148,21 @@ class Coverage:
         if not d.on_topic(question) or normalise(question).startswith(d.lexicon.notice_prefixes):
             return False
         return d.has_question_marker(question) or d.describes_problem(question)
+
+    def for_us(self, text: str) -> bool:
+        """In the group, a plain message must read as a question; one without a question
+        marker must also name something of the campaign and be made of words the knowledge
+        base knows (a keyword phrase like "补考报名时间", not "今天食堂的菜不错")."""
+        if self.detector.about_another_app(text):
+            return False  # "今天学习强国的题谁做了"
+        if self.detector.describes_problem(text) and not self.detector.reports_done(text):
+            return True
+        if not self.detector.looks_like_question(text):
+            return False
+        if self.detector.has_question_marker(text):
+            return True
+        if not self.detector.on_topic(text):
+            return False  # "晚上8点老地方见": a phrase must name something of the campaign
+        words = self.index.segmenter.words(text)
+        known = [w for w in words if self.index.knows(w)]
+        return bool(words) and len(known) / len(words) >= KNOWN_SHARE

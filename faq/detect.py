@@ -33,6 +33,9 @@ class QuestionDetector:
         # its bearer next; "老张2024年11月退休…" speaks of him.
         vocative = "|".join(re.escape(w) for w in lexicon.vocative_after) or "(?!)"
         self._familiar = re.compile(f"^(?:{familiar}){surname}(?:[\\s\\W_]|{vocative})")
+        aside = "|".join(re.escape(w) for w in lexicon.ask_aside) or "(?!)"
+        person = f"(?:{familiar}){surname}|{surname}{{1,2}}(?:{titles})|(?:{titles})"
+        self._aside = re.compile(f"(?:{aside})(?:[^，,。？?！!\\s]{{0,6}}的)?(?:{person})[\\W_]*$")
         first = "|".join(re.escape(w) for w in lexicon.first_person) or "(?!)"
         self._run_on = re.compile(f"(?<=吧)(?=(?:{first}))")
         roles = "|".join(re.escape(r) for r in sorted(lexicon.bot_roles, key=len, reverse=True))
@@ -84,6 +87,8 @@ class QuestionDetector:
                 return True
         if any(p in squash(text) for p in self.lexicon.peer_questions):
             return True
+        if self._aside.search(text):
+            return True  # "…奖金会不会少啊？问问人事的老陈"
         return bool(self._addressee.match(squash(text)) or self._familiar.match(text))
 
     def without_bot_mention(self, text: str) -> str:

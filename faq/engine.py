@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from bot.core.config import Config
 from bot.core.render import render, strip_html
-from faq import forms, reason, repeats, told
+from faq import compare, forms, reason, repeats, told
 from faq.asked import AskedKinds
 from faq.compiled import compiled
 from faq.compute import COMPUTES, LOOKUPS, base_context
@@ -47,7 +47,6 @@ __all__ = ["Entry", "FaqEngine", "Result", "Thresholds", "engine_for", "warm_up"
 MAX_QUESTION_CHARS = 200  # longer messages are statements or notices, not questions
 RANK_CACHE = 2048  # distinct recent questions whose ranking is kept
 DECISION_CACHE = 2048  # distinct recent (question, mode, minute) whose decision is kept
-KNOWN_SHARE = 0.75  # share of known words a marker-less group message needs
 ROUTED = 0.9  # the confidence of an answer computed from the facts a question states
 SIBLING_SHARE = 0.66  # of the shorter answer's words (IDF-weighted) the longer one also says
 FULL_RECALL = 0.99  # the entry's words cover every topic word of the question
@@ -109,33 +108,6 @@ class FaqEngine:
     # --- text processing and question detection ------------------------------------------------
     def words(self, text: str) -> list[str]:
         return self.segmenter.words(text)
-
-    def is_chatter(self, text: str) -> bool:
-        return self.detector.is_chatter(text)
-
-    def looks_like_question(self, text: str) -> bool:
-        return self.detector.looks_like_question(text)
-
-    def has_question_marker(self, text: str) -> bool:
-        return self.detector.has_question_marker(text)
-
-    def is_question_for_us(self, text: str) -> bool:
-        """In the group, a plain message must read as a question; one without a question
-        marker must also name something of the campaign and be made of words the knowledge
-        base knows (a keyword phrase like "补考报名时间", not "今天食堂的菜不错")."""
-        if self.detector.about_another_app(text):
-            return False  # "今天学习强国的题谁做了"
-        if self.detector.describes_problem(text) and not self.detector.reports_done(text):
-            return True
-        if not self.detector.looks_like_question(text):
-            return False
-        if self.detector.has_question_marker(text):
-            return True
-        if not self.detector.on_topic(text):
-            return False  # "晚上8点老地方见": a phrase must name something of the campaign
-        words = self.segmenter.words(text)
-        known = [w for w in words if self.index.knows(w)]
-        return bool(words) and len(known) / len(words) >= KNOWN_SHARE
 
     # --- ranking ---------------------------------------------------------------------------------
     def rank(self, question: str, k: int = 3) -> list[tuple[Entry, float]]:
@@ -302,21 +274,46 @@ class FaqEngine:
         result = self._decide_one(question, mode, addressed, now)
         # Not a message kept from us (chatter, someone else's, a fragment: silent, no entry).
         ours = result.kind in ("answer", "contact", "suggest") or result.entry is not None
+        if ours and result.kind != "repeat" and (pair := compare.sides(question)) is not None:
+            return self._compared(result, pair, mode, addressed, now)
         asks = self.detector.has_question_marker
         parts = told.asked_parts(question, now, asks) if ours and result.kind != "repeat" else []
         if len(parts) < 2:
             return result
+        joined = self._joined(question, parts, mode, addressed, now)
+        return joined if joined is not None else self._confirming(result, parts, now)
+
+    def _joined(
+        self, question: str, parts: list[str], mode: str, addressed: bool, now: dt.datetime
+    ) -> Result | None:
+        """Each part's answer, one after another, when every part is answered surely (the
+        first that is not ends it) and by two entries at least; else None."""
         chosen: dict[str, tuple[Entry, Result]] = {}
-        for piece in parts:  # each must be answered surely: the first that is not ends it
+        for piece in parts:
             answer = self._decide_one(piece, mode, addressed, now, draft=True)
             if answer.kind != "answer" or answer.entry is None or answer.score < PART_SURE:
-                return self._confirming(result, parts, now)
+                return None
             chosen.setdefault(answer.entry.id, (answer.entry, answer))
         if len(chosen) < 2:
-            return self._confirming(result, parts, now)
+            return None
         answers = [self._answer(a.question, e, a.score, mode, now) for e, a in chosen.values()]
         html = "\n".join(a.answer_html or "" for a in answers)
         return Result(question, answers[0].entry, answers[0].score, html, kind="answer", mode=mode)
+
+    def _compared(
+        self, result: Result, pair: tuple[str, str], mode: str, addressed: bool, now: dt.datetime
+    ) -> Result:
+        """ "第一次和第二次分众考试有什么不一样": the answer to the whole when it speaks of both
+        sides, else each side's own answer; in the group, no half answer."""
+        words = [set(self.words(side)) for side in pair]
+        if result.kind != "answer" or compare.covers(
+            result, words, self.lexicon, self.index.key_words
+        ):
+            return result
+        joined = self._joined(result.question, list(pair), mode, True, now)  # a topic each
+        if joined is not None or mode != GROUP or addressed:
+            return joined or result
+        return Result(result.question, result.entry, result.score, None, mode=mode)
 
     def _confirming(self, result: Result, parts: list[str], now: dt.datetime) -> Result:
         """ "单选多选各几道？一共30道对吧": the answer to the message, opened with the yes or no
@@ -348,7 +345,7 @@ class FaqEngine:
             return silent
         in_group = mode == GROUP and not addressed
         relayed = d.without_relay(question)  # "学员问我…": the learner's question, in his words
-        if in_group and (d.addressed_to_other(question) or not self.is_question_for_us(relayed)):
+        if in_group and (d.addressed_to_other(question) or not self.coverage.for_us(relayed)):
             return silent  # chatter, notices, reports, messages for someone else: not for us
         if in_group and self.followups.fragment(question) is not None:
             return silent  # "那第二次呢": a reply within someone's conversation

@@ -50,6 +50,7 @@ BLIND_SETS = {
     "blind15": DATA / "faq_eval_blind15.toml",
     "blind16": DATA / "faq_eval_blind16.toml",
     "blind17": DATA / "faq_eval_blind17.toml",
+    "blind18": DATA / "faq_eval_blind18.toml",
 }
 BLIND_PATH = BLIND_SETS["blind"]
 TUNE, HOLDOUT = "tune", "holdout"

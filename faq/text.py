@@ -118,6 +118,7 @@ class Lexicon:
     surnames: str = ""
     familiar: tuple[str, ...] = ()
     vocative_after: tuple[str, ...] = ()
+    ask_aside: tuple[str, ...] = ()
     not_after_title: tuple[str, ...] = ()
     topic_words: tuple[str, ...] = ()
     off_topic: tuple[str, ...] = ()
@@ -169,6 +170,7 @@ class Lexicon:
             surnames="".join(data.get("surnames", "").split()),
             familiar=tuple(data.get("familiar", [])),
             vocative_after=tuple(data.get("vocative_after", [])),
+            ask_aside=tuple(data.get("ask_aside", [])),
             not_after_title=tuple(data.get("not_after_title", [])),
             topic_words=tuple(normalise(w) for w in data.get("topic_words", [])),
             off_topic=tuple(normalise(w) for w in data.get("off_topic", [])),

@@ -373,7 +373,7 @@ def test_a_matter_the_notice_does_not_rule_on_is_not_computed_past(engine, campa
 
 
 def test_run_on_speech_and_adverbs_are_read_for_what_they_are(engine, campaign_config, now):
-    assert engine.has_question_marker("晚上八点半还有一场吧我记得有个八点半的")
+    assert engine.detector.has_question_marker("晚上八点半还有一场吧我记得有个八点半的")
     assert ask(engine, "这个如法网还是蛮好用的", now).answer_html is None
     assert ask(engine, "系统又卡了 烦死了", now).answer_html is None
     turned = ask(engine, "免考已经设置好了 但是学员那边还显示要考试", now)
@@ -519,8 +519,14 @@ def test_group_questions_by_their_form(engine, now):
 
 
 def test_messages_for_someone_else_get_silence(engine, now):
-    for message in ("张科长你们单位报了吗", "@陈主任 学分统计表发你了", "王姐 补考什么时候报名"):
+    for message in (
+        "张科长你们单位报了吗",
+        "@陈主任 学分统计表发你了",
+        "王姐 补考什么时候报名",
+        "要是年底考核评不上优秀，奖金会不会少啊？问问人事的老陈",  # turned to him at the end
+    ):
         assert ask(engine, message, now).answer_html is None, message
+    assert ask(engine, "补考什么时候报名？我问一下", now).kind == "answer"  # asks us
     mentioned = ask(engine, "@管理员 补考什么时候报名", now)
     assert mentioned.kind == "answer"
     # The mention says whom the question is for: 管理员 does not pull it to "who registers".
@@ -2004,3 +2010,34 @@ def test_the_sessions_of_a_whole_window_counted(engine, now):
     centralized = ask(engine, "集中考试四天加起来一共有多少场可以选", now).answer_text
     assert "一共12场" in centralized and "通知 五（四）" in centralized
     assert "每次一共40场" in ask(engine, "分众考试一共多少场", now).answer_text
+
+
+def test_the_two_sides_a_question_compares():
+    from faq.compare import sides
+
+    assert sides("第一次和第二次分众考试有什么不一样？") == ("第一次分众考试", "第二次分众考试")
+    assert sides("不参加考试和补考不及格，在年度考核上的后果一样吗") == (
+        "不参加考试,在年度考核上的后果",  # normalised: NFKC's comma
+        "补考不及格,在年度考核上的后果",
+    )
+    assert sides("补考和正式考试的场次一样吗") == ("补考的场次", "正式考试的场次")
+    assert sides("分众组考跟分类组考到底么子区别，我看了好几遍没搞懂") == ("分众组考", "分类组考")
+    # one thing like another, then a question of its own; a join inside a word
+    assert sides("县信访局是不是跟科技局一样，分类考只覆盖到市州那一级？") is None
+    assert sides("集中考试是不是跟网上考试一样一天10场随便选") is None
+    assert sides("参与考试的人一样吗") is None
+    assert sides("他跟我说的不一样，到底几号考") is None
+
+
+def test_a_comparison_gets_both_sides_or_nothing_in_the_group(engine, now):
+    both = ask(engine, "第一次和第二次分众考试有什么不一样？", now).answer_text
+    assert "9月19日" in both and "9月27日" in both and not both.startswith("是")
+    rules = ask(engine, "不参加考试和补考不及格，在年度考核上的后果一样吗？", now).answer_text
+    assert "暂缓" in rules and "优秀" in rules
+    # the whole's answer speaks of both ("分类（…）组考", "分众（区域）组考"): it stands
+    kinds = ask(engine, "学员听不懂分类组考和分众组考有啥区别", now).answer_text
+    assert "分类" in kinds and "分众" in kinds
+    # the place of the centralized exam says nothing of the online one: no half answer
+    half = "集中考试和网上考试的地点一样吗"
+    assert ask(engine, half, now).answer_html is None
+    assert ask(engine, half, now, mode=PRIVATE).answer_html is not None

@@ -35,7 +35,7 @@ def test_eval_sets_are_big_enough():
     data = load_eval()
     assert len(data["answerable"]) >= 150 and len(data["silent"]) >= 40
     sets = load_blind_sets()
-    assert set(sets) == {"blind", *(f"blind{n}" for n in range(2, 18))}
+    assert set(sets) == {"blind", *(f"blind{n}" for n in range(2, 19))}
     for name, blind in sets.items():
         # The ninth is a smaller set of long messages telling their circumstances.
         assert len(blind) >= (200 if name in ("blind9", "blind13", "blind15") else 300), name
@@ -93,6 +93,8 @@ def test_second_set_tune_half_does_not_regress(report):
         ("blind16", 0.92, 0.01, 0.98, 0.80),
         # the quiet months and the campaign's tail, measured 79.5% / 6.2% when it came
         ("blind17", 0.79, 0.063, 0.92, 0.80),
+        # conditions, consequences, edge cases and comparisons, measured 81.2% / 7.1% when it came
+        ("blind18", 0.83, 0.05, 0.91, 0.80),
     ],
 )
 def test_later_sets_tune_halves_do_not_regress(report, name, right, wrong, private, contacts):
@@ -157,6 +159,7 @@ def test_holdout_half_is_reported_as_totals_only(report):
         ("blind15", 0.04),  # measured 3.6% wrong when it came, after the rest of the tuning
         ("blind16", 0.035),  # measured 2.5% wrong when it came
         ("blind17", 0.15),  # measured 15.0% wrong when it came
+        ("blind18", 0.02),  # measured 1.7% wrong when it came
     ],
 )
 def test_holdout_half_wrong_answers_do_not_regress(report, name, ceiling):
